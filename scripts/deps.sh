@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install the Debian 12 packages livefix needs to build and test.
+# Idempotent: only missing packages are installed, and nothing runs when all
+# are present. Works as root or through sudo.
+set -euo pipefail
+
+packages=(
+	# toolchain and build
+	gcc-12 make meson ninja-build pkg-config
+	# libraries
+	libelf-dev libsodium-dev libcurl4-openssl-dev libssl-dev
+	libmicrohttpd-dev libsqlite3-dev libpq-dev zlib1g-dev
+	# tests
+	libcmocka-dev clang-14 libclang-rt-14-dev
+	# kernel tests: QEMU, initramfs, kbuild for out-of-tree modules
+	qemu-system-x86 busybox-static cpio kmod bc flex bison
+	# kernel and package handling
+	dpkg-dev xz-utils zstd ca-certificates python3 file
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	[[ $p == \#* ]] && continue
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+
+sudo=""
+if ((EUID != 0)); then
+	command -v sudo >/dev/null || {
+		echo "deps.sh: need root or sudo to install: ${missing[*]}" >&2
+		exit 1
+	}
+	sudo="sudo"
+fi
+
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have no package lists yet.
+if ! $sudo apt-get install -y --no-install-recommends "${missing[@]}"; then
+	$sudo apt-get update -q
+	$sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi

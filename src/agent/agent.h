@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef LIVEFIX_AGENT_H
+#define LIVEFIX_AGENT_H
+
+/* Subcommand entry points of the livefix agent; one cmd_*.c each. */
+
+#endif
