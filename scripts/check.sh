@@ -50,7 +50,9 @@ if setup "$build/asan" -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lund
 import json, re, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
-    name, res, out = t["name"], t["result"], t.get("stdout") or ""
+    suite = (t.get("suite") or ["unit"])[0].split(":")[-1]
+    name = suite + "/" + t["name"].split(" / ")[-1]
+    res, out = t["result"], t.get("stdout") or ""
     cases = re.findall(r"^(ok|not ok) \d+ - (.*?)(?:\s+# (SKIP).*)?$", out, re.M)
     if cases and t.get("protocol", "tap") in ("tap", "TAP") and re.search(r"^1\.\.\d+", out, re.M):
         for st, case, sk in cases:
