@@ -50,8 +50,8 @@ if setup "$build/asan" -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lund
 import json, re, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
-    suite = (t.get("suite") or ["unit"])[0].split(":")[-1]
-    name = suite + "/" + t["name"].split(" / ")[-1]
+    # meson names a test "<project>:<suite> / <name>"
+    name = t["name"].split(":", 1)[-1].replace(" / ", "/")
     res, out = t["result"], t.get("stdout") or ""
     cases = re.findall(r"^(ok|not ok) \d+ - (.*?)(?:\s+# (SKIP).*)?$", out, re.M)
     if cases and t.get("protocol", "tap") in ("tap", "TAP") and re.search(r"^1\.\.\d+", out, re.M):
