@@ -5,6 +5,7 @@
  * warn, since kernel patching does not need them.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
