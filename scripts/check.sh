@@ -80,9 +80,13 @@ for suite in "$top"/tests/*/run.sh; do
 	fi
 	before=$fail
 	log=$build/suite-$name.log
-	"$suite" > >(tee "$log") 2>&1
+	# A hung suite must not take CI's whole budget: bound each one.
+	timeout -k 30 "${LIVEFIX_SUITE_TIMEOUT:-1500}" "$suite" > >(tee "$log") 2>&1
 	rc=$?
 	wait
+	if ((rc == 124)); then
+		echo "FAIL: suite timed out after ${LIVEFIX_SUITE_TIMEOUT:-1500} s" | tee -a "$log"
+	fi
 	while IFS= read -r line; do
 		if [[ $line =~ ^(PASS|FAIL|SKIP):\ (.*)$ ]]; then
 			count "${BASH_REMATCH[1]}" "$name/${BASH_REMATCH[2]}"
