@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Correlation: which symbol of the patched object is which symbol of the
+ * original. Global names are stable. Local names are not: gcc appends
+ * suffixes whose numbers depend on everything else in the file
+ * (compute.constprop.0 may become compute.constprop.1 or compute.isra.0,
+ * and the static local `counter` of two functions is counter.0 and
+ * counter.1 in either order). So locals are grouped by a canonical name
+ * with those suffixes removed, and a group with several members (two
+ * static locals both called `counter`) is split by the function that
+ * refers to each of them: counter in use1() stays counter in use1().
+ */
+#include <elf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff_private.h"
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static bool is_clone_tag(const char *s)
+{
+	return !strcmp(s, "constprop") || !strcmp(s, "isra") || !strcmp(s, "part") ||
+	       !strcmp(s, "lto_priv") || !strcmp(s, "llvm");
+}
+
+char *diff_canon_name(const char *name)
+{
+	size_t len = strlen(name);
+	char *s = malloc(len + sizeof(".cold"));
+	bool cold = false;
+
+	if (!s)
+		return NULL;
+	memcpy(s, name, len + 1);
+	for (;;) {
+		char *dot = strrchr(s, '.'), *dot2;
+
+		if (!dot || dot == s)
+			break;
+		if (all_digits(dot + 1)) {
+			*dot = '\0';
+			dot2 = strrchr(s, '.');
+			if (dot2 && dot2 != s && is_clone_tag(dot2 + 1))
+				*dot2 = '\0';
+		} else if (!strcmp(dot + 1, "cold")) {
+			cold = true;
+			*dot = '\0';
+		} else if (!strcmp(dot + 1, "localalias")) {
+			*dot = '\0';
+		} else {
+			break;
+		}
+	}
+	if (cold)
+		strcat(s, ".cold");
+	return s;
+}
+
+bool is_mergeable(const struct lf_elf_section *sec)
+{
+	return (sec->flags & SHF_MERGE) != 0;
+}
+
+bool is_correlated_kind(const struct lf_elf_symbol *sym)
+{
+	return (sym->type == STT_FUNC || sym->type == STT_OBJECT || sym->type == STT_TLS ||
+		sym->type == STT_GNU_IFUNC) && lf_elf_symbol_is_defined(sym);
+}
+
+static const struct lf_elf *sort_elf; /* qsort has no context argument */
+
+static int cmp_bysec(const void *a, const void *b)
+{
+	const struct lf_elf_symbol *x = &sort_elf->syms[*(const uint32_t *)a];
+	const struct lf_elf_symbol *y = &sort_elf->syms[*(const uint32_t *)b];
+
+	if (x->shndx != y->shndx)
+		return x->shndx < y->shndx ? -1 : 1;
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int index_symbols(struct side *s)
+{
+	const struct lf_elf *e = s->e;
+	size_t n = 0;
+
+	for (size_t i = 1; i < e->nsyms; i++) {
+		const struct lf_elf_symbol *sym = &e->syms[i];
+
+		if (!is_correlated_kind(sym) || sym->shndx >= e->nsecs)
+			continue;
+		s->bysec[n++] = (uint32_t)i;
+		if (!is_mergeable(&e->secs[sym->shndx])) {
+			s->canon[i] = diff_canon_name(sym->name);
+			if (!s->canon[i])
+				return -ENOMEM;
+		}
+	}
+	sort_elf = e;
+	qsort(s->bysec, n, sizeof(*s->bysec), cmp_bysec);
+	for (size_t i = 0, k = 0; i <= e->nsecs; i++) {
+		while (k < n && e->syms[s->bysec[k]].shndx < i)
+			k++;
+		s->secfirst[i] = (uint32_t)k;
+	}
+	return 0;
+}
+
+int side_init(struct side *s, const struct lf_elf *e)
+{
+	size_t ns = e->nsyms ? e->nsyms : 1;
+
+	memset(s, 0, sizeof(*s));
+	s->e = e;
+	s->canon = calloc(ns, sizeof(*s->canon));
+	s->twin = calloc(ns, sizeof(*s->twin));
+	s->referrer = calloc(ns, sizeof(*s->referrer));
+	s->bysec = calloc(ns, sizeof(*s->bysec));
+	s->prologue = calloc(ns, sizeof(*s->prologue));
+	s->sectwin = calloc(e->nsecs, sizeof(*s->sectwin));
+	s->secfirst = calloc(e->nsecs + 1, sizeof(*s->secfirst));
+	if (!s->canon || !s->twin || !s->referrer || !s->bysec || !s->prologue ||
+	    !s->sectwin || !s->secfirst)
+		return -ENOMEM;
+	return index_symbols(s);
+}
+
+void side_release(struct side *s)
+{
+	if (s->canon)
+		for (size_t i = 0; i < s->e->nsyms; i++)
+			free(s->canon[i]);
+	free(s->canon);
+	free(s->twin);
+	free(s->referrer);
+	free(s->bysec);
+	free(s->prologue);
+	free(s->sectwin);
+	free(s->secfirst);
+}
+
+uint32_t covering_symbol(const struct side *s, uint32_t sec, int64_t pos)
+{
+	for (uint32_t k = s->secfirst[sec]; k < s->secfirst[sec + 1]; k++) {
+		const struct lf_elf_symbol *sym = &s->e->syms[s->bysec[k]];
+		uint64_t size = sym->size ? sym->size : 1;
+
+		if (pos >= 0 && sym->value <= (uint64_t)pos && (uint64_t)pos - sym->value < size)
+			return sym->index;
+	}
+	return 0;
+}
+
+/*
+ * Read-only data that only this object can name (string tables, jump
+ * tables, switch lookup tables, static const arrays): compared by content
+ * wherever it is referenced, and copied into the patch rather than bound.
+ */
+bool is_private_section(const struct side *s, uint32_t sec)
+{
+	const struct lf_elf_section *x = &s->e->secs[sec];
+
+	if (x->type != SHT_PROGBITS || !(x->flags & SHF_ALLOC) ||
+	    (x->flags & (SHF_WRITE | SHF_EXECINSTR | SHF_MERGE | SHF_TLS)))
+		return false;
+	if (!strncmp(x->name, "__", 2))
+		return false; /* kernel tables (__ksymtab, __bug_table, ...) */
+	for (uint32_t k = s->secfirst[sec]; k < s->secfirst[sec + 1]; k++)
+		if (s->e->syms[s->bysec[k]].bind != STB_LOCAL)
+			return false;
+	return true;
+}
+
+/* Each referenced symbol remembers the smallest-named function using it. */
+static int find_referrers(struct side *s)
+{
+	const struct lf_elf *e = s->e;
+
+	for (size_t i = 1; i < e->nsyms; i++) {
+		const struct lf_elf_symbol *f = &e->syms[i];
+		const struct lf_elf_rela *rl;
+		size_t n;
+
+		if (f->type != STT_FUNC || !s->canon[i])
+			continue;
+		relas_in_range(e, &e->secs[f->shndx], f->value, f->size, &rl, &n);
+		for (size_t j = 0; j < n; j++) {
+			struct target t;
+			uint32_t cur;
+
+			if (resolve_target(s, &e->secs[f->shndx], &rl[j], &t) < 0 || t.kind != T_SYM)
+				continue;
+			if (t.sym == i || !s->canon[t.sym])
+				continue;
+			cur = s->referrer[t.sym];
+			if (!cur || strcmp(s->canon[i], s->canon[cur]) < 0)
+				s->referrer[t.sym] = (uint32_t)i;
+		}
+	}
+	return 0;
+}
+
+struct entry {
+	const char *key;
+	uint32_t sym;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int d = strcmp(x->key, y->key);
+
+	return d ? d : (x->sym < y->sym ? -1 : x->sym > y->sym);
+}
+
+static int sym_class(const struct lf_elf_symbol *s)
+{
+	return s->type == STT_FUNC || s->type == STT_GNU_IFUNC ? 1 : s->type == STT_TLS ? 2 : 3;
+}
+
+static void link_twins(struct diff_ctx *c, uint32_t o, uint32_t p)
+{
+	c->o.twin[o] = p;
+	c->p.twin[p] = o;
+}
+
+static const char *referrer_name(const struct side *s, uint32_t sym)
+{
+	uint32_t r = s->referrer[sym];
+
+	return r ? s->canon[r] : NULL;
+}
+
+/* Within one canonical-name group: pair by referrer, then exact name, then 1:1. */
+static void match_group(struct diff_ctx *c, const struct entry *ga, size_t na,
+			const struct entry *gb, size_t nb)
+{
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < na; i++) {
+			const struct lf_elf_symbol *a = &c->o.e->syms[ga[i].sym];
+			uint32_t found = 0, hits = 0;
+
+			if (c->o.twin[a->index])
+				continue;
+			for (size_t j = 0; j < nb; j++) {
+				const struct lf_elf_symbol *b = &c->p.e->syms[gb[j].sym];
+				const char *ra = referrer_name(&c->o, a->index);
+				const char *rb = referrer_name(&c->p, b->index);
+				bool ok;
+
+				if (c->p.twin[b->index] || sym_class(a) != sym_class(b))
+					continue;
+				ok = pass == 0 ? ra && rb && !strcmp(ra, rb) :
+				     pass == 1 ? !strcmp(a->name, b->name) : true;
+				if (ok) {
+					found = b->index;
+					hits++;
+				}
+			}
+			if (hits == 1)
+				link_twins(c, a->index, found);
+		}
+	}
+}
+
+static struct entry *make_entries(const struct side *s, bool globals_only, bool canon,
+				  size_t *ret_n)
+{
+	struct entry *v = calloc(s->e->nsyms ? s->e->nsyms : 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 1; i < s->e->nsyms; i++) {
+		const struct lf_elf_symbol *sym = &s->e->syms[i];
+
+		if (!s->canon[i] || s->twin[i])
+			continue;
+		if (globals_only && sym->bind == STB_LOCAL)
+			continue;
+		v[n++] = (struct entry){ canon ? s->canon[i] : sym->name, (uint32_t)i };
+	}
+	qsort(v, n, sizeof(*v), cmp_entry);
+	*ret_n = n;
+	return v;
+}
+
+static int match_pass(struct diff_ctx *c, bool canon)
+{
+	size_t na, nb, i = 0, j = 0;
+	struct entry *a = make_entries(&c->o, !canon, canon, &na);
+	struct entry *b = make_entries(&c->p, !canon, canon, &nb);
+
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return -ENOMEM;
+	}
+	while (i < na && j < nb) {
+		int d = strcmp(a[i].key, b[j].key);
+		size_t ei = i, ej = j;
+
+		if (d < 0) {
+			i++;
+			continue;
+		}
+		if (d > 0) {
+			j++;
+			continue;
+		}
+		while (ei < na && !strcmp(a[ei].key, a[i].key))
+			ei++;
+		while (ej < nb && !strcmp(b[ej].key, b[j].key))
+			ej++;
+		match_group(c, a + i, ei - i, b + j, ej - j);
+		i = ei;
+		j = ej;
+	}
+	free(a);
+	free(b);
+	return 0;
+}
+
+/* Sections follow their first symbol; the others pair by unique name. */
+static void correlate_sections(struct diff_ctx *c)
+{
+	const struct lf_elf *o = c->o.e, *p = c->p.e;
+
+	for (uint32_t k = 0; k < c->p.secfirst[p->nsecs]; k++) {
+		uint32_t ps = c->p.bysec[k], os = c->p.twin[ps];
+		uint32_t psec = p->syms[ps].shndx, osec;
+
+		if (!os || c->p.sectwin[psec])
+			continue;
+		osec = o->syms[os].shndx;
+		if (c->o.sectwin[osec])
+			continue;
+		c->p.sectwin[psec] = osec;
+		c->o.sectwin[osec] = psec;
+	}
+	for (uint32_t i = 1; i < p->nsecs; i++) {
+		const struct lf_elf_section *sec;
+
+		if (c->p.sectwin[i] || !(p->secs[i].flags & SHF_ALLOC))
+			continue;
+		sec = lf_elf_section_by_name(o, p->secs[i].name);
+		if (!sec || c->o.sectwin[sec->index])
+			continue;
+		c->p.sectwin[i] = sec->index;
+		c->o.sectwin[sec->index] = i;
+	}
+}
+
+int correlate(struct diff_ctx *c)
+{
+	int r;
+
+	r = find_referrers(&c->o);
+	if (r == 0)
+		r = find_referrers(&c->p);
+	if (r == 0)
+		r = match_pass(c, false);
+	if (r == 0)
+		r = match_pass(c, true);
+	if (r == 0)
+		correlate_sections(c);
+	return r;
+}
