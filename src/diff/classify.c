@@ -355,13 +355,14 @@ static int check_functions(struct diff_ctx *c)
 {
 	for (size_t i = 0; i < c->r->nfuncs; i++) {
 		const struct lf_diff_func *f = &c->r->funcs[i];
-		const struct lf_elf_symbol *s = &c->p.e->syms[f->sym];
-		const char *sec = c->p.e->secs[s->shndx].name;
-		uint32_t t = c->p.twin[f->sym];
+		const char *sec;
+		uint32_t t;
 		int r = 0;
 
 		if (f->change != LF_DIFF_CHANGED)
-			continue;
+			continue; /* removed ones index the original's symbols */
+		sec = c->p.e->secs[c->p.e->syms[f->sym].shndx].name;
+		t = c->p.twin[f->sym];
 		if (is_init_section(sec))
 			r = add_problem(c->r, LF_DIFF_REFUSE_INIT_SECTION, true, f->name,
 					"__init/__exit code in %s changed: it has already run or been freed", sec);
