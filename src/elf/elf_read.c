@@ -103,6 +103,17 @@ static Elf_Data *find_shndx_table(struct lf_elf *e, size_t symtab)
 	return NULL;
 }
 
+/* In a relocatable object a symbol is an offset range of its section. */
+static bool symbol_in_section(const struct lf_elf *e, const struct lf_elf_symbol *s)
+{
+	const struct lf_elf_section *sec;
+
+	if (e->type != ET_REL || !lf_elf_symbol_is_defined(s) || s->type == STT_SECTION)
+		return true;
+	sec = &e->secs[s->shndx];
+	return s->value <= sec->size && s->size <= sec->size - s->value;
+}
+
 static int read_symbols(struct lf_elf *e)
 {
 	const struct lf_elf_section *st = NULL;
@@ -146,6 +157,8 @@ static int read_symbols(struct lf_elf *e)
 		if (s->shndx < SHN_LORESERVE && s->shndx >= e->nsecs)
 			return -ENOEXEC;
 		if (sym.st_shndx == SHN_XINDEX && (xndx == 0 || xndx >= e->nsecs))
+			return -ENOEXEC;
+		if (!symbol_in_section(e, s))
 			return -ENOEXEC;
 		if (s->type == STT_SECTION && s->shndx != 0 && s->shndx < e->nsecs && !*s->name)
 			s->name = e->secs[s->shndx].name;
