@@ -101,6 +101,8 @@ static int index_symbols(struct side *s)
 
 		if (!is_correlated_kind(sym) || sym->shndx >= e->nsecs)
 			continue;
+		if (!*sym->name)
+			return -ENOEXEC; /* compilers name every function and object */
 		s->bysec[n++] = (uint32_t)i;
 		if (!is_mergeable(&e->secs[sym->shndx])) {
 			s->canon[i] = diff_canon_name(sym->name);
@@ -243,36 +245,83 @@ static const char *referrer_name(const struct side *s, uint32_t sym)
 	return r ? s->canon[r] : NULL;
 }
 
-/* Within one canonical-name group: pair by referrer, then exact name, then 1:1. */
-static void match_group(struct diff_ctx *c, const struct entry *ga, size_t na,
-			const struct entry *gb, size_t nb)
+/* Links the entries whose key appears exactly once on each side. */
+static void join_unique(struct diff_ctx *c, const struct entry *a, size_t na,
+			const struct entry *b, size_t nb)
 {
-	for (int pass = 0; pass < 3; pass++) {
-		for (size_t i = 0; i < na; i++) {
-			const struct lf_elf_symbol *a = &c->o.e->syms[ga[i].sym];
-			uint32_t found = 0, hits = 0;
+	size_t i = 0, j = 0;
 
-			if (c->o.twin[a->index])
-				continue;
-			for (size_t j = 0; j < nb; j++) {
-				const struct lf_elf_symbol *b = &c->p.e->syms[gb[j].sym];
-				const char *ra = referrer_name(&c->o, a->index);
-				const char *rb = referrer_name(&c->p, b->index);
-				bool ok;
+	while (i < na && j < nb) {
+		int d = strcmp(a[i].key, b[j].key);
+		size_t ei = i + 1, ej = j + 1;
 
-				if (c->p.twin[b->index] || sym_class(a) != sym_class(b))
-					continue;
-				ok = pass == 0 ? ra && rb && !strcmp(ra, rb) :
-				     pass == 1 ? !strcmp(a->name, b->name) : true;
-				if (ok) {
-					found = b->index;
-					hits++;
-				}
-			}
-			if (hits == 1)
-				link_twins(c, a->index, found);
+		if (d) {
+			d < 0 ? i++ : j++;
+			continue;
 		}
+		while (ei < na && !strcmp(a[ei].key, a[i].key))
+			ei++;
+		while (ej < nb && !strcmp(b[ej].key, b[j].key))
+			ej++;
+		if (ei - i == 1 && ej - j == 1 &&
+		    sym_class(&c->o.e->syms[a[i].sym]) == sym_class(&c->p.e->syms[b[j].sym]))
+			link_twins(c, a[i].sym, b[j].sym);
+		i = ei;
+		j = ej;
 	}
+}
+
+/* The still unmatched members of a group, keyed by referrer or by name. */
+static size_t keyed(const struct side *s, const struct entry *g, size_t n, bool by_referrer,
+		    struct entry *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *key = by_referrer ? referrer_name(s, g[i].sym) : s->e->syms[g[i].sym].name;
+
+		if (!s->twin[g[i].sym] && key)
+			out[k++] = (struct entry){ key, g[i].sym };
+	}
+	qsort(out, k, sizeof(*out), cmp_entry);
+	return k;
+}
+
+/*
+ * Within one canonical-name group: pair by the function that refers to
+ * them, then by exact name, then a last single leftover on each side.
+ * Sorted joins keep this linear-logarithmic: the kernel has thousands of
+ * static locals of one name (__already_done.N of every WARN_ONCE).
+ */
+static int match_group(struct diff_ctx *c, const struct entry *ga, size_t na,
+		       const struct entry *gb, size_t nb)
+{
+	struct entry *ka = calloc(na, sizeof(*ka)), *kb = calloc(nb, sizeof(*kb));
+	uint32_t la = 0, lb = 0;
+	size_t n = 0, m = 0;
+
+	if (!ka || !kb) {
+		free(ka);
+		free(kb);
+		return -ENOMEM;
+	}
+	for (int by_referrer = 1; by_referrer >= 0; by_referrer--) {
+		size_t x = keyed(&c->o, ga, na, by_referrer, ka);
+		size_t y = keyed(&c->p, gb, nb, by_referrer, kb);
+
+		join_unique(c, ka, x, kb, y);
+	}
+	free(ka);
+	free(kb);
+	for (size_t i = 0; i < na; i++)
+		if (!c->o.twin[ga[i].sym] && ++n)
+			la = ga[i].sym;
+	for (size_t j = 0; j < nb; j++)
+		if (!c->p.twin[gb[j].sym] && ++m)
+			lb = gb[j].sym;
+	if (n == 1 && m == 1 && sym_class(&c->o.e->syms[la]) == sym_class(&c->p.e->syms[lb]))
+		link_twins(c, la, lb);
+	return 0;
 }
 
 static struct entry *make_entries(const struct side *s, bool globals_only, bool canon,
@@ -308,6 +357,17 @@ static int match_pass(struct diff_ctx *c, bool canon)
 		free(b);
 		return -ENOMEM;
 	}
+	/* Two definitions of one global name: not something a compiler emits. */
+	for (size_t k = 1; !canon && k < na + nb; k++) {
+		const struct entry *v = k < na ? a : b;
+		size_t x = k < na ? k : k - na;
+
+		if (x > 0 && !strcmp(v[x - 1].key, v[x].key)) {
+			free(a);
+			free(b);
+			return -ENOEXEC;
+		}
+	}
 	while (i < na && j < nb) {
 		int d = strcmp(a[i].key, b[j].key);
 		size_t ei = i, ej = j;
@@ -324,7 +384,11 @@ static int match_pass(struct diff_ctx *c, bool canon)
 			ei++;
 		while (ej < nb && !strcmp(b[ej].key, b[j].key))
 			ej++;
-		match_group(c, a + i, ei - i, b + j, ej - j);
+		if (match_group(c, a + i, ei - i, b + j, ej - j) < 0) {
+			free(a);
+			free(b);
+			return -ENOMEM;
+		}
 		i = ei;
 		j = ej;
 	}
@@ -333,10 +397,28 @@ static int match_pass(struct diff_ctx *c, bool canon)
 	return 0;
 }
 
+static struct entry *section_entries(const struct side *s, size_t *ret_n)
+{
+	const struct lf_elf *e = s->e;
+	struct entry *v = calloc(e->nsecs, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	for (uint32_t i = 1; i < e->nsecs; i++)
+		if (!s->sectwin[i] && (e->secs[i].flags & SHF_ALLOC))
+			v[n++] = (struct entry){ e->secs[i].name, i };
+	qsort(v, n, sizeof(*v), cmp_entry);
+	*ret_n = n;
+	return v;
+}
+
 /* Sections follow their first symbol; the others pair by unique name. */
-static void correlate_sections(struct diff_ctx *c)
+static int correlate_sections(struct diff_ctx *c)
 {
 	const struct lf_elf *o = c->o.e, *p = c->p.e;
+	struct entry *a, *b;
+	size_t na, nb;
 
 	for (uint32_t k = 0; k < c->p.secfirst[p->nsecs]; k++) {
 		uint32_t ps = c->p.bysec[k], os = c->p.twin[ps];
@@ -350,17 +432,27 @@ static void correlate_sections(struct diff_ctx *c)
 		c->p.sectwin[psec] = osec;
 		c->o.sectwin[osec] = psec;
 	}
-	for (uint32_t i = 1; i < p->nsecs; i++) {
-		const struct lf_elf_section *sec;
+	a = section_entries(&c->o, &na);
+	b = section_entries(&c->p, &nb);
+	for (size_t i = 0, j = 0; a && b && i < na && j < nb;) {
+		int d = strcmp(a[i].key, b[j].key);
+		bool unique = (i + 1 >= na || strcmp(a[i + 1].key, a[i].key)) &&
+			      (i == 0 || strcmp(a[i - 1].key, a[i].key)) &&
+			      (j + 1 >= nb || strcmp(b[j + 1].key, b[j].key)) &&
+			      (j == 0 || strcmp(b[j - 1].key, b[j].key));
 
-		if (c->p.sectwin[i] || !(p->secs[i].flags & SHF_ALLOC))
-			continue;
-		sec = lf_elf_section_by_name(o, p->secs[i].name);
-		if (!sec || c->o.sectwin[sec->index])
-			continue;
-		c->p.sectwin[i] = sec->index;
-		c->o.sectwin[sec->index] = i;
+		if (d == 0 && unique) {
+			c->o.sectwin[a[i].sym] = b[j].sym;
+			c->p.sectwin[b[j].sym] = a[i].sym;
+		}
+		if (d <= 0)
+			i++;
+		if (d >= 0)
+			j++;
 	}
+	free(a);
+	free(b);
+	return a && b ? 0 : -ENOMEM;
 }
 
 int correlate(struct diff_ctx *c)
@@ -375,6 +467,6 @@ int correlate(struct diff_ctx *c)
 	if (r == 0)
 		r = match_pass(c, true);
 	if (r == 0)
-		correlate_sections(c);
+		r = correlate_sections(c);
 	return r;
 }
