@@ -247,7 +247,10 @@ bool range_equal(struct diff_ctx *c, uint32_t osec, uint64_t ooff, uint32_t psec
 			*ret_err = -EOPNOTSUPP;
 			return false;
 		}
-		if (a && b && (info.size > len - off || !field_equal(a, b, &cursor, off, &info)))
+		/* A field running past the range (malformed input) is compared in part. */
+		if (info.size > len - off)
+			info.size = (uint8_t)(len - off);
+		if (a && b && !field_equal(a, b, &cursor, off, &info))
 			return false;
 		if (resolve_target(&c->o, sa, &ra[i], &ta) < 0 ||
 		    resolve_target(&c->p, sb, &rb[i], &tb) < 0)
