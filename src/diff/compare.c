@@ -78,7 +78,7 @@ int resolve_target(const struct side *s, const struct lf_elf_section *from,
 		ret->off = ret->pos;
 		return 0;
 	}
-	if (sym->type != STT_SECTION && sym->type != STT_NOTYPE) {
+	if (is_correlated_kind(sym)) {
 		*ret = (struct target){ .kind = T_SYM, .sym = sym->index, .off = r->addend,
 					.sec = sec->index, .pos = ret->pos };
 		return 0;
