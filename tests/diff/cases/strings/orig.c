@@ -12,13 +12,13 @@ void note(const char *msg);
 void greet(const char *n)
 {
 	printf("hello %s\n", n);
-	note("a message both functions print");
+	note("shared");
 }
 
 void bye(const char *n)
 {
 	printf("goodbye %s\n", n);
-	note("a message both functions print");
+	note("shared");
 }
 
 void shout(void)

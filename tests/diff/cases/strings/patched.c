@@ -11,15 +11,15 @@ void note(const char *msg);
 
 void greet(const char *n)
 {
-	printf("new first line for %s\n", n);
+	printf("new %s\n", n);
 	printf("hello %s\n", n);
-	note("a message both functions print");
+	note("shared");
 }
 
 void bye(const char *n)
 {
 	printf("goodbye %s\n", n);
-	note("a message both functions print");
+	note("shared");
 }
 
 void shout(void)
