@@ -406,7 +406,8 @@ static struct entry *section_entries(const struct side *s, size_t *ret_n)
 	if (!v)
 		return NULL;
 	for (uint32_t i = 1; i < e->nsecs; i++)
-		if (!s->sectwin[i] && (e->secs[i].flags & SHF_ALLOC))
+		if (!s->sectwin[i] && e->secs[i].type != SHT_RELA && e->secs[i].type != SHT_SYMTAB &&
+		    e->secs[i].type != SHT_STRTAB && e->secs[i].type != SHT_SYMTAB_SHNDX)
 			v[n++] = (struct entry){ e->secs[i].name, i };
 	qsort(v, n, sizeof(*v), cmp_entry);
 	*ret_n = n;
