@@ -36,6 +36,8 @@ int add_problem(struct lf_diff_result *r, enum lf_diff_reason reason, bool fatal
 	va_end(ap);
 	if (!p->symbol || n < 0) {
 		free(p->symbol);
+		if (n >= 0)
+			free(p->detail);
 		return -ENOMEM;
 	}
 	r->nproblems++;

@@ -77,12 +77,11 @@ bool is_correlated_kind(const struct lf_elf_symbol *sym)
 		sym->type == STT_GNU_IFUNC) && lf_elf_symbol_is_defined(sym);
 }
 
-static const struct lf_elf *sort_elf; /* qsort has no context argument */
-
-static int cmp_bysec(const void *a, const void *b)
+static int cmp_bysec(const void *a, const void *b, void *arg)
 {
-	const struct lf_elf_symbol *x = &sort_elf->syms[*(const uint32_t *)a];
-	const struct lf_elf_symbol *y = &sort_elf->syms[*(const uint32_t *)b];
+	const struct lf_elf *e = arg;
+	const struct lf_elf_symbol *x = &e->syms[*(const uint32_t *)a];
+	const struct lf_elf_symbol *y = &e->syms[*(const uint32_t *)b];
 
 	if (x->shndx != y->shndx)
 		return x->shndx < y->shndx ? -1 : 1;
@@ -110,8 +109,7 @@ static int index_symbols(struct side *s)
 				return -ENOMEM;
 		}
 	}
-	sort_elf = e;
-	qsort(s->bysec, n, sizeof(*s->bysec), cmp_bysec);
+	qsort_r(s->bysec, n, sizeof(*s->bysec), cmp_bysec, (void *)e);
 	for (size_t i = 0, k = 0; i <= e->nsecs; i++) {
 		while (k < n && e->syms[s->bysec[k]].shndx < i)
 			k++;

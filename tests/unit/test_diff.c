@@ -535,6 +535,18 @@ static void static_key(const char *arch, const char *variant)
 	pair_close(&x);
 }
 
+static void static_call(const char *arch, const char *variant)
+{
+	struct pair x;
+
+	pair_open(&x, arch, variant, "static_call", NULL);
+	expect_refused(&x, LF_DIFF_REFUSE_STATIC_CALL, "__SCK__net_rx");
+	assert_null(lf_diff_find_problem(x.r, LF_DIFF_REFUSE_STATIC_CALL, "__SCK__net_tx"));
+	expect_change(&x, "send", LF_DIFF_UNCHANGED);
+	expect_change(&x, "receive", LF_DIFF_NEW);
+	pair_close(&x);
+}
+
 /* Objects of two machines are not a pair. */
 static void test_machine_mismatch(void **state)
 {
@@ -576,6 +588,7 @@ CASE(data_init)
 CASE(init_text)
 CASE(notrace)
 CASE(static_key)
+CASE(static_call)
 
 int main(void)
 {
@@ -584,7 +597,7 @@ int main(void)
 		RUN(new_helper), RUN(strings), RUN(extern_ref), RUN(static_local),
 		RUN(new_global), RUN(clone_rename), RUN(jump_table), RUN(cold_part),
 		RUN(struct_layout),
-		RUN(data_init), RUN(init_text), RUN(notrace), RUN(static_key),
+		RUN(data_init), RUN(init_text), RUN(notrace), RUN(static_key), RUN(static_call),
 		cmocka_unit_test(test_machine_mismatch),
 	};
 
