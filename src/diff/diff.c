@@ -13,8 +13,14 @@
 
 static bool is_supported(const struct lf_elf *e)
 {
-	return e->type == ET_REL && e->elfclass == ELFCLASS64 &&
-	       (e->machine == EM_X86_64 || e->machine == EM_AARCH64);
+	if (e->type != ET_REL || e->elfclass != ELFCLASS64 ||
+	    (e->machine != EM_X86_64 && e->machine != EM_AARCH64))
+		return false;
+	/* Both targets use RELA; REL entries would go uncompared. */
+	for (size_t i = 1; i < e->nsecs; i++)
+		if (e->secs[i].type == SHT_REL)
+			return false;
+	return true;
 }
 
 static void ctx_release(struct diff_ctx *c)
