@@ -189,6 +189,9 @@ static bool targets_equal(struct diff_ctx *c, const struct target *a, const stru
 	case T_PRIV:
 		return a->off == b->off && private_equal(c, a->sec, b->sec, depth, err);
 	case T_SEC:
+		/* Sections left unpaired (ambiguous names) still compare by name. */
+		if (!c->o.sectwin[a->sec] && !c->p.sectwin[b->sec])
+			return !strcmp(o->secs[a->sec].name, p->secs[b->sec].name) && a->off == b->off;
 		return c->o.sectwin[a->sec] == b->sec && a->off == b->off;
 	default:
 		return false;
