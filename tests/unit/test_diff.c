@@ -22,6 +22,7 @@
 #include "diff_objs.h"
 #include "livefix/diff.h"
 #include "livefix/elf.h"
+#include "../../src/diff/diff_private.h" /* diff_canon_name() */
 
 struct pair {
 	const char *arch, *variant;
@@ -547,6 +548,34 @@ static void static_call(const char *arch, const char *variant)
 	pair_close(&x);
 }
 
+/* gcc's local suffixes come off; the .cold tag stays. */
+static void test_canonical_names(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "compute.constprop.0", "compute" },
+		{ "compute.isra.12", "compute" },
+		{ "compute.constprop.0.isra.0", "compute" },
+		{ "compute.part.3", "compute" },
+		{ "counter.1", "counter" },
+		{ "helper.lto_priv.0", "helper" },
+		{ "x.localalias", "x" },
+		{ "parse.cold", "parse.cold" },
+		{ "parse.part.0.cold", "parse.cold" },
+		{ "plain", "plain" },
+		{ ".LC0", ".LC0" },
+		{ "version.2.34", "version" },
+		{ "a.b", "a.b" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *c = diff_canon_name(cases[i][0]);
+
+		assert_non_null(c);
+		assert_string_equal(c, cases[i][1]);
+		free(c);
+	}
+}
+
 /* Objects of two machines are not a pair. */
 static void test_machine_mismatch(void **state)
 {
@@ -598,6 +627,7 @@ int main(void)
 		RUN(new_global), RUN(clone_rename), RUN(jump_table), RUN(cold_part),
 		RUN(struct_layout),
 		RUN(data_init), RUN(init_text), RUN(notrace), RUN(static_key), RUN(static_call),
+		cmocka_unit_test(test_canonical_names),
 		cmocka_unit_test(test_machine_mismatch),
 	};
 
