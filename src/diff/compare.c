@@ -138,11 +138,11 @@ static bool merge_equal(const struct lf_elf_section *a, int64_t pa,
 			const struct lf_elf_section *b, int64_t pb, uint8_t span)
 {
 	uint64_t len = (a->entsize ? a->entsize : 1) + span;
+	bool ina = pa >= 0 && (uint64_t)pa < a->size && a->data;
+	bool inb = pb >= 0 && (uint64_t)pb < b->size && b->data;
 
-	if (pa < 0 || pb < 0 || !a->data || !b->data)
-		return false;
-	if ((uint64_t)pa >= a->size || (uint64_t)pb >= b->size)
-		return false;
+	if (!ina || !inb) /* outside the section: only the same outside is equal */
+		return !ina && !inb && pa == pb;
 	if (len > a->size - (uint64_t)pa)
 		len = a->size - (uint64_t)pa;
 	if (len > b->size - (uint64_t)pb)
