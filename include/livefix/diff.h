@@ -118,7 +118,9 @@ struct lf_diff_opts {
 /*
  * Compares two relocatable objects of the same machine. Returns 0 with a
  * result even when something is refused (see nrefused); -ENOEXEC if they are
- * not relocatable objects of one machine we support.
+ * not well-formed relocatable objects of one machine we support (x86_64,
+ * aarch64; RELA only); -EOPNOTSUPP if a compared relocation has a type the
+ * differ does not know.
  */
 int lf_diff_objects(const struct lf_elf *orig, const struct lf_elf *patched,
 		    const struct lf_diff_opts *opts, struct lf_diff_result **ret);
