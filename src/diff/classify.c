@@ -94,9 +94,9 @@ static void find_prologues(struct side *s)
 			if (!lf_elf_symbol_is_defined(t) || t->shndx >= e->nsecs)
 				continue;
 			/* Patchable entries may start a few NOPs before the symbol. */
-			f = covering_symbol(s, t->shndx, (int64_t)t->value + r->addend);
+			f = covering_symbol(s, t->shndx, wrap_add((int64_t)t->value, r->addend));
 			if (!f)
-				f = covering_symbol(s, t->shndx, (int64_t)t->value + r->addend + 16);
+				f = covering_symbol(s, t->shndx, wrap_add(wrap_add((int64_t)t->value, r->addend), 16));
 			if (f)
 				s->prologue[f] = true;
 		}

@@ -45,6 +45,12 @@ void relas_in_range(const struct lf_elf *e, const struct lf_elf_section *s,
 	*ret_n = end - lo;
 }
 
+/* Positions come from untrusted addends: add without signed overflow. */
+int64_t wrap_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 int resolve_target(const struct side *s, const struct lf_elf_section *from,
 		   const struct lf_elf_rela *r, struct target *ret)
 {
@@ -66,11 +72,11 @@ int resolve_target(const struct side *s, const struct lf_elf_section *from,
 	/* The bias only applies to instructions; data holds exact addends. */
 	bias = (from->flags & SHF_EXECINSTR) ? info.bias : 0;
 	ret->sec = sec->index;
-	ret->pos = (int64_t)sym->value + r->addend;
+	ret->pos = wrap_add((int64_t)sym->value, r->addend);
 	ret->span = (from->flags & SHF_EXECINSTR) ? info.span : 0;
 	if (is_mergeable(sec)) {
 		ret->kind = (sec->flags & SHF_STRINGS) ? T_STR : T_MERGE;
-		ret->off = ret->pos + bias;
+		ret->off = wrap_add(ret->pos, bias);
 		return 0;
 	}
 	if (is_private_section(s, sec->index)) {
@@ -83,11 +89,11 @@ int resolve_target(const struct side *s, const struct lf_elf_section *from,
 					.sec = sec->index, .pos = ret->pos };
 		return 0;
 	}
-	cover = covering_symbol(s, sec->index, ret->pos + bias);
+	cover = covering_symbol(s, sec->index, wrap_add(ret->pos, bias));
 	if (cover) {
 		ret->kind = T_SYM;
 		ret->sym = cover;
-		ret->off = ret->pos - (int64_t)e->syms[cover].value;
+		ret->off = wrap_add(ret->pos, -(int64_t)e->syms[cover].value);
 		return 0;
 	}
 	ret->kind = T_SEC;
@@ -128,6 +134,7 @@ static bool strings_equal(const struct lf_elf_section *a, int64_t pa,
 		return pa == pb && !string_bounds(a, pa, &as, &x) && !string_bounds(b, pb, &bs, &y);
 	if ((uint64_t)pa - as != (uint64_t)pb - bs)
 		return false;
+	/* pa, pb are inside their sections here, so adding span cannot overflow. */
 	if (!string_bounds(a, pa + span < (int64_t)a->size ? pa + span : (int64_t)a->size - 1, &x, &ae) ||
 	    !string_bounds(b, pb + span < (int64_t)b->size ? pb + span : (int64_t)b->size - 1, &y, &be))
 		return false;

@@ -355,17 +355,6 @@ static int match_pass(struct diff_ctx *c, bool canon)
 		free(b);
 		return -ENOMEM;
 	}
-	/* Two definitions of one global name: not something a compiler emits. */
-	for (size_t k = 1; !canon && k < na + nb; k++) {
-		const struct entry *v = k < na ? a : b;
-		size_t x = k < na ? k : k - na;
-
-		if (x > 0 && !strcmp(v[x - 1].key, v[x].key)) {
-			free(a);
-			free(b);
-			return -ENOEXEC;
-		}
-	}
 	while (i < na && j < nb) {
 		int d = strcmp(a[i].key, b[j].key);
 		size_t ei = i, ej = j;
@@ -454,11 +443,34 @@ static int correlate_sections(struct diff_ctx *c)
 	return a && b ? 0 : -ENOMEM;
 }
 
+/*
+ * Two definitions of one name (function or object, local or global) are not
+ * something a compiler emits, and would make binding ambiguous.
+ */
+static int check_unique_names(const struct side *s)
+{
+	size_t n;
+	struct entry *v = make_entries(s, false, false, &n);
+	int r = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 1; i < n && r == 0; i++)
+		if (!strcmp(v[i - 1].key, v[i].key))
+			r = -ENOEXEC;
+	free(v);
+	return r;
+}
+
 int correlate(struct diff_ctx *c)
 {
 	int r;
 
-	r = find_referrers(&c->o);
+	r = check_unique_names(&c->o);
+	if (r == 0)
+		r = check_unique_names(&c->p);
+	if (r == 0)
+		r = find_referrers(&c->o);
 	if (r == 0)
 		r = find_referrers(&c->p);
 	if (r == 0)

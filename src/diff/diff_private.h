@@ -61,6 +61,7 @@ uint32_t covering_symbol(const struct side *s, uint32_t sec, int64_t pos);
 int correlate(struct diff_ctx *c);
 
 /* compare.c */
+int64_t wrap_add(int64_t a, int64_t b);
 int resolve_target(const struct side *s, const struct lf_elf_section *from,
 		   const struct lf_elf_rela *r, struct target *ret);
 bool symbols_equal(struct diff_ctx *c, uint32_t osym, uint32_t psym, int *ret_err);
