@@ -155,12 +155,17 @@ static int cmd_kernel_unload(int argc, char **argv)
 		default: return lf_cmd_usage_error("livefix kernel unload", "invalid option");
 		}
 	}
-	if (all == (optind != argc - 1))
+	/* Exactly one of: a patch name, or --all. */
+	if (all ? optind != argc : optind != argc - 1)
 		return lf_cmd_usage_error("livefix kernel unload", "expected a patch name or --all");
 	lf_kernel_env_default(&env);
 	if (!all)
 		return lf_exit_code(unload_one(&env, argv[optind], &o));
 	r = lf_klp_list_read(env.klp_dir, &l);
+	if (r == -ENOENT) {
+		lf_err("%s not found: this kernel has no live patching (CONFIG_LIVEPATCH)", env.klp_dir);
+		return LF_EXIT_UNSUPPORTED;
+	}
 	if (r < 0)
 		return lf_exit_code(lf_log_errno(r, "%s", env.klp_dir));
 	for (size_t i = 0; i < l.n; i++) {
