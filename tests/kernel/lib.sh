@@ -155,10 +155,13 @@ lf_boot() { # initrd console-log results-file timeout-sec [extra-cmdline]
 		-append "console=ttyS0 quiet panic=-1 ${5:-}" </dev/null
 }
 
-# Boot with the console on this terminal (the demo). Results are not kept.
-lf_boot_interactive() { # initrd timeout-sec
-	timeout -k 5 "$2" qemu-system-x86_64 -accel "${LF_QEMU_ACCEL:-tcg}" \
+# Boot with the console on this terminal (the demo); the results port still
+# goes to a file.
+lf_boot_interactive() { # initrd results-file timeout-sec
+	rm -f "$2"
+	timeout -k 5 "$3" qemu-system-x86_64 -accel "${LF_QEMU_ACCEL:-tcg}" \
 		-smp 1 -m 512 -nographic -no-reboot \
+		-serial mon:stdio -serial "file:$2" \
 		-kernel "$KERNEL_VMLINUZ" -initrd "$1" \
 		-append "console=ttyS0 quiet panic=-1"
 }
