@@ -15,6 +15,9 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct lf_cmd commands[] = {
+	{ "doctor", cmd_doctor, "check whether live patching can work here" },
+	{ "kernel", cmd_kernel, "load, unload and list kernel live patches" },
+	{ "uname", cmd_uname, "print the effective kernel version (release + patch level)" },
 	{ "version", cmd_version, "print the agent version" },
 	{ NULL, NULL, NULL },
 };
