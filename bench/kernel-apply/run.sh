@@ -7,7 +7,8 @@
 #             exit (it returns once the transition has ended)
 #   baseline: `insmod lp_cmdline_l1.ko`, then a tight poll of
 #             /sys/kernel/livepatch/lp_cmdline_l1/transition until 0
-# timed inside the VM with CLOCK_MONOTONIC (lfhelper), unloading in between.
+# timed inside the VM with CLOCK_MONOTONIC (lfhelper), unloading in between,
+# and, to tell process start-up from the load itself, `livefix version`.
 # Prints medians, maxima, the difference and ratio of the medians. Under TCG
 # absolute times are several times a real machine's; the ratio is the figure
 # to read. Never fails on time; fails only when nothing could be measured.
@@ -33,8 +34,8 @@ qrc=$?
 python3 - "$work/results.txt" "$n" "$LF_QEMU_ACCEL" "$qrc" <<'PY' || { echo "kernel-apply: serial log: $work/console.log" >&2; exit 1; }
 import statistics, sys
 path, n, accel, qrc = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-runs = {"agent": [], "baseline": []}
-errors = {"agent": 0, "baseline": 0}
+runs = {"agent": [], "baseline": [], "startup": []}
+errors = {"agent": 0, "baseline": 0, "startup": 0}
 for line in open(path, errors="replace"):
     f = line.split()
     if len(f) == 4 and f[0] == "BENCH:" and f[1] in runs:
@@ -45,7 +46,8 @@ for line in open(path, errors="replace"):
 if not runs["agent"] or not runs["baseline"]:
     sys.exit(f"kernel-apply: no measurements (qemu exit {qrc}, failed runs {errors})")
 print(f"kernel-apply: {n} repetitions, accel {accel}, times in ms")
-for k, label in (("agent", "livefix kernel load"), ("baseline", "insmod + poll transition")):
+for k, label in (("agent", "livefix kernel load"), ("baseline", "insmod + poll transition"),
+                 ("startup", "livefix version (startup)")):
     v = runs[k]
     print(f"  {label:25s} median {statistics.median(v):7.1f}  max {max(v):7.1f}"
           f"  ({len(v)} runs, {errors[k]} failed)")

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Inside the VM: time applying lp_cmdline_l1 with the agent and the plain
 # kernel way, alternating so drift hits both alike. One warm-up of each is
-# not reported. Lines "BENCH: agent|baseline <ns> <exit code>" go to the host.
+# not reported. Lines "BENCH: agent|baseline|startup <ns> <exit code>" go to
+# the host; startup (`livefix version`) is what starting the agent costs.
 . /lf/vm-lib.sh
 
 n=15
@@ -21,6 +22,8 @@ while [ "$i" -le "$n" ]; do
 	r=$(lfhelper baseline "$M/lp_cmdline_l1.ko" lp_cmdline_l1)
 	[ "$i" -gt 0 ] && emit baseline "$r"
 	lp_cleanup
+	r=$(lfhelper time livefix version)
+	[ "$i" -gt 0 ] && emit startup "$r"
 	i=$((i + 1))
 done
 echo "BENCH: done" >&3

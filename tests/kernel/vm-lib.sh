@@ -23,11 +23,20 @@ short() {
 }
 
 # Run the agent under a time bound. Sets out (stdout), err (stderr), rc.
+# The command and what it printed also go to the console log.
 agent() {
 	out=$(timeout 90 livefix "$@" 2>/tmp/agent.err)
 	rc=$?
 	err=$(cat /tmp/agent.err)
+	log_run "livefix $*"
 	return $rc
+}
+
+log_run() { # command-text
+	echo "vm$ $1  => exit $rc"
+	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  | /'
+	[ -n "$err" ] && printf '%s\n' "$err" | sed 's/^/  ! /'
+	return 0
 }
 
 is_loaded() { grep -q "^$1 " /proc/modules; }
