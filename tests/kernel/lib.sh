@@ -64,7 +64,7 @@ PY
 }
 
 lf_build_helper() { # work-dir
-	gcc -static -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror \
+	gcc-12 -static -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		-o "$1/lfhelper" "$LF_KDIR/lfhelper.c"
 }
 
