@@ -112,7 +112,20 @@ t_harness() {
 }
 
 t_doctor() {
-	agent doctor || fail_with "livefix doctor exited $rc: $(short "$out $err")"
+	agent doctor || { fail_with "livefix doctor exited $rc: $(short "$out $err")"; return 1; }
+	printf '%s\n' "$out" | grep -q '^fail' && { fail_with "doctor exit 0 with a fail line: $(short "$out")"; return 1; }
+	agent doctor --json || { fail_with "livefix doctor --json exited $rc: $(short "$out $err")"; return 1; }
+	J=$(printf '%s' "$out" | tr -d ' \t\r\n')
+	case $J in '{'*'}') ;; *) fail_with "doctor --json is not an object: $(short "$J")"; return 1 ;; esac
+}
+
+# Live patching cannot work for an unprivileged user: doctor must say so.
+t_doctor_not_root() {
+	out=$(timeout 90 lfhelper asuser 1000 livefix doctor 2>/tmp/agent.err)
+	rc=$?
+	err=$(cat /tmp/agent.err)
+	log_run "lfhelper asuser 1000 livefix doctor"
+	[ "$rc" -ne 0 ] || fail_with "livefix doctor as uid 1000 exited 0: $(short "$out")"
 }
 
 t_behaviour() {
@@ -153,6 +166,15 @@ t_cumulative() {
 	fi
 	agent_ok kernel unload lp_cmdline_l2 || return 1
 	all_gone lp_cmdline_l1 lp_cmdline_l2 && kernel_as_booted
+}
+
+t_unload_all() {
+	agent_ok kernel load "$M/lp_cmdline_l1.ko" || return 1
+	file_has /proc/cmdline livefix-level-1 || return 1
+	agent_ok kernel unload --all || return 1
+	all_gone lp_cmdline_l1 && kernel_as_booted || return 1
+	# Nothing loaded: still a success.
+	agent_ok kernel unload --all
 }
 
 task_state() { awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -246,8 +268,10 @@ run_test() { # name function
 echo "vm: kernel $REL, livepatch: $([ -d "$LP" ] && echo yes || echo no)"
 run_test harness t_harness
 run_test doctor t_doctor
+run_test doctor-not-root t_doctor_not_root
 run_test behaviour t_behaviour
 run_test cumulative t_cumulative
+run_test unload-all t_unload_all
 run_test refuse-vermagic t_refuse_vermagic
 run_test refuse-not-livepatch t_refuse_not_livepatch
 run_test refuse-truncated t_refuse_truncated
