@@ -153,4 +153,7 @@ main() {
 	cat "$cache/kernel.env"
 }
 
+# One run at a time per cache (make check and make demo may start together).
+exec 9>"$cache/lock"
+flock -w 900 9 || die "$cache/lock: busy for 15 minutes"
 main "$@"
