@@ -52,8 +52,10 @@ lf_bad_inputs() { # module-dir
 import sys
 src, dst, rel = sys.argv[1], sys.argv[2], sys.argv[3].encode()
 data = open(src, "rb").read()
-# Same length, certainly different: bump every digit.
-other = bytes((b - 48 + 1) % 10 + 48 if 48 <= b <= 57 else b for b in rel)
+# Same length, certainly different: bump every digit of the version part,
+# keep the flavour ("6.1.0-56-amd64" -> "7.2.1-67-amd64").
+head, sep, flavour = rel.rpartition(b"-")
+other = bytes((b - 48 + 1) % 10 + 48 if 48 <= b <= 57 else b for b in head) + sep + flavour
 old = b"vermagic=" + rel + b" "
 if data.count(old) != 1:
     sys.exit(f"{src}: expected one '{old.decode()}', found {data.count(old)}")

@@ -71,7 +71,6 @@ run 4 livefix kernel load /lf/modules/lp_badmagic.ko
 
 say "7. Remove the live patch: the kernel behaves as it did at boot."
 run 0 livefix kernel unload lp_cmdline_l2
-is_loaded lp_cmdline_l1 && rmmod lp_cmdline_l1
 run 0 cat /proc/cmdline
 run 0 livefix uname
 
