@@ -179,6 +179,13 @@ int lf_kmod_inspect(const char *path, struct lf_kmod_info *ret, char *reason, si
 		goto out;
 	}
 	info.machine = eh.e_machine;
+	/* Section headers sit at the end of a module: a cut file loses them. */
+	if (eh.e_shoff > (uint64_t)st.st_size ||
+	    (uint64_t)eh.e_shnum * eh.e_shentsize > (uint64_t)st.st_size - eh.e_shoff) {
+		snprintf(reason, rsize, "truncated: section headers end past the end of the file");
+		r = -ENOEXEC;
+		goto out;
+	}
 	r = check_sections_in_file(elf, st.st_size, reason, rsize);
 	if (r == 0)
 		r = read_modinfo(elf, st.st_size, &info, reason, rsize);

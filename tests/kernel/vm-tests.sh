@@ -216,10 +216,10 @@ t_stalled() {
 }
 
 # The agent must refuse FILE with exit WANT ("nonzero": any failure), one
-# line of output naming the file, and load nothing.
-refuse() { # want file [prefix...]
-	want=$1 file=$2
-	shift 2
+# line of output naming the file and giving REASON, and load nothing.
+refuse() { # want file reason [prefix...]
+	want=$1 file=$2 reason=$3
+	shift 3
 	before=$(module_names)
 	out=$(timeout 90 "$@" livefix kernel load "$file" 2>/tmp/agent.err)
 	rc=$?
@@ -235,16 +235,18 @@ refuse() { # want file [prefix...]
 	[ "$n" -eq 1 ] || { fail_with "$n lines, want one error line: $(short "$text")"; return 1; }
 	printf '%s\n' "$text" | grep -qF "${file##*/}" ||
 		{ fail_with "error does not name ${file##*/}: $(short "$text")"; return 1; }
+	printf '%s\n' "$text" | grep -qF "$reason" ||
+		{ fail_with "error does not say '$reason': $(short "$text")"; return 1; }
 	[ "$(module_names)" = "$before" ] && [ -z "$(patch_names)" ] ||
 		fail_with "something was loaded: modules '$(module_names | tr '\n' ' ')'"
 }
 
-t_refuse_vermagic() { refuse 4 "$M/lp_badmagic.ko"; }
-t_refuse_not_livepatch() { refuse 4 "$M/lf_sleeper.ko"; }
-t_refuse_truncated() { refuse 4 "$M/lp_truncated.ko"; }
-t_refuse_not_elf() { refuse 4 "$M/lp_notelf.ko"; }
-t_refuse_missing() { refuse nonzero "$M/lp_does_not_exist.ko"; }
-t_refuse_not_root() { refuse 6 "$M/lp_cmdline_l1.ko" lfhelper asuser 1000; }
+t_refuse_vermagic() { refuse 4 "$M/lp_badmagic.ko" "built for kernel 7.2.1-67-amd64, running kernel is $(uname -r)"; }
+t_refuse_not_livepatch() { refuse 4 "$M/lf_sleeper.ko" "not a livepatch module"; }
+t_refuse_truncated() { refuse 4 "$M/lp_truncated.ko" "truncated"; }
+t_refuse_not_elf() { refuse 4 "$M/lp_notelf.ko" "not an ELF file"; }
+t_refuse_missing() { refuse nonzero "$M/lp_does_not_exist.ko" "No such file"; }
+t_refuse_not_root() { refuse 6 "$M/lp_cmdline_l1.ko" "needs root or CAP_SYS_MODULE" lfhelper asuser 1000; }
 
 run_test() { # name function
 	why=
