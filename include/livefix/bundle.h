@@ -37,7 +37,7 @@
 
 struct lf_cve {
 	char id[LF_CVE_MAX + 1];
-	char severity[16]; /* none, low, medium, high, critical */
+	char severity[16]; /* unknown, none, low, medium, high, critical */
 };
 
 struct lf_payload {

@@ -20,7 +20,7 @@ bool lf_is_id(const char *s)
 
 bool lf_is_severity(const char *s)
 {
-	static const char *const names[] = { "none", "low", "medium", "high", "critical", NULL };
+	static const char *const names[] = { "unknown", "none", "low", "medium", "high", "critical", NULL };
 
 	for (const char *const *n = names; *n; n++)
 		if (strcmp(*n, s) == 0)
