@@ -129,6 +129,8 @@ struct lf_tuf {
 	struct lf_timestamp ts;
 	struct lf_snapshot snap;
 	struct lf_targets targets;
+	/* Called after each file lf_tuf_commit() writes (power-cut tests). */
+	void (*step_hook)(const char *step);
 };
 
 /* Pins the first root: signed by its own root threshold, not expired. */

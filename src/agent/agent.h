@@ -4,4 +4,7 @@
 
 /* Subcommand entry points of the livefix agent; one cmd_*.c each. */
 
+int cmd_trust(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+
 #endif

@@ -16,6 +16,8 @@ static int cmd_version(int argc, char **argv)
 
 static const struct lf_cmd commands[] = {
 	{ "version", cmd_version, "print the agent version" },
+	{ "trust", cmd_trust, "pin the repository root, show trusted metadata" },
+	{ "apply", cmd_apply, "verify and apply a patch bundle, from a file or a repository" },
 	{ NULL, NULL, NULL },
 };
 

@@ -439,6 +439,8 @@ int lf_tuf_commit(struct lf_tuf *t)
 		r = write_state(t, name, raw->data, raw->len);
 		if (r == 0)
 			r = write_state(t, "root.json", raw->data, raw->len);
+		if (r == 0 && t->step_hook)
+			t->step_hook("commit-root");
 	}
 	if (r == 0 && t->targets_doc.dirty) {
 		if (asprintf(&sub, "%s/targets", t->dir) < 0)
@@ -448,11 +450,18 @@ int lf_tuf_commit(struct lf_tuf *t)
 		targets_name(t->feed, name, sizeof(name));
 		if (r == 0)
 			r = write_state(t, name, t->targets_doc.raw.data, t->targets_doc.raw.len);
+		if (r == 0 && t->step_hook)
+			t->step_hook("commit-targets");
 	}
-	if (r == 0 && t->snap_doc.dirty)
+	if (r == 0 && t->snap_doc.dirty) {
 		r = write_state(t, "snapshot.json", t->snap_doc.raw.data, t->snap_doc.raw.len);
+		if (r == 0 && t->step_hook)
+			t->step_hook("commit-snapshot");
+	}
 	if (r == 0 && t->ts_doc.dirty) {
 		r = write_state(t, "timestamp.json", t->ts_doc.raw.data, t->ts_doc.raw.len);
+		if (r == 0 && t->step_hook)
+			t->step_hook("commit-timestamp");
 		if (r == 0)
 			r = write_state(t, "timestamp.etag", t->etag, strlen(t->etag));
 	}
