@@ -21,7 +21,8 @@
  */
 struct lf_http_opts {
 	size_t max;
-	bool exact;           /* the body must be exactly max bytes */
+	bool exact;           /* max is a declared length, not a cap (a shorter body is
+				 returned as is: the caller checks length and hash) */
 	long min_rate;        /* bytes per second */
 	long min_rate_time;   /* seconds */
 	long timeout;         /* seconds, whole transfer */

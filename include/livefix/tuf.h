@@ -114,6 +114,7 @@ struct lf_fetcher {
 struct lf_tuf_doc {
 	bool have;
 	bool dirty;
+	bool stale; /* signed under a root rotated away: do not reuse */
 	struct lf_buf raw;
 };
 

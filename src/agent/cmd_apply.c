@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "livefix/cmd.h"
 #include "livefix/error.h"
@@ -176,21 +177,24 @@ static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
 	}
 	if (t && (r = lf_tuf_commit(t)) < 0)
 		return lf_why_set(why, "cannot save trusted metadata: %s", strerror(-r)), r;
-	/* Kept for re-applying after a reboot (livefix boot). */
-	snprintf(name, sizeof(name), "%s.lfb", rep->sha256);
-	r = write_in_state(state, "bundles", name, b->data, b->len, NULL);
-	lf_agent_crash_point("cache-bundle");
-	if (r == 0)
-		r = write_in_state(state, "payloads", p->name, b->data + p->offset, p->length,
-				   &module);
+	r = write_in_state(state, "payloads", p->name, b->data + p->offset, p->length, &module);
 	if (r < 0)
 		return lf_why_set(why, "cannot write to %s: %s", state, strerror(-r)), r;
 	lf_agent_crash_point("before-load");
 	r = lf_agent_kernel_load(module);
-	free(module);
-	if (r < 0)
+	if (r < 0) {
+		unlink(module);
+		free(module);
 		return lf_why_set(why, "kernel loader failed for %s (nothing recorded)", b->m.id), r;
+	}
+	free(module);
 	lf_agent_crash_point("after-load");
+	/* Kept for re-applying after a reboot (livefix boot). */
+	snprintf(name, sizeof(name), "%s.lfb", rep->sha256);
+	r = write_in_state(state, "bundles", name, b->data, b->len, NULL);
+	if (r < 0)
+		return lf_why_set(why, "patch applied but not cached: %s", strerror(-r)), r;
+	lf_agent_crash_point("cache-bundle");
 	strcpy(now.id, b->m.id);
 	strcpy(now.sha256, rep->sha256);
 	now.level = b->m.level;

@@ -238,28 +238,43 @@ static int repo_rotate(const char *dir, const struct repo_opts *o)
 	return r;
 }
 
+/*
+ * The existing targets of a feed, verified under the current root or, just
+ * after a rotation of the targets keys, under one of the previous roots.
+ */
 static int load_targets(const char *dir, const char *name, const struct lf_root *root,
 			bool unchecked, struct lf_targets *ret)
 {
+	struct lf_root *old = calloc(1, sizeof(*old));
 	struct lf_why why = { "" };
 	struct lf_signed s;
-	char *data;
-	size_t len;
-	int r = repo_read(dir, name, LF_TARGETS_MAX, &data, &len);
+	char *data = NULL, *rdata;
+	size_t len, rlen;
+	int r = old ? repo_read(dir, name, LF_TARGETS_MAX, &data, &len) : -ENOMEM;
 
-	if (r < 0)
-		return r;
-	if (unchecked) {
+	if (r == 0 && unchecked) {
 		r = lf_signed_parse(data, len, &s, &why);
 		if (r == 0) {
 			r = lf_targets_parse(&s, ret, &why);
 			lf_signed_release(&s);
 		}
-	} else {
+	} else if (r == 0) {
 		r = lf_meta_verify(data, len, root, LF_ROLE_TARGETS, ret, &why);
+		for (int64_t v = root->h.version - 1; r < 0 && r != -ENOMEM && v >= 1 &&
+		     v > root->h.version - LF_MAX_ROOT_ROTATIONS; v--) {
+			char rname[32];
+
+			snprintf(rname, sizeof(rname), "%lld.root.json", (long long)v);
+			if (repo_read(dir, rname, LF_ROOT_MAX, &rdata, &rlen) < 0)
+				break;
+			if (lf_root_verify_next(rdata, rlen, NULL, old, NULL) == 0)
+				r = lf_meta_verify(data, len, old, LF_ROLE_TARGETS, ret, NULL);
+			free(rdata);
+		}
 	}
 	free(data);
-	if (r < 0)
+	free(old);
+	if (r < 0 && r != -ENOENT)
 		lf_log_errno(r, "%s/%s: %s", dir, name, why.msg);
 	return r;
 }

@@ -239,11 +239,12 @@ void lf_targets_release(struct lf_targets *t)
 int lf_meta_verify(const char *data, size_t len, const struct lf_root *root, enum lf_role role,
 		   void *ret, struct lf_why *why)
 {
+	struct lf_why inner = { "" };
 	struct lf_signed s;
-	int r = lf_signed_parse(data, len, &s, why);
+	int r = lf_signed_parse(data, len, &s, &inner);
 
 	if (r < 0)
-		return r;
+		return lf_why_set(why, "%s: %s", lf_role_name(role), inner.msg), r;
 	r = lf_signed_verify(&s, &root->ring, &root->roles[role], lf_role_name(role), why);
 	if (r < 0)
 		goto out;

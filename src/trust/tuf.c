@@ -200,6 +200,35 @@ static bool same_role_keys(const struct lf_role_keys *a, const struct lf_role_ke
 	return true;
 }
 
+/*
+ * After a rotation, trusted documents signed under the old root are kept as
+ * rollback baselines but never reused: one that does not verify under the
+ * new root is fetched again and must.
+ */
+static void recheck_trusted(struct lf_tuf *t)
+{
+	struct lf_tuf_doc *docs[] = { &t->ts_doc, &t->snap_doc, &t->targets_doc };
+	enum lf_role roles[] = { LF_ROLE_TIMESTAMP, LF_ROLE_SNAPSHOT, LF_ROLE_TARGETS };
+
+	for (int i = 0; i < 3; i++) {
+		union {
+			struct lf_timestamp ts;
+			struct lf_snapshot snap;
+			struct lf_targets targets;
+		} *tmp = calloc(1, sizeof(*tmp));
+
+		if (!tmp || !docs[i]->have ||
+		    lf_meta_verify(docs[i]->raw.data, docs[i]->raw.len, &t->root, roles[i], tmp,
+				   NULL) < 0)
+			docs[i]->stale = true;
+		if (tmp && roles[i] == LF_ROLE_TARGETS && docs[i]->have && !docs[i]->stale)
+			lf_targets_release(&tmp->targets);
+		free(tmp);
+	}
+	if (t->ts_doc.stale)
+		t->etag[0] = '\0';
+}
+
 static int update_root(struct lf_tuf *t, const struct lf_fetcher *f, struct lf_why *why)
 {
 	struct lf_root *next = calloc(1, sizeof(*next));
@@ -237,6 +266,8 @@ static int update_root(struct lf_tuf *t, const struct lf_fetcher *f, struct lf_w
 		t->root = *next;
 	}
 	free(next);
+	if (r == 0 && t->nnew_roots > 0)
+		recheck_trusted(t);
 	if (r == 0)
 		r = check_fresh(&t->root.h, t->now, why);
 	return r;
@@ -249,6 +280,7 @@ static int adopt(struct lf_tuf_doc *doc, struct lf_buf *raw)
 	if (lf_buf_append(&doc->raw, raw->data, raw->len) < 0)
 		return -ENOMEM;
 	doc->have = doc->dirty = true;
+	doc->stale = false;
 	return 0;
 }
 
@@ -290,6 +322,8 @@ static int update_timestamp(struct lf_tuf *t, const struct lf_fetcher *f, struct
 		t->ts = next;
 	}
 	if (r == 0)
+		t->ts_doc.stale = false; /* verified under the current root just now */
+	if (r == 0)
 		memcpy(t->etag, etag, sizeof(etag));
 	lf_buf_release(&raw);
 	return r;
@@ -299,7 +333,7 @@ static bool matches(const struct lf_tuf_doc *doc, const struct lf_metafile *m)
 {
 	char hex[LF_SHA256_HEX + 1];
 
-	if (!doc->have || doc->raw.len != (size_t)m->length)
+	if (!doc->have || doc->stale || doc->raw.len != (size_t)m->length)
 		return false;
 	lf_sha256_hex(doc->raw.data, doc->raw.len, hex);
 	return strcmp(hex, m->sha256) == 0;
@@ -318,9 +352,9 @@ static int fetch_declared(const struct lf_fetcher *f, const struct lf_metafile *
 		return r;
 	lf_sha256_hex(raw->data, raw->len, hex);
 	if (raw->len != (size_t)m->length || strcmp(hex, m->sha256) != 0)
-		return lf_why_set(why, "%s: hash %.16s… does not match the one %s declares "
-				  "(tampered content or mix-and-match attack)", m->name, hex, what),
-		       -EBADMSG;
+		return lf_why_set(why, "%s: %zu bytes with hash %.16s… does not match the one %s "
+				  "declares (tampered content or mix-and-match attack)", m->name,
+				  raw->len, hex, what), -EBADMSG;
 	return 0;
 }
 
