@@ -52,7 +52,7 @@ struct apply_opts {
 
 struct report {
 	const char *status; /* applied, would-apply, up-to-date, no-patch */
-	const struct lf_manifest *m;
+	struct lf_manifest *m; /* a copy, owned */
 	char sha256[LF_SHA256_HEX + 1];
 	uint64_t bytes;
 	unsigned requests;
@@ -162,7 +162,11 @@ static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
 	char name[LF_SHA256_HEX + 8], *module = NULL;
 	int r = check_for_us(o, b, &applied, why);
 
-	rep->m = &b->m;
+	free(rep->m);
+	rep->m = malloc(sizeof(*rep->m));
+	if (!rep->m)
+		return -ENOMEM;
+	*rep->m = b->m;
 	lf_sha256_hex(b->data, b->len, rep->sha256);
 	if (r < 0)
 		return r;
@@ -385,8 +389,10 @@ int cmd_apply(int argc, char **argv)
 	if (r < 0) {
 		lf_err("apply: %s: refused, nothing applied: %s", o.repo ? o.repo : argv[optind],
 		       why.msg[0] ? why.msg : lf_strerror(r));
+		free(rep.m);
 		return lf_exit_code(r);
 	}
 	print_report(&o, &rep);
+	free(rep.m);
 	return LF_EXIT_OK;
 }

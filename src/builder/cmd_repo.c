@@ -294,8 +294,8 @@ static int add_bundle(const char *dir, const char *path, const struct lf_root *r
 	if (r < 0)
 		return lf_log_errno(r, "%s", path);
 	r = lf_bundle_parse(data, len, &b, &why);
-	if (r == 0 && !unchecked)
-		r = lf_tuf_verify_bundle(root, &b, &why);
+	if (r == 0 && !unchecked && (r = lf_tuf_verify_bundle(root, &b, &why)) < 0)
+		lf_bundle_release(&b);
 	if (r < 0) {
 		lf_log_errno(r, "%s: %s", path, why.msg);
 		goto out;
@@ -432,7 +432,7 @@ static int make_snapshot(const char *dir, const struct repo_opts *o,
 			r = -E2BIG;
 			break;
 		}
-		snprintf(name, sizeof(name), "targets/%s", de->d_name);
+		snprintf(name, sizeof(name), "targets/%.*s", (int)n, de->d_name);
 		r = describe(dir, name, &s->meta[s->n], &v);
 		s->n += r == 0;
 	}

@@ -144,6 +144,8 @@ static int parse_string(struct parser *ps, char **ret, size_t *ret_len)
 		return -EBADMSG;
 	ps->p++;
 	r = lf_buf_reserve(&b, 0);
+	if (r == 0)
+		b.data[0] = '\0'; /* "" must come out terminated too */
 	while (r == 0) {
 		unsigned char c;
 		size_t n;
