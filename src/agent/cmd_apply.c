@@ -189,7 +189,8 @@ static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
 	if (r < 0) {
 		unlink(module);
 		free(module);
-		return lf_why_set(why, "kernel loader failed for %s (nothing recorded)", b->m.id), r;
+		return lf_why_set(why, "kernel loader failed for %s: %s (nothing recorded)", b->m.id,
+				  lf_strerror(r)), r;
 	}
 	free(module);
 	lf_agent_crash_point("after-load");

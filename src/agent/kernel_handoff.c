@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "livefix/error.h"
+
 #include "trust_agent.h"
 
 static const char *loader_program(void)
@@ -46,9 +48,18 @@ int lf_agent_kernel_load(const char *module_path)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	return -EIO;
+	if (!WIFEXITED(status))
+		return -EIO;
+	/* The loader's exit code (include/livefix/error.h) back to an errno,
+	 * so that apply exits as the loader did. */
+	switch (WEXITSTATUS(status)) {
+	case LF_EXIT_OK: return 0;
+	case LF_EXIT_REFUSED: return -EBADMSG;
+	case LF_EXIT_MISMATCH: return -EMEDIUMTYPE;
+	case LF_EXIT_BUSY: return -ETIMEDOUT;
+	case LF_EXIT_UNSUPPORTED: return -EOPNOTSUPP;
+	default: return -EIO;
+	}
 }
 
 void lf_agent_crash_point(const char *step)

@@ -170,8 +170,9 @@ rm -rf state-k
 refuse "apply file: no root pinned and no key" 3 "no trusted root" "$A" apply --dry-run --state-dir state-k p1.lfb
 accept "apply file: with a trusted targets key (--key)" "would-apply" "$A" apply --dry-run --state-dir state-k --key targets.key.pub p1.lfb
 refuse "apply file: --key of another role" 3 "do not hold this role" "$A" apply --dry-run --state-dir state-k --key evil.key.pub p1.lfb
-refuse "apply file: loader failure records nothing" 1 "kernel loader failed" \
-	env -u LIVEFIX_TEST_KERNEL_LOADER "$A" apply p1.lfb
+printf '#!/bin/sh\nexit 5\n' >failing-loader.sh; chmod +x failing-loader.sh
+refuse "apply file: a failing loader's exit code, nothing recorded" 5 "kernel loader failed" \
+	env LIVEFIX_TEST_KERNEL_LOADER=$W/failing-loader.sh "$AT" apply p1.lfb
 
 # ---- apply from a repository directory ---------------------------------------
 fresh_state

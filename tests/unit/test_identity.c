@@ -88,6 +88,21 @@ static void test_match(void **state)
 	assert_int_equal(lf_identity_match(&want, &sys, &why), -EMEDIUMTYPE);
 }
 
+static void test_match_user(void **state)
+{
+	struct lf_identity want = { .kind = LF_KIND_USER, .arch = "x86_64", .build_id = "aabbccdd" };
+	struct lf_identity have = want;
+	struct lf_why why;
+
+	assert_int_equal(lf_identity_match(&want, &have, &why), 0);
+	strcpy(have.build_id, "aabbccde");
+	assert_int_equal(lf_identity_match(&want, &have, &why), -EMEDIUMTYPE);
+	assert_non_null(strstr(why.msg, "bundle is for build-id aabbccdd"));
+	strcpy(have.build_id, "aabbccdd");
+	strcpy(have.arch, "aarch64");
+	assert_int_equal(lf_identity_match(&want, &have, &why), -EMEDIUMTYPE);
+}
+
 static void test_check(void **state)
 {
 	struct lf_identity id = kid("x86_64", "6.1", "AABB", "");
@@ -159,6 +174,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_notes),
 		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_match_user),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_kernel_from_sysroot),
 		cmocka_unit_test(test_elf),
