@@ -113,18 +113,20 @@ int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *ou
 	CURL *c;
 	int r;
 
-	memset(res, 0, sizeof(*res));
-	lf_buf_reset(out);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -EIO;
-	c = curl_easy_init();
-	if (!c)
-		return -ENOMEM;
+	/* The header first: o->etag may point into *res (the last result). */
 	if (o->etag && o->etag[0]) {
 		char h[LF_HTTP_ETAG_MAX + 32];
 
 		snprintf(h, sizeof(h), "If-None-Match: %s", o->etag);
 		hdrs = curl_slist_append(NULL, h);
+		if (!hdrs)
+			return -ENOMEM;
+	}
+	memset(res, 0, sizeof(*res));
+	lf_buf_reset(out);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(c = curl_easy_init())) {
+		curl_slist_free_all(hdrs);
+		return -EIO;
 	}
 	setup(c, url, o, &x, hdrs);
 	cc = curl_easy_perform(c);

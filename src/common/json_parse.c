@@ -226,6 +226,34 @@ static int cmp_key(const void *a, const void *b)
 
 static void release(struct lf_jv *v);
 
+/* "key" : — the member name and its colon, with the whitespace around. */
+static int parse_key(struct parser *ps, char **ret)
+{
+	size_t klen;
+	int r = parse_string(ps, ret, &klen);
+
+	if (r < 0)
+		return r;
+	skip_ws(ps);
+	if (ps->p >= ps->end || *ps->p != ':') {
+		free(*ret);
+		*ret = NULL;
+		return -EBADMSG;
+	}
+	ps->p++;
+	skip_ws(ps);
+	return 0;
+}
+
+static int sort_members(struct lf_jv *v)
+{
+	qsort(v->u.kids, v->len, sizeof(*v->u.kids), cmp_key);
+	for (size_t i = 1; i < v->len; i++)
+		if (strcmp(v->u.kids[i - 1].key, v->u.kids[i].key) == 0)
+			return -EBADMSG; /* duplicate keys are ambiguous */
+	return 0;
+}
+
 /* Parses the elements of an array or the members of an object. */
 static int parse_container(struct parser *ps, struct lf_jv *v, bool is_obj)
 {
@@ -245,21 +273,10 @@ static int parse_container(struct parser *ps, struct lf_jv *v, bool is_obj)
 	for (;;) {
 		struct lf_jv *kid;
 		char *key = NULL;
-		size_t klen;
 
 		skip_ws(ps);
-		if (is_obj) {
-			r = parse_string(ps, &key, &klen);
-			if (r < 0)
-				return r;
-			skip_ws(ps);
-			if (ps->p >= ps->end || *ps->p != ':') {
-				free(key);
-				return -EBADMSG;
-			}
-			ps->p++;
-			skip_ws(ps);
-		}
+		if (is_obj && (r = parse_key(ps, &key)) < 0)
+			return r;
 		if (v->len == cap) {
 			size_t ncap = cap ? cap * 2 : 4;
 			struct lf_jv *n = realloc(v->u.kids, ncap * sizeof(*n));
@@ -288,12 +305,8 @@ static int parse_container(struct parser *ps, struct lf_jv *v, bool is_obj)
 		}
 		return -EBADMSG;
 	}
-	if (is_obj) {
-		qsort(v->u.kids, v->len, sizeof(*v->u.kids), cmp_key);
-		for (size_t i = 1; i < v->len; i++)
-			if (strcmp(v->u.kids[i - 1].key, v->u.kids[i].key) == 0)
-				return -EBADMSG; /* duplicate keys are ambiguous */
-	}
+	if (is_obj && (r = sort_members(v)) < 0)
+		return r;
 done:
 	ps->depth--;
 	return 0;
