@@ -50,7 +50,9 @@ if setup "$build/asan" -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lund
 import json, re, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
-    name, res, out = t["name"], t["result"], t.get("stdout") or ""
+    # meson names a test "<project>:<suite> / <name>"
+    name = t["name"].split(":", 1)[-1].replace(" / ", "/")
+    res, out = t["result"], t.get("stdout") or ""
     cases = re.findall(r"^(ok|not ok) \d+ - (.*?)(?:\s+# (SKIP).*)?$", out, re.M)
     if cases and t.get("protocol", "tap") in ("tap", "TAP") and re.search(r"^1\.\.\d+", out, re.M):
         for st, case, sk in cases:
@@ -78,9 +80,13 @@ for suite in "$top"/tests/*/run.sh; do
 	fi
 	before=$fail
 	log=$build/suite-$name.log
-	"$suite" > >(tee "$log") 2>&1
+	# A hung suite must not take CI's whole budget: bound each one.
+	timeout -k 30 "${LIVEFIX_SUITE_TIMEOUT:-1500}" "$suite" > >(tee "$log") 2>&1
 	rc=$?
 	wait
+	if ((rc == 124)); then
+		echo "FAIL: suite timed out after ${LIVEFIX_SUITE_TIMEOUT:-1500} s" | tee -a "$log"
+	fi
 	while IFS= read -r line; do
 		if [[ $line =~ ^(PASS|FAIL|SKIP):\ (.*)$ ]]; then
 			count "${BASH_REMATCH[1]}" "$name/${BASH_REMATCH[2]}"

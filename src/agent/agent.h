@@ -3,6 +3,9 @@
 #define LIVEFIX_AGENT_H
 
 /* Subcommand entry points of the livefix agent; one cmd_*.c each. */
+int cmd_doctor(int argc, char **argv);
+int cmd_kernel(int argc, char **argv);
+int cmd_uname(int argc, char **argv);
 
 int cmd_trust(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
