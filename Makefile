@@ -38,7 +38,9 @@ fuzz: deps
 	@set -e; for f in $$(find $(BUILD)/fuzz/fuzz -maxdepth 1 -type f -name 'fuzz_*' -executable | sort); do \
 		n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz/corpus/$$n; \
 		echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=1024 \
+		dict=; case $$n in json|manifest|root|timestamp|snapshot|targets|bundle) \
+			dict=-dict=fuzz/dict/json.dict ;; esac; \
+		$$f $$dict -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=1024 \
 			-print_final_stats=1 $(BUILD)/fuzz/corpus/$$n fuzz/corpus/$$n \
 			>$(BUILD)/fuzz/fuzz-$$n.log 2>&1 || { tail -40 $(BUILD)/fuzz/fuzz-$$n.log; exit 1; }; \
 		grep -E '^stat::(number_of_executed_units|new_units_added)' $(BUILD)/fuzz/fuzz-$$n.log; \

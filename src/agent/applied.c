@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "livefix/file.h"
 #include "livefix/json.h"
@@ -127,4 +130,25 @@ int lf_applied_record(const char *state_dir, enum lf_kind kind, const struct lf_
 	free(path);
 	lf_buf_release(&out);
 	return r;
+}
+
+int lf_agent_lock_state(const char *state_dir)
+{
+	char *path;
+	int fd, r = lf_mkdir_p(state_dir, 0755);
+
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "%s/lock", state_dir) < 0)
+		return -ENOMEM;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	free(path);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(fd);
+		return r;
+	}
+	return fd; /* held until the process exits */
 }

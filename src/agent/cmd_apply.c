@@ -386,7 +386,14 @@ int cmd_apply(int argc, char **argv)
 	}
 	if ((o.repo != NULL) == (optind < argc) || argc - optind > 1)
 		return lf_cmd_usage_error("livefix apply", "give one BUNDLE.lfb or --repo");
-	r = o.repo ? apply_repo(&o, &rep, &why) : apply_file(&o, argv[optind], &rep, &why);
+	r = lf_agent_lock_state(lf_agent_state_dir(o.state_dir));
+	if (r == -EBUSY)
+		lf_why_set(&why, "another livefix command is changing %s",
+			   lf_agent_state_dir(o.state_dir));
+	else if (r < 0)
+		lf_why_set(&why, "cannot lock %s: %s", lf_agent_state_dir(o.state_dir), strerror(-r));
+	if (r >= 0)
+		r = o.repo ? apply_repo(&o, &rep, &why) : apply_file(&o, argv[optind], &rep, &why);
 	if (r < 0) {
 		lf_err("apply: %s: refused, nothing applied: %s", o.repo ? o.repo : argv[optind],
 		       why.msg[0] ? why.msg : lf_strerror(r));

@@ -39,7 +39,11 @@ static int trust_init(const struct trust_opts *o, const char *path)
 
 	if (r < 0)
 		return lf_exit_code(lf_log_errno(r, "trust init: %s", path));
-	r = lf_tuf_pin_root(lf_agent_state_dir(o->state_dir), data, len, o->force, &why);
+	r = lf_agent_lock_state(lf_agent_state_dir(o->state_dir));
+	if (r == -EBUSY)
+		lf_why_set(&why, "another livefix command is changing the state");
+	if (r >= 0)
+		r = lf_tuf_pin_root(lf_agent_state_dir(o->state_dir), data, len, o->force, &why);
 	free(data);
 	if (r < 0) {
 		lf_err("trust init: %s: %s", path, why.msg[0] ? why.msg : lf_strerror(r));

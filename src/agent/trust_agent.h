@@ -30,6 +30,13 @@ struct lf_agent_fetch {
 
 void lf_agent_fetcher(struct lf_agent_fetch *ctx, struct lf_fetcher *ret);
 
+/*
+ * Serialises commands that change the state (<state>/lock, flock): two
+ * updates committing in turn could otherwise move trusted versions back.
+ * Returns the fd holding the lock, -EBUSY when another command holds it.
+ */
+int lf_agent_lock_state(const char *state_dir);
+
 /* The last patch applied, per kind (applied.json in the state directory). */
 struct lf_applied {
 	bool have;

@@ -241,6 +241,10 @@ static int build(struct bundle_opts *o)
 	struct lf_why why = { "" };
 	int r;
 
+	for (size_t i = 0; i < o->keys.n; i++)
+		if (strcmp(o->keys.keys[i].role, "targets") != 0)
+			lf_warn("key %.16s… was made for the %s role: devices verify bundles "
+				"with the targets keys", o->keys.keys[i].pub.keyid, o->keys.keys[i].role);
 	o->id.kind = (enum lf_kind)o->kind;
 	lf_arch_normalize(o->id.arch);
 	r = lf_identity_check(&o->id, &why);

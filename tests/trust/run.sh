@@ -64,7 +64,7 @@ bundle() { # out extra-args...
 bundle p1.lfb --build-id $BID --level 1 --key targets.key
 bundle p2.lfb --build-id $BID --level 2 --key targets.key --supersedes kernel-${BID:0:16}-1
 bundle punsigned.lfb --build-id $BID --level 1 --unsigned
-bundle pwrongrole.lfb --build-id $BID --level 1 --key snapshot.key
+bundle pwrongrole.lfb --build-id $BID --level 1 --key snapshot.key 2>/dev/null # warns: wrong role
 bundle pother.lfb --build-id 77c1000000000000000000000000000000000001 --level 1 --key targets.key
 "$LB" bundle --kind kernel --payload livepatch.ko --arch aarch64 --kernel-release $REL \
 	--build-id $BID --level 1 --key targets.key -o parch.lfb >/dev/null
@@ -84,7 +84,7 @@ EOF
 [ -s ptampered.lfb ] && [ -s puser.lfb ] && [ -s ppv.lfb ] && pass "bundle: fixtures built" ||
 	fail "bundle: fixtures built" "livefix-build bundle failed"
 
-state_sum() { (cd "$LIVEFIX_STATE_DIR" 2>/dev/null && find . -type f -print0 | sort -z |
+state_sum() { (cd "$LIVEFIX_STATE_DIR" 2>/dev/null && find . -type f ! -name lock -print0 | sort -z |
 	xargs -0r sha256sum) | sha256sum | cut -c1-16; }
 loaded() { [ -f loaded.log ] && wc -l <loaded.log || echo 0; }
 fresh_state() { rm -rf "$LIVEFIX_STATE_DIR"; q "$A" trust init "${1:-repo/root.json}"; }
@@ -170,6 +170,9 @@ rm -rf state-k
 refuse "apply file: no root pinned and no key" 3 "no trusted root" "$A" apply --dry-run --state-dir state-k p1.lfb
 accept "apply file: with a trusted targets key (--key)" "would-apply" "$A" apply --dry-run --state-dir state-k --key targets.key.pub p1.lfb
 refuse "apply file: --key of another role" 3 "do not hold this role" "$A" apply --dry-run --state-dir state-k --key evil.key.pub p1.lfb
+flock state/lock sleep 3 & sleep 0.5
+refuse "apply: one command at a time (state lock)" 5 "another livefix command" "$A" apply --dry-run p1.lfb
+wait
 printf '#!/bin/sh\nexit 5\n' >failing-loader.sh; chmod +x failing-loader.sh
 refuse "apply file: a failing loader's exit code, nothing recorded" 5 "kernel loader failed" \
 	env LIVEFIX_TEST_KERNEL_LOADER=$W/failing-loader.sh "$AT" apply p1.lfb
