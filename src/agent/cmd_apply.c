@@ -274,7 +274,10 @@ static int apply_file(const struct apply_opts *o, const char *path, struct repor
 
 static int apply_repo(const struct apply_opts *o, struct report *rep, struct lf_why *why)
 {
-	struct lf_agent_fetch fctx = { .base = o->repo, .min_rate = o->min_rate,
+	size_t n = strlen(o->repo);
+	/* One trailing slash is dropped so that names join with exactly one. */
+	char *base = strndup(o->repo, n > 1 && o->repo[n - 1] == '/' ? n - 1 : n);
+	struct lf_agent_fetch fctx = { .base = base, .min_rate = o->min_rate,
 				       .min_rate_time = o->min_rate_time, .timeout = o->timeout };
 	struct lf_buf data = LF_BUF_INIT(0);
 	struct lf_bundle *b = calloc(1, sizeof(*b));
@@ -283,12 +286,14 @@ static int apply_repo(const struct apply_opts *o, struct report *rep, struct lf_
 	struct lf_applied applied;
 	struct lf_fetcher f;
 	struct lf_tuf t = { 0 };
-	int r = b ? lf_tuf_open(&t, lf_agent_state_dir(o->state_dir), o->feed, why) : -ENOMEM;
+	int r = b && base ? lf_tuf_open(&t, lf_agent_state_dir(o->state_dir), o->feed, why)
+			  : -ENOMEM;
 
-	lf_agent_fetcher(&fctx, &f);
 	t.step_hook = lf_agent_crash_point;
-	if (r == 0)
+	if (r == 0) {
+		lf_agent_fetcher(&fctx, &f);
 		r = lf_tuf_update(&t, &f, why);
+	}
 	lf_agent_crash_point("verified-metadata");
 	if (r == 0 && (r = lf_identity_kernel(lf_agent_sysroot(o->sysroot), &sys)) < 0)
 		lf_why_set(why, "cannot read the running kernel's identity: %s", strerror(-r));
@@ -313,6 +318,7 @@ out:
 	rep->requests = fctx.requests;
 	lf_buf_release(&data);
 	lf_tuf_close(&t);
+	free(base);
 	free(b);
 	return r;
 }

@@ -112,16 +112,7 @@ static int agent_get(void *ctx, const char *name, size_t max, unsigned flags, ch
 
 void lf_agent_fetcher(struct lf_agent_fetch *ctx, struct lf_fetcher *ret)
 {
-	size_t n = strlen(ctx->base);
-
 	ctx->http = strncmp(ctx->base, "http://", 7) == 0 || strncmp(ctx->base, "https://", 8) == 0;
-	/* One trailing slash is dropped so that names join with one. */
-	if (n > 1 && ctx->base[n - 1] == '/') {
-		static char trimmed[4096];
-
-		snprintf(trimmed, sizeof(trimmed), "%.*s", (int)(n - 1), ctx->base);
-		ctx->base = trimmed;
-	}
 	ret->get = agent_get;
 	ret->ctx = ctx;
 }

@@ -19,7 +19,7 @@ const char *lf_agent_sysroot(const char *opt);
 
 /* Where a repository is fetched from: a directory or an http(s) URL. */
 struct lf_agent_fetch {
-	const char *base;
+	const char *base;    /* without a trailing slash */
 	bool http;
 	long min_rate;       /* bytes/s */
 	long min_rate_time;  /* seconds below min_rate before giving up */

@@ -291,7 +291,7 @@ static int update_timestamp(struct lf_tuf *t, const struct lf_fetcher *f, struct
 	char etag[LF_ETAG_MAX];
 	int r;
 
-	memcpy(etag, t->ts_doc.have ? t->etag : "", t->ts_doc.have ? sizeof(etag) : 1);
+	snprintf(etag, sizeof(etag), "%s", t->ts_doc.have ? t->etag : "");
 	r = f->get(f->ctx, "timestamp.json", LF_TIMESTAMP_MAX, 0, etag, sizeof(etag), &raw, why);
 	if (r == 1) {
 		/* Not modified: the trusted copy must still be fresh. */
