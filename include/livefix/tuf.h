@@ -31,6 +31,12 @@ struct lf_meta_head {
 
 struct lf_root {
 	struct lf_meta_head h;
+	/*
+	 * Snapshot and targets are also published under version-numbered
+	 * names (N.snapshot.json, targets/<feed>/N.json), which clients then
+	 * fetch, so a repository can be updated while clients read it.
+	 */
+	bool consistent_snapshot;
 	struct lf_keyring ring;
 	struct lf_role_keys roles[LF_ROLE_COUNT];
 };

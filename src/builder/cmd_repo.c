@@ -19,6 +19,7 @@ static const char usage[] =
 	"usage: livefix-build repo init DIR --root-key KEY... --targets-key KEY...\n"
 	"                              --snapshot-key KEY... --timestamp-key KEY...\n"
 	"                              [--ROLE-threshold N]... [--expires T]\n"
+	"                              [--no-consistent-snapshot]\n"
 	"       livefix-build repo add DIR [--feed NAME] --key TARGETS_KEY... [--expires T]\n"
 	"                              BUNDLE.lfb...\n"
 	"       livefix-build repo sign DIR --snapshot-key KEY... --timestamp-key KEY...\n"
@@ -45,7 +46,7 @@ struct repo_opts {
 	size_t nsign_keys;
 	const char *expires, *snapshot_expires, *timestamp_expires;
 	const char *feed;
-	bool timestamp_only, unchecked;
+	bool timestamp_only, unchecked, no_consistent;
 };
 
 static int add_path(const char **list, size_t *n, const char *p)
@@ -76,16 +77,20 @@ static int load_signers(const char *const *paths, size_t n, struct lf_build_keys
 	return 0;
 }
 
-static int sign_and_write(const char *dir, const char *name, const struct lf_buf *body,
-			  const struct lf_build_keys *keys)
+/* Signs body and writes it as name and, when given, also as alt. */
+static int sign_and_write(const char *dir, const char *name, const char *alt,
+			  const struct lf_buf *body, const struct lf_build_keys *keys)
 {
 	struct lf_buf out = LF_BUF_INIT(LF_TARGETS_MAX + 65536);
 	int r = repo_sign_body(body, keys->ptrs, keys->n, &out);
 
+	if (r == 0 && alt)
+		r = repo_write(dir, alt, &out);
 	if (r == 0)
 		r = repo_write(dir, name, &out);
 	if (r == 0)
-		printf("%s/%s: %zu bytes, %zu signature(s)\n", dir, name, out.len, keys->n);
+		printf("%s/%s: %zu bytes, %zu signature(s)%s%s\n", dir, name, out.len, keys->n,
+		       alt ? ", also as " : "", alt ? alt : "");
 	else
 		lf_log_errno(r, "%s/%s", dir, name);
 	lf_buf_release(&out);
@@ -149,9 +154,7 @@ static int write_root(const char *dir, const struct lf_root *root, const struct 
 	r = lf_json_finish(&j);
 	snprintf(name, sizeof(name), "%lld.root.json", (long long)root->h.version);
 	if (r == 0)
-		r = sign_and_write(dir, name, &body, k);
-	if (r == 0)
-		r = sign_and_write(dir, "root.json", &body, k);
+		r = sign_and_write(dir, "root.json", name, &body, k);
 	lf_buf_release(&body);
 	return r;
 }
@@ -172,6 +175,7 @@ static int repo_init(const char *dir, const struct repo_opts *o)
 		goto out;
 	}
 	root->h.version = 1;
+	root->consistent_snapshot = !o->no_consistent;
 	r = expires_or(o->expires, "+365d", &root->h.expires);
 	for (int i = 0; r == 0 && i < LF_ROLE_COUNT; i++)
 		r = set_role(root, (enum lf_role)i, o->keys[i], o->nkeys[i], o->threshold[i]);
@@ -340,7 +344,7 @@ static int repo_add(const char *dir, const struct repo_opts *o, int nb, char **b
 	struct lf_build_keys keys = { 0 };
 	struct lf_buf body = LF_BUF_INIT(LF_TARGETS_MAX);
 	struct lf_why why = { "" };
-	char name[LF_NAME_MAX + 16];
+	char name[LF_NAME_MAX + 16], alt[LF_NAME_MAX + 32], *sub;
 	struct lf_json j;
 	int r = root ? repo_load_root(dir, root, &why) : -ENOMEM;
 
@@ -368,8 +372,14 @@ static int repo_add(const char *dir, const struct repo_opts *o, int nb, char **b
 	repo_write_targets(&j, &t);
 	if (r == 0)
 		r = lf_json_finish(&j);
+	snprintf(alt, sizeof(alt), "targets/%s", o->feed);
+	if (r == 0 && root->consistent_snapshot && (r = repo_path(dir, alt, &sub)) == 0) {
+		r = lf_mkdir_p(sub, 0755);
+		free(sub);
+	}
+	snprintf(alt, sizeof(alt), "targets/%s/%lld.json", o->feed, (long long)t.h.version);
 	if (r == 0)
-		r = sign_and_write(dir, name, &body, &keys);
+		r = sign_and_write(dir, name, root->consistent_snapshot ? alt : NULL, &body, &keys);
 out:
 	lf_buf_release(&body);
 	lf_build_keys_wipe(&keys);
@@ -408,14 +418,14 @@ static int describe(const char *dir, const char *name, struct lf_metafile *m, in
 	return r;
 }
 
-static int make_snapshot(const char *dir, const struct repo_opts *o,
+static int make_snapshot(const char *dir, const struct repo_opts *o, bool consistent,
 			 const struct lf_build_keys *keys)
 {
 	struct lf_snapshot *s = calloc(1, sizeof(*s));
 	struct lf_buf body = LF_BUF_INIT(LF_SNAPSHOT_MAX);
 	struct lf_json j;
 	struct dirent *de;
-	char *tdir = NULL;
+	char *tdir = NULL, alt[32];
 	DIR *d = NULL;
 	int r = s ? repo_path(dir, "targets", &tdir) : -ENOMEM;
 
@@ -448,8 +458,9 @@ static int make_snapshot(const char *dir, const struct repo_opts *o,
 		repo_write_snapshot(&j, s);
 	if (r == 0)
 		r = lf_json_finish(&j);
+	snprintf(alt, sizeof(alt), "%lld.snapshot.json", (long long)(s ? s->h.version : 0));
 	if (r == 0)
-		r = sign_and_write(dir, "snapshot.json", &body, keys);
+		r = sign_and_write(dir, "snapshot.json", consistent ? alt : NULL, &body, keys);
 	lf_buf_release(&body);
 	free(tdir);
 	free(s);
@@ -476,7 +487,7 @@ static int make_timestamp(const char *dir, const struct repo_opts *o,
 	if (r == 0)
 		r = lf_json_finish(&j);
 	if (r == 0)
-		r = sign_and_write(dir, "timestamp.json", &body, keys);
+		r = sign_and_write(dir, "timestamp.json", NULL, &body, keys);
 	lf_buf_release(&body);
 	return r;
 }
@@ -495,7 +506,7 @@ static int repo_sign(const char *dir, const struct repo_opts *o)
 		if (r == 0)
 			r = repo_check_keys(root, LF_ROLE_SNAPSHOT, &sk, o->unchecked);
 		if (r == 0)
-			r = make_snapshot(dir, o, &sk);
+			r = make_snapshot(dir, o, root->consistent_snapshot, &sk);
 	}
 	if (r == 0)
 		r = load_signers(o->keys[LF_ROLE_TIMESTAMP], o->nkeys[LF_ROLE_TIMESTAMP], &tk);
@@ -527,6 +538,7 @@ static int parse_opt(struct repo_opts *o, int c, const char *arg)
 	case 'f': o->feed = arg; return lf_is_id(arg) ? 0 : -EINVAL;
 	case 'o': o->timestamp_only = true; return 0;
 	case 'u': o->unchecked = true; return 0;
+	case 'C': o->no_consistent = true; return 0;
 	case '0': case '1': case '2': case '3':
 		v = strtol(arg, &end, 10);
 		if (*end || v < 1 || v > LF_MAX_ROLE_KEYS)
@@ -556,6 +568,7 @@ int cmd_repo(int argc, char **argv)
 		{ "feed", required_argument, NULL, 'f' },
 		{ "timestamp-only", no_argument, NULL, 'o' },
 		{ "unchecked", no_argument, NULL, 'u' },
+		{ "no-consistent-snapshot", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

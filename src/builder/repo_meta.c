@@ -45,7 +45,7 @@ void repo_write_root(struct lf_json *j, const struct lf_root *root)
 
 	lf_json_object_begin(j);
 	write_head(j, LF_ROLE_ROOT, root->h.version, root->h.expires);
-	lf_json_kv_bool(j, "consistent_snapshot", false);
+	lf_json_kv_bool(j, "consistent_snapshot", root->consistent_snapshot);
 	lf_json_key(j, "keys");
 	lf_json_object_begin(j);
 	for (size_t i = 0; i < root->ring.n; i++) {

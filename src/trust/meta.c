@@ -72,7 +72,7 @@ int lf_root_parse(const struct lf_signed *s, struct lf_root *ret, struct lf_why 
 {
 	static const char *const keys[] = { "_type", "consistent_snapshot", "expires", "keys",
 					    "roles", "spec_version", "version", NULL };
-	const struct lf_jv *jkeys, *roles;
+	const struct lf_jv *jkeys, *roles, *cs;
 	struct lf_root *r = ret;
 	int e;
 
@@ -80,6 +80,10 @@ int lf_root_parse(const struct lf_signed *s, struct lf_root *ret, struct lf_why 
 	e = parse_head(s->body, LF_ROLE_ROOT, &r->h, why);
 	if (e < 0)
 		return e;
+	cs = lf_jv_get(s->body, "consistent_snapshot");
+	if (cs && cs->type != LF_JBOOL)
+		return lf_why_set(why, "root: consistent_snapshot is not a boolean"), -EBADMSG;
+	r->consistent_snapshot = cs && cs->u.b;
 	if (lf_jv_check_keys(s->body, keys) < 0 || lf_jv_get_obj(s->body, "keys", &jkeys) < 0 ||
 	    lf_jv_get_obj(s->body, "roles", &roles) < 0 || jkeys->len > LF_MAX_KEYS ||
 	    roles->len != LF_ROLE_COUNT)

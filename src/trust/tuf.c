@@ -339,12 +339,17 @@ static bool matches(const struct lf_tuf_doc *doc, const struct lf_metafile *m)
 	return strcmp(hex, m->sha256) == 0;
 }
 
-/* Fetches a file whose length and hash a verified document declared. */
+/*
+ * Fetches a file whose length and hash a verified document declared, under
+ * its own name or, with consistent snapshots, its version-numbered one.
+ */
 static int fetch_declared(const struct lf_fetcher *f, const struct lf_metafile *m,
-			  const char *what, struct lf_buf *raw, struct lf_why *why)
+			  const char *path, const char *what, struct lf_buf *raw,
+			  struct lf_why *why)
 {
 	char hex[LF_SHA256_HEX + 1];
-	int r = f->get(f->ctx, m->name, (size_t)m->length, LF_FETCH_EXACT, NULL, 0, raw, why);
+	int r = f->get(f->ctx, path ? path : m->name, (size_t)m->length, LF_FETCH_EXACT, NULL, 0,
+		       raw, why);
 
 	if (r == -ENOENT)
 		lf_why_set(why, "%s: not found in the repository", m->name);
@@ -362,6 +367,7 @@ static int update_snapshot(struct lf_tuf *t, const struct lf_fetcher *f, struct 
 {
 	struct lf_buf raw = LF_BUF_INIT(LF_SNAPSHOT_MAX);
 	struct lf_snapshot *next;
+	char path[48];
 	int r;
 
 	if (matches(&t->snap_doc, &t->ts.snapshot))
@@ -369,7 +375,9 @@ static int update_snapshot(struct lf_tuf *t, const struct lf_fetcher *f, struct 
 	next = calloc(1, sizeof(*next));
 	if (!next)
 		return -ENOMEM;
-	r = fetch_declared(f, &t->ts.snapshot, "timestamp", &raw, why);
+	snprintf(path, sizeof(path), "%lld.snapshot.json", (long long)t->ts.snapshot.version);
+	r = fetch_declared(f, &t->ts.snapshot, t->root.consistent_snapshot ? path : NULL,
+			   "timestamp", &raw, why);
 	if (r == 0)
 		r = lf_meta_verify(raw.data, raw.len, &t->root, LF_ROLE_SNAPSHOT, next, why);
 	if (r == 0 && next->h.version != t->ts.snapshot.version) {
@@ -408,7 +416,7 @@ static int update_targets(struct lf_tuf *t, const struct lf_fetcher *f, struct l
 {
 	struct lf_buf raw = LF_BUF_INIT(LF_TARGETS_MAX);
 	struct lf_targets next = { 0 };
-	char name[LF_NAME_MAX + 16];
+	char name[LF_NAME_MAX + 16], path[LF_ID_MAX + 32];
 	const struct lf_metafile *m;
 	int r;
 
@@ -418,7 +426,8 @@ static int update_targets(struct lf_tuf *t, const struct lf_fetcher *f, struct l
 		return lf_why_set(why, "feed '%s' is not in the repository", t->feed), -ENOENT;
 	if (matches(&t->targets_doc, m))
 		return check_fresh(&t->targets.h, t->now, why);
-	r = fetch_declared(f, m, "snapshot", &raw, why);
+	snprintf(path, sizeof(path), "targets/%s/%lld.json", t->feed, (long long)m->version);
+	r = fetch_declared(f, m, t->root.consistent_snapshot ? path : NULL, "snapshot", &raw, why);
 	if (r == 0)
 		r = lf_meta_verify(raw.data, raw.len, &t->root, LF_ROLE_TARGETS, &next, why);
 	if (r == 0 && (next.h.version != m->version || strcmp(next.feed, t->feed) != 0)) {
@@ -535,7 +544,7 @@ int lf_tuf_fetch_bundle(const struct lf_tuf *t, const struct lf_fetcher *f,
 	strcpy(m.name, tg->name);
 	strcpy(m.sha256, tg->sha256);
 	data->max = (size_t)tg->length;
-	r = fetch_declared(f, &m, "targets", data, why);
+	r = fetch_declared(f, &m, NULL, "targets", data, why);
 	if (r < 0)
 		return r;
 	r = lf_bundle_parse(data->data, data->len, ret, why);

@@ -207,11 +207,16 @@ refuse "rollback: older snapshot" 3 "names snapshot version 1, older than truste
 trust_v2; mkr; cp targets-v1.json r/targets/production.json; q "$LB" repo sign r "${SIGN[@]}"
 refuse "rollback: older targets, re-signed with the online keys" 3 "targets/production.json version 1 is older than trusted 2 (rollback attack)" "$A" apply --dry-run --repo r
 
-fresh_state; mkr; cp targets-v1.json r/targets/production.json
+fresh_state; mkr; cp targets-v1.json r/targets/production.json; cp targets-v1.json r/targets/production/2.json
 refuse "mix-and-match: targets not the one snapshot names" 3 "does not match the one snapshot declares" "$A" apply --dry-run --repo r
-fresh_state; mkr; cp snapshot-v1.json r/snapshot.json
+fresh_state; mkr; cp snapshot-v1.json r/snapshot.json; cp snapshot-v1.json r/2.snapshot.json
 refuse "mix-and-match: snapshot not the one timestamp names" 3 "does not match the one timestamp declares" "$A" apply --dry-run --repo r
 
+# Consistent snapshots: the repository is re-signed between the client's
+# fetch of timestamp.json and of the snapshot it names.
+trust_v2; mkr; q "$LB" repo sign r "${SIGN[@]}"; cp r/timestamp.json ts3.json
+q "$LB" repo sign r "${SIGN[@]}"; cp ts3.json r/timestamp.json
+accept "consistent snapshot: repository updated during a client's update" "would-apply" "$A" apply --dry-run --repo r
 trust_v2; mkr; q "$LB" repo sign r --timestamp-only --timestamp-key timestamp.key --timestamp-expires -1m
 refuse "freeze: expired timestamp" 3 "timestamp version 3 expired" "$A" apply --dry-run --repo r
 trust_v2; mkr; q "$LB" repo sign r "${SIGN[@]}" --snapshot-expires -1m
@@ -248,6 +253,7 @@ d = json.load(open("repo-v2/targets/production.json"))
 e = json.load(open("r/targets/production.json"))
 d["signed"]["targets"] = e["signed"]["targets"]
 json.dump(d, open("r/targets/production.json", "w"))
+json.dump(d, open("r/targets/production/2.json", "w"))
 EOF
 q "$LB" repo sign r "${SIGN[@]}"
 refuse "stolen online keys: edited targets keep old signatures" 3 "targets: bad signature" "$A" apply --dry-run --repo r
