@@ -71,6 +71,10 @@ bundle pother.lfb --build-id 77c1000000000000000000000000000000000001 --level 1 
 bundle prelease.lfb --build-id $BID --level 1 --key targets.key --kernel-release 6.1.0-55-amd64
 bundle ppv.lfb --proc-version-sha1 "$PVSHA" --level 1 --key targets.key
 bundle ppvother.lfb --proc-version-sha1 "${PVSHA:0:39}0" --level 1 --key targets.key --id other-pv
+# Identity read from copies of the device's files instead of typed in.
+"$LB" bundle --kind kernel --payload livepatch.ko --arch x86_64 --kernel-release $REL \
+	--target-kernel-notes sys/sys/kernel/notes --proc-version sys/proc/version --level 1 \
+	--key targets.key -o pnotes.lfb >/dev/null
 "$LB" bundle --kind user --payload livepatch.ko --target-elf "$LB" --level 1 --key targets.key \
 	-o puser.lfb >/dev/null
 # Tampering: one byte of the manifest, one byte of the payload, one byte more.
@@ -162,6 +166,8 @@ refuse "apply file: bundle for another arch" 4 "bundle is for arch aarch64" "$A"
 refuse "apply file: bundle for another kernel release" 4 "bundle is for release 6.1.0-55" "$A" apply --dry-run prelease.lfb
 refuse "apply file: userspace bundle is not silently accepted" 6 "userspace patches are not supported yet" "$A" apply puser.lfb
 accept "apply file: /proc/version fallback without notes" "would-apply" "$A" apply --dry-run --sysroot sys-nonotes ppv.lfb
+accept "bundle: identity from --target-kernel-notes and --proc-version" "would-apply" "$A" apply --dry-run pnotes.lfb
+accept "bundle: ... and its /proc/version hash alone" "would-apply" "$A" apply --dry-run --sysroot sys-nonotes pnotes.lfb
 refuse "apply file: /proc/version of another build" 4 "/proc/version sha1" \
 	env LIVEFIX_SYSROOT=$W/sys-nonotes "$A" apply --dry-run ppvother.lfb
 refuse "apply file: nothing to compare the build-id with" 4 "no build-id or /proc/version" \
@@ -259,6 +265,14 @@ q "$LB" repo sign r "${SIGN[@]}"
 refuse "stolen online keys: edited targets keep old signatures" 3 "targets: bad signature" "$A" apply --dry-run --repo r
 trust_v2; mkr; cp pevil.lfb "r/$(cd repo-v2 && ls bundles/*.lfb | while read -r f; do grep -q "\"level\":2" "$f" && echo "$f"; done | head -1)"
 refuse "stolen online keys: bundle file swapped" 3 "does not match the one targets declares" "$A" apply --dry-run --repo r
+fresh_state; mkr; q "$LB" repo add r --feed testing --key targets.key p1.lfb
+cp r/targets/testing.json r/targets/production.json; mkdir -p r/targets/production
+cp r/targets/testing.json r/targets/production/1.json; q "$LB" repo sign r "${SIGN[@]}"
+refuse "stolen online keys: another feed's targets served as production" 3 "feed 'testing' is not version .* of feed 'production'" "$A" apply --dry-run --repo r
+fresh_state; mkr
+refuse "feeds: a feed the repository does not have" 1 "feed 'testing' is not in the repository" "$A" apply --dry-run --repo r --feed testing
+trust_v2
+accept "trust status --json" '"targets": 2' "$A" trust status --json
 
 # Root rotation.
 trust_v2; mkr; q "$LB" repo rotate-root r --root-key root.key --new-root-key root2.key
