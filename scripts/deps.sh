@@ -17,6 +17,8 @@ packages=(
 	qemu-system-x86 busybox-static cpio kmod bc flex bison
 	# kernel and package handling
 	dpkg-dev xz-utils zstd ca-certificates python3 file
+	# differ tests: aarch64 object pairs (binutils for readelf/objdump/ld)
+	binutils gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 )
 
 missing=()
