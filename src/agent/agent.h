@@ -7,4 +7,7 @@ int cmd_doctor(int argc, char **argv);
 int cmd_kernel(int argc, char **argv);
 int cmd_uname(int argc, char **argv);
 
+int cmd_trust(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+
 #endif

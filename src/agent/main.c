@@ -15,8 +15,10 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct lf_cmd commands[] = {
+	{ "apply", cmd_apply, "verify and apply a patch bundle, from a file or a repository" },
 	{ "doctor", cmd_doctor, "check whether live patching can work here" },
 	{ "kernel", cmd_kernel, "load, unload and list kernel live patches" },
+	{ "trust", cmd_trust, "pin the repository root, show trusted metadata" },
 	{ "uname", cmd_uname, "print the effective kernel version (release + patch level)" },
 	{ "version", cmd_version, "print the agent version" },
 	{ NULL, NULL, NULL },

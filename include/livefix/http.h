@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef LIVEFIX_HTTP_H
+#define LIVEFIX_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "livefix/buf.h"
+
+/*
+ * A bounded HTTP(S) GET (libcurl). The body goes into out and never past
+ * max bytes: a longer body is cut off at max + 1 bytes and fails with
+ * -EOVERFLOW (endless data). A transfer slower than min_rate bytes/s for
+ * min_rate_time seconds, or longer than timeout seconds in total, fails
+ * with -ETIMEDOUT (slow retrieval). Only http and https, no redirects.
+ *
+ * Returns 0 (200), 1 (304 Not Modified, with etag sent), -ENOENT (404 or
+ * 410), -EOVERFLOW, -ETIMEDOUT, -ECONNREFUSED, -EPROTO (other statuses),
+ * -EIO (other transfer errors).
+ */
+struct lf_http_opts {
+	size_t max;
+	bool exact;           /* max is a declared length, not a cap (a shorter body is
+				 returned as is: the caller checks length and hash) */
+	long min_rate;        /* bytes per second */
+	long min_rate_time;   /* seconds */
+	long timeout;         /* seconds, whole transfer */
+	const char *etag;     /* sent as If-None-Match when non-empty */
+};
+
+#define LF_HTTP_ETAG_MAX 128
+
+struct lf_http_result {
+	long status;
+	char etag[LF_HTTP_ETAG_MAX];
+	uint64_t bytes;       /* request + response headers + body */
+	char error[128];
+};
+
+int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *out,
+		struct lf_http_result *res);
+
+#endif

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * livefix apply BUNDLE.lfb | livefix apply --repo URL|DIR
+ *
+ * Verify first, then apply. Nothing from a bundle reaches the kernel
+ * unless the targets keys of the pinned root (or a --key) signed it, its
+ * payloads match the manifest, and it names this exact kernel build. From a
+ * repository, the TUF metadata must also be fresh and consistent.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "livefix/cmd.h"
+#include "livefix/error.h"
+#include "livefix/file.h"
+#include "livefix/json.h"
+#include "livefix/log.h"
+
+#include "agent.h"
+#include "trust_agent.h"
+
+static const char usage[] =
+	"usage: livefix apply [OPTIONS] BUNDLE.lfb\n"
+	"       livefix apply [OPTIONS] --repo URL|DIR [--feed NAME]\n"
+	"\n"
+	"  --dry-run            verify everything and report what would be applied; keeps\n"
+	"                       the verified metadata, applies and records nothing\n"
+	"  --key PUBKEY         trust this targets key (only when no root is pinned)\n"
+	"  --state-dir DIR      state directory (default $LIVEFIX_STATE_DIR or /var/lib/livefix)\n"
+	"  --sysroot DIR        read the kernel identity below DIR (default $LIVEFIX_SYSROOT)\n"
+	"  --min-rate BYTES     slowest acceptable download rate (default 1024 bytes/s) ...\n"
+	"  --slow-timeout SECS  ... sustained for this long before giving up (default 30)\n"
+	"  --timeout SECS       longest time for one file (default 600)\n"
+	"  --allow-downgrade    apply a level below the one applied\n"
+	"  --json               print the result as JSON\n"
+	"\n"
+	"Exit codes: 0 applied or nothing to do, 1 other failure, 2 usage, 3 refused\n"
+	"(signature, key, threshold, expiry, rollback, hash, length), 4 not for this\n"
+	"kernel, 5 timed out or busy, 6 not supported (userspace patches).\n";
+
+struct apply_opts {
+	const char *state_dir, *sysroot, *repo, *feed;
+	const char *keys[LF_MAX_ROLE_KEYS];
+	size_t nkeys;
+	bool dry_run, json, allow_downgrade;
+	long min_rate, min_rate_time, timeout;
+};
+
+struct report {
+	const char *status; /* applied, would-apply, up-to-date, no-patch */
+	struct lf_manifest *m; /* a copy, owned */
+	char sha256[LF_SHA256_HEX + 1];
+	uint64_t bytes;
+	unsigned requests;
+	bool fetched;
+};
+
+static void print_report(const struct apply_opts *o, const struct report *rep)
+{
+	struct lf_buf out = LF_BUF_INIT(1 << 20);
+	struct lf_json j;
+
+	if (!o->json) {
+		if (rep->m)
+			printf("%s: kernel patch %s level %lld (%zu CVE(s))\n", rep->status,
+			       rep->m->id, (long long)rep->m->level, rep->m->ncves);
+		else
+			printf("%s\n", rep->status);
+		if (o->repo)
+			printf("transferred %llu bytes in %u request(s)\n",
+			       (unsigned long long)rep->bytes, rep->requests);
+		return;
+	}
+	lf_json_init(&j, &out, true);
+	lf_json_object_begin(&j);
+	lf_json_kv_string(&j, "status", rep->status);
+	if (rep->m) {
+		lf_json_kv_string(&j, "id", rep->m->id);
+		lf_json_kv_string(&j, "kind", lf_kind_name(rep->m->target.kind));
+		lf_json_kv_int(&j, "level", rep->m->level);
+		lf_json_kv_string(&j, "sha256", rep->sha256);
+		lf_json_key(&j, "cves");
+		lf_json_array_begin(&j);
+		for (size_t i = 0; i < rep->m->ncves; i++)
+			lf_json_string(&j, rep->m->cves[i].id);
+		lf_json_array_end(&j);
+	}
+	if (o->repo) {
+		lf_json_kv_int(&j, "bytes_transferred", (int64_t)rep->bytes);
+		lf_json_kv_int(&j, "requests", rep->requests);
+	}
+	lf_json_object_end(&j);
+	if (lf_json_finish(&j) == 0)
+		fputs(out.data, stdout);
+	lf_buf_release(&out);
+}
+
+static int write_in_state(const char *state_dir, const char *sub, const char *name,
+			  const void *data, size_t len, char **ret_path)
+{
+	char *dir = NULL, *path = NULL;
+	int r = -ENOMEM;
+
+	if (asprintf(&dir, "%s/%s", state_dir, sub) < 0)
+		return r;
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		goto out;
+	r = lf_mkdir_p(dir, 0755);
+	if (r == 0)
+		r = lf_write_file_atomic(path, data, len, 0600);
+	if (r == 0 && ret_path) {
+		*ret_path = path;
+		path = NULL;
+	}
+out:
+	free(dir);
+	free(path);
+	return r;
+}
+
+/* Kernel identity, kind and level checks shared by both modes. */
+static int check_for_us(const struct apply_opts *o, const struct lf_bundle *b,
+			struct lf_applied *applied, struct lf_why *why)
+{
+	struct lf_identity sys;
+	int r;
+
+	if (b->m.target.kind == LF_KIND_USER)
+		return lf_why_set(why, "bundle %s: userspace patches are not supported yet",
+				  b->m.id), -EOPNOTSUPP;
+	r = lf_identity_kernel(lf_agent_sysroot(o->sysroot), &sys);
+	if (r < 0)
+		return lf_why_set(why, "cannot read the running kernel's identity: %s",
+				  strerror(-r)), r;
+	r = lf_identity_match(&b->m.target, &sys, why);
+	if (r < 0)
+		return r;
+	r = lf_applied_load(lf_agent_state_dir(o->state_dir), LF_KIND_KERNEL, applied);
+	if (r < 0)
+		return lf_why_set(why, "applied.json unreadable: %s", strerror(-r)), r;
+	if (applied->have && b->m.level < applied->level && !o->allow_downgrade)
+		return lf_why_set(why, "bundle %s: level %lld is below the applied level %lld "
+				  "(downgrade; --allow-downgrade)", b->m.id, (long long)b->m.level,
+				  (long long)applied->level), -ESTALE;
+	return 0;
+}
+
+/*
+ * Applies a verified bundle. The metadata that vouched for it (t, may be
+ * NULL) is committed before the load; the patch is recorded after it.
+ */
+static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
+			  struct lf_tuf *t, struct report *rep, struct lf_why *why)
+{
+	const char *state = lf_agent_state_dir(o->state_dir);
+	const struct lf_payload *p = &b->m.payloads[0];
+	struct lf_applied applied, now = { .have = true };
+	char name[LF_SHA256_HEX + 8], *module = NULL;
+	int r = check_for_us(o, b, &applied, why);
+
+	free(rep->m);
+	rep->m = malloc(sizeof(*rep->m));
+	if (!rep->m)
+		return -ENOMEM;
+	*rep->m = b->m;
+	lf_sha256_hex(b->data, b->len, rep->sha256);
+	if (r < 0)
+		return r;
+	if (applied.have && strcmp(applied.sha256, rep->sha256) == 0) {
+		rep->status = "up-to-date";
+		return t ? lf_tuf_commit(t) : 0;
+	}
+	if (o->dry_run) {
+		/* Verified metadata is kept (rollback protection); nothing applied. */
+		rep->status = "would-apply";
+		return t ? lf_tuf_commit(t) : 0;
+	}
+	if (t && (r = lf_tuf_commit(t)) < 0)
+		return lf_why_set(why, "cannot save trusted metadata: %s", strerror(-r)), r;
+	r = write_in_state(state, "payloads", p->name, b->data + p->offset, p->length, &module);
+	if (r < 0)
+		return lf_why_set(why, "cannot write to %s: %s", state, strerror(-r)), r;
+	lf_agent_crash_point("before-load");
+	r = lf_agent_kernel_load(module);
+	if (r < 0) {
+		unlink(module);
+		free(module);
+		return lf_why_set(why, "kernel loader failed for %s: %s (nothing recorded)", b->m.id,
+				  lf_strerror(r)), r;
+	}
+	free(module);
+	lf_agent_crash_point("after-load");
+	/* Kept for re-applying after a reboot (livefix boot). */
+	snprintf(name, sizeof(name), "%s.lfb", rep->sha256);
+	r = write_in_state(state, "bundles", name, b->data, b->len, NULL);
+	if (r < 0)
+		return lf_why_set(why, "patch applied but not cached: %s", strerror(-r)), r;
+	lf_agent_crash_point("cache-bundle");
+	strcpy(now.id, b->m.id);
+	strcpy(now.sha256, rep->sha256);
+	now.level = b->m.level;
+	now.when = lf_time_now();
+	r = lf_applied_record(state, LF_KIND_KERNEL, &now);
+	if (r < 0)
+		return lf_why_set(why, "patch applied but not recorded: %s", strerror(-r)), r;
+	lf_agent_crash_point("after-record");
+	rep->status = "applied";
+	return 0;
+}
+
+static int trust_keys(const struct apply_opts *o, struct lf_root *ret, struct lf_why *why)
+{
+	struct lf_role_keys *rk = &ret->roles[LF_ROLE_TARGETS];
+
+	memset(ret, 0, sizeof(*ret));
+	rk->threshold = 1;
+	for (size_t i = 0; i < o->nkeys; i++) {
+		struct lf_pubkey *k = &ret->ring.keys[ret->ring.n];
+		int r = lf_key_load_public(o->keys[i], k);
+
+		if (r < 0)
+			return lf_why_set(why, "key %s: %s", o->keys[i], strerror(-r)), r;
+		ret->ring.n++;
+		strcpy(rk->keyids[rk->nkeys++], k->keyid);
+	}
+	return 0;
+}
+
+static int apply_file(const struct apply_opts *o, const char *path, struct report *rep,
+		      struct lf_why *why)
+{
+	struct lf_root *keys = calloc(1, sizeof(*keys));
+	struct lf_bundle *b = calloc(1, sizeof(*b));
+	struct lf_tuf t = { 0 };
+	char *data = NULL;
+	size_t len;
+	int r = keys && b ? 0 : -ENOMEM;
+
+	/* A pinned repository is the trust anchor; --key only without one. */
+	if (r == 0)
+		r = lf_tuf_open(&t, lf_agent_state_dir(o->state_dir), o->feed, why);
+	if (r == 0) {
+		*keys = t.root;
+		r = t.root.h.expires > lf_time_now() ? 0 : -ESTALE;
+		if (r < 0)
+			lf_why_set(why, "the pinned root expired: update it from the repository");
+	} else if (r == -ENOENT && o->nkeys) {
+		r = trust_keys(o, keys, why);
+	} else if (r == -ENOENT) {
+		lf_why_set(why, "no trusted root pinned and no --key given: nothing to verify with");
+		r = -EKEYREJECTED;
+	}
+	lf_tuf_close(&t);
+	if (r == 0 && (r = lf_read_file(path, LF_BUNDLE_MAX, &data, &len)) < 0)
+		lf_why_set(why, "%s: %s", path, r == -EOVERFLOW ? "larger than any bundle may be"
+								 : strerror(-r));
+	if (r == 0)
+		r = lf_bundle_parse(data, len, b, why);
+	if (r == 0) {
+		r = lf_tuf_verify_bundle(keys, b, why);
+		if (r == 0)
+			r = apply_verified(o, b, NULL, rep, why);
+		lf_bundle_release(b);
+	}
+	free(data);
+	free(b);
+	free(keys);
+	return r;
+}
+
+static int apply_repo(const struct apply_opts *o, struct report *rep, struct lf_why *why)
+{
+	size_t n = strlen(o->repo);
+	/* One trailing slash is dropped so that names join with exactly one. */
+	char *base = strndup(o->repo, n > 1 && o->repo[n - 1] == '/' ? n - 1 : n);
+	struct lf_agent_fetch fctx = { .base = base, .min_rate = o->min_rate,
+				       .min_rate_time = o->min_rate_time, .timeout = o->timeout };
+	struct lf_buf data = LF_BUF_INIT(0);
+	struct lf_bundle *b = calloc(1, sizeof(*b));
+	const struct lf_target *tg;
+	struct lf_identity sys;
+	struct lf_applied applied;
+	struct lf_fetcher f;
+	struct lf_tuf t = { 0 };
+	int r = b && base ? lf_tuf_open(&t, lf_agent_state_dir(o->state_dir), o->feed, why)
+			  : -ENOMEM;
+
+	t.step_hook = lf_agent_crash_point;
+	if (r == 0) {
+		lf_agent_fetcher(&fctx, &f);
+		r = lf_tuf_update(&t, &f, why);
+	}
+	lf_agent_crash_point("verified-metadata");
+	if (r == 0 && (r = lf_identity_kernel(lf_agent_sysroot(o->sysroot), &sys)) < 0)
+		lf_why_set(why, "cannot read the running kernel's identity: %s", strerror(-r));
+	if (r < 0)
+		goto out;
+	tg = lf_tuf_select(&t, &sys);
+	r = lf_applied_load(lf_agent_state_dir(o->state_dir), LF_KIND_KERNEL, &applied);
+	if (r == 0 && (!tg || (applied.have && !strcmp(applied.sha256, tg->sha256)))) {
+		rep->status = tg ? "up-to-date" : "no-patch";
+		r = lf_tuf_commit(&t);
+		goto out;
+	}
+	if (r == 0)
+		r = lf_tuf_fetch_bundle(&t, &f, tg, &data, b, why);
+	if (r == 0) {
+		rep->fetched = true;
+		r = apply_verified(o, b, &t, rep, why);
+		lf_bundle_release(b);
+	}
+out:
+	rep->bytes = fctx.bytes;
+	rep->requests = fctx.requests;
+	lf_buf_release(&data);
+	lf_tuf_close(&t);
+	free(base);
+	free(b);
+	return r;
+}
+
+static int parse_long(const char *s, long min, long max, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int parse_opt(struct apply_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'n': o->dry_run = true; return 0;
+	case 'j': o->json = true; return 0;
+	case 'D': o->allow_downgrade = true; return 0;
+	case 's': o->state_dir = arg; return 0;
+	case 'S': o->sysroot = arg; return 0;
+	case 'r': o->repo = arg; return 0;
+	case 'f': o->feed = arg; return lf_is_id(arg) ? 0 : -EINVAL;
+	case 'k':
+		if (o->nkeys == LF_MAX_ROLE_KEYS)
+			return -E2BIG;
+		o->keys[o->nkeys++] = arg;
+		return 0;
+	case 'm': return parse_long(arg, 1, 1L << 30, &o->min_rate);
+	case 'M': return parse_long(arg, 1, 3600, &o->min_rate_time);
+	case 'T': return parse_long(arg, 1, 86400, &o->timeout);
+	}
+	return -EINVAL;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "allow-downgrade", no_argument, NULL, 'D' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "sysroot", required_argument, NULL, 'S' },
+		{ "repo", required_argument, NULL, 'r' },
+		{ "feed", required_argument, NULL, 'f' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "min-rate", required_argument, NULL, 'm' },
+		{ "slow-timeout", required_argument, NULL, 'M' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct apply_opts o = { .feed = "production", .min_rate = 1024, .min_rate_time = 30,
+				.timeout = 600 };
+	struct report rep = { .status = "refused" };
+	struct lf_why why = { "" };
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return LF_EXIT_OK;
+		}
+		if (c == '?' || parse_opt(&o, c, optarg) < 0)
+			return lf_cmd_usage_error("livefix apply", "bad value for option %s",
+						  argv[optind - 1]);
+	}
+	if ((o.repo != NULL) == (optind < argc) || argc - optind > 1)
+		return lf_cmd_usage_error("livefix apply", "give one BUNDLE.lfb or --repo");
+	r = lf_agent_lock_state(lf_agent_state_dir(o.state_dir));
+	if (r == -EBUSY)
+		lf_why_set(&why, "another livefix command is changing %s",
+			   lf_agent_state_dir(o.state_dir));
+	else if (r < 0)
+		lf_why_set(&why, "cannot lock %s: %s", lf_agent_state_dir(o.state_dir), strerror(-r));
+	if (r >= 0)
+		r = o.repo ? apply_repo(&o, &rep, &why) : apply_file(&o, argv[optind], &rep, &why);
+	if (r < 0) {
+		lf_err("apply: %s: refused, nothing applied: %s", o.repo ? o.repo : argv[optind],
+		       why.msg[0] ? why.msg : lf_strerror(r));
+		free(rep.m);
+		return lf_exit_code(r);
+	}
+	print_report(&o, &rep);
+	free(rep.m);
+	return LF_EXIT_OK;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef LIVEFIX_AGENT_TRUST_H
+#define LIVEFIX_AGENT_TRUST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "livefix/bundle.h"
+#include "livefix/tuf.h"
+
+/* Private to the agent's trust and apply commands. */
+
+#define LF_STATE_DIR_DEFAULT "/var/lib/livefix"
+
+/* --state-dir, else $LIVEFIX_STATE_DIR, else /var/lib/livefix. */
+const char *lf_agent_state_dir(const char *opt);
+/* --sysroot, else $LIVEFIX_SYSROOT, else "" (the real /proc and /sys). */
+const char *lf_agent_sysroot(const char *opt);
+
+/* Where a repository is fetched from: a directory or an http(s) URL. */
+struct lf_agent_fetch {
+	const char *base;    /* without a trailing slash */
+	bool http;
+	long min_rate;       /* bytes/s */
+	long min_rate_time;  /* seconds below min_rate before giving up */
+	long timeout;        /* seconds per file */
+	uint64_t bytes;      /* transferred, headers included */
+	unsigned requests;
+};
+
+void lf_agent_fetcher(struct lf_agent_fetch *ctx, struct lf_fetcher *ret);
+
+/*
+ * Serialises commands that change the state (<state>/lock, flock): two
+ * updates committing in turn could otherwise move trusted versions back.
+ * Returns the fd holding the lock, -EBUSY when another command holds it.
+ */
+int lf_agent_lock_state(const char *state_dir);
+
+/* The last patch applied, per kind (applied.json in the state directory). */
+struct lf_applied {
+	bool have;
+	char id[LF_ID_MAX + 1];
+	int64_t level;
+	char sha256[LF_SHA256_HEX + 1];
+	int64_t when;
+};
+
+int lf_applied_load(const char *state_dir, enum lf_kind kind, struct lf_applied *ret);
+int lf_applied_record(const char *state_dir, enum lf_kind kind, const struct lf_applied *a);
+
+/*
+ * Hand-off to the kernel loader: loads the livepatch module at path.
+ * Narrow on purpose, so the loader (livefix kernel load) can change behind it.
+ */
+int lf_agent_kernel_load(const char *module_path);
+
+/*
+ * Test builds (livefix-test) only: exits with SIGKILL at the named step
+ * when LIVEFIX_TEST_CRASH_AT names it, to test power cuts. A no-op in the
+ * installed agent.
+ */
+void lf_agent_crash_point(const char *step);
+
+#endif
