@@ -30,6 +30,7 @@ int lf_buf_puts(struct lf_buf *b, const char *s);
 int lf_buf_putc(struct lf_buf *b, char c);
 __attribute__((format(printf, 2, 3)))
 int lf_buf_printf(struct lf_buf *b, const char *fmt, ...);
+__attribute__((format(printf, 2, 0)))
 int lf_buf_vprintf(struct lf_buf *b, const char *fmt, va_list ap);
 /* Hands the data to the caller (free() it) and empties the buffer. */
 char *lf_buf_detach(struct lf_buf *b, size_t *ret_len);

@@ -26,6 +26,7 @@ const char *lf_log_prog(void);
 
 __attribute__((format(printf, 2, 3)))
 void lf_log(enum lf_log_level level, const char *fmt, ...);
+__attribute__((format(printf, 2, 0)))
 void lf_logv(enum lf_log_level level, const char *fmt, va_list ap);
 
 /* Logs "fmt: <text of err>" at error level and returns err (negative). */
