@@ -5,6 +5,7 @@
  * It is written atomically, and only after the loader reported success.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,36 @@ static int parse_entry(const struct lf_jv *e, struct lf_applied *ret)
 		return -EBADMSG;
 	strcpy(ret->id, id);
 	strcpy(ret->sha256, sha);
+	/* Optional: records written before these fields existed lack them. */
+	if (lf_jv_get_str(e, "boot_id", sizeof(ret->boot_id) - 1, &id) == 0)
+		strcpy(ret->boot_id, id);
+	if (lf_jv_get_str(e, "patch", sizeof(ret->patch) - 1, &id) == 0)
+		strcpy(ret->patch, id);
 	ret->have = true;
 	return 0;
+}
+
+int lf_agent_boot_id(const char *sysroot, char ret[40])
+{
+	char path[PATH_MAX];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/proc/sys/kernel/random/boot_id", sysroot);
+	r = lf_read_line(path, ret, 40);
+	return r < 0 ? r : r == 0 ? -EBADMSG : 0;
+}
+
+bool lf_applied_is_current(const struct lf_applied *a, const char *sysroot)
+{
+	char boot_id[40], path[PATH_MAX];
+
+	if (!a->have || !a->boot_id[0] || lf_agent_boot_id(sysroot, boot_id) < 0 ||
+	    strcmp(boot_id, a->boot_id) != 0)
+		return false;
+	if (!a->patch[0])
+		return true;
+	snprintf(path, sizeof(path), "%s/sys/kernel/livepatch/%s", sysroot, a->patch);
+	return access(path, F_OK) == 0;
 }
 
 static int load_all(const char *state_dir, struct lf_jv **ret)
@@ -99,6 +128,10 @@ static void write_entry(struct lf_json *j, const char *kind, const struct lf_app
 	lf_json_kv_string(j, "id", a->id);
 	lf_json_kv_int(j, "level", a->level);
 	lf_json_kv_string(j, "sha256", a->sha256);
+	if (a->boot_id[0])
+		lf_json_kv_string(j, "boot_id", a->boot_id);
+	if (a->patch[0])
+		lf_json_kv_string(j, "patch", a->patch);
 	lf_json_object_end(j);
 }
 

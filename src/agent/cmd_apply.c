@@ -99,29 +99,6 @@ static void print_report(const struct apply_opts *o, const struct report *rep)
 	lf_buf_release(&out);
 }
 
-static int write_in_state(const char *state_dir, const char *sub, const char *name,
-			  const void *data, size_t len, char **ret_path)
-{
-	char *dir = NULL, *path = NULL;
-	int r = -ENOMEM;
-
-	if (asprintf(&dir, "%s/%s", state_dir, sub) < 0)
-		return r;
-	if (asprintf(&path, "%s/%s", dir, name) < 0)
-		goto out;
-	r = lf_mkdir_p(dir, 0755);
-	if (r == 0)
-		r = lf_write_file_atomic(path, data, len, 0600);
-	if (r == 0 && ret_path) {
-		*ret_path = path;
-		path = NULL;
-	}
-out:
-	free(dir);
-	free(path);
-	return r;
-}
-
 /* Kernel identity, kind and level checks shared by both modes. */
 static int check_for_us(const struct apply_opts *o, const struct lf_bundle *b,
 			struct lf_applied *applied, struct lf_why *why)
@@ -157,9 +134,7 @@ static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
 			  struct lf_tuf *t, struct report *rep, struct lf_why *why)
 {
 	const char *state = lf_agent_state_dir(o->state_dir);
-	const struct lf_payload *p = &b->m.payloads[0];
-	struct lf_applied applied, now = { .have = true };
-	char name[LF_SHA256_HEX + 8], *module = NULL;
+	struct lf_applied applied;
 	int r = check_for_us(o, b, &applied, why);
 
 	free(rep->m);
@@ -170,7 +145,9 @@ static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
 	lf_sha256_hex(b->data, b->len, rep->sha256);
 	if (r < 0)
 		return r;
-	if (applied.have && strcmp(applied.sha256, rep->sha256) == 0) {
+	/* The same bundle is applied only if it is loaded in this boot. */
+	if (applied.have && strcmp(applied.sha256, rep->sha256) == 0 &&
+	    lf_applied_is_current(&applied, lf_agent_sysroot(o->sysroot))) {
 		rep->status = "up-to-date";
 		return t ? lf_tuf_commit(t) : 0;
 	}
@@ -181,49 +158,26 @@ static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
 	}
 	if (t && (r = lf_tuf_commit(t)) < 0)
 		return lf_why_set(why, "cannot save trusted metadata: %s", strerror(-r)), r;
-	r = write_in_state(state, "payloads", p->name, b->data + p->offset, p->length, &module);
+	r = lf_agent_apply_kernel(state, lf_agent_sysroot(o->sysroot), b, rep->sha256, why);
 	if (r < 0)
-		return lf_why_set(why, "cannot write to %s: %s", state, strerror(-r)), r;
-	lf_agent_crash_point("before-load");
-	r = lf_agent_kernel_load(module);
-	if (r < 0) {
-		unlink(module);
-		free(module);
-		return lf_why_set(why, "kernel loader failed for %s: %s (nothing recorded)", b->m.id,
-				  lf_strerror(r)), r;
-	}
-	free(module);
-	lf_agent_crash_point("after-load");
-	/* Kept for re-applying after a reboot (livefix boot). */
-	snprintf(name, sizeof(name), "%s.lfb", rep->sha256);
-	r = write_in_state(state, "bundles", name, b->data, b->len, NULL);
-	if (r < 0)
-		return lf_why_set(why, "patch applied but not cached: %s", strerror(-r)), r;
-	lf_agent_crash_point("cache-bundle");
-	strcpy(now.id, b->m.id);
-	strcpy(now.sha256, rep->sha256);
-	now.level = b->m.level;
-	now.when = lf_time_now();
-	r = lf_applied_record(state, LF_KIND_KERNEL, &now);
-	if (r < 0)
-		return lf_why_set(why, "patch applied but not recorded: %s", strerror(-r)), r;
-	lf_agent_crash_point("after-record");
+		return r;
 	rep->status = "applied";
 	return 0;
 }
 
-static int trust_keys(const struct apply_opts *o, struct lf_root *ret, struct lf_why *why)
+int lf_agent_trust_keys(const char *const *paths, size_t n, struct lf_root *ret,
+			struct lf_why *why)
 {
 	struct lf_role_keys *rk = &ret->roles[LF_ROLE_TARGETS];
 
 	memset(ret, 0, sizeof(*ret));
 	rk->threshold = 1;
-	for (size_t i = 0; i < o->nkeys; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct lf_pubkey *k = &ret->ring.keys[ret->ring.n];
-		int r = lf_key_load_public(o->keys[i], k);
+		int r = lf_key_load_public(paths[i], k);
 
 		if (r < 0)
-			return lf_why_set(why, "key %s: %s", o->keys[i], strerror(-r)), r;
+			return lf_why_set(why, "key %s: %s", paths[i], strerror(-r)), r;
 		ret->ring.n++;
 		strcpy(rk->keyids[rk->nkeys++], k->keyid);
 	}
@@ -249,7 +203,7 @@ static int apply_file(const struct apply_opts *o, const char *path, struct repor
 		if (r < 0)
 			lf_why_set(why, "the pinned root expired: update it from the repository");
 	} else if (r == -ENOENT && o->nkeys) {
-		r = trust_keys(o, keys, why);
+		r = lf_agent_trust_keys(o->keys, o->nkeys, keys, why);
 	} else if (r == -ENOENT) {
 		lf_why_set(why, "no trusted root pinned and no --key given: nothing to verify with");
 		r = -EKEYREJECTED;

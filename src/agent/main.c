@@ -16,6 +16,7 @@ static int cmd_version(int argc, char **argv)
 
 static const struct lf_cmd commands[] = {
 	{ "apply", cmd_apply, "verify and apply a patch bundle, from a file or a repository" },
+	{ "boot", cmd_boot, "re-apply the kernel patch level after a reboot, from the cache" },
 	{ "doctor", cmd_doctor, "check whether live patching can work here" },
 	{ "kernel", cmd_kernel, "load, unload and list kernel live patches" },
 	{ "trust", cmd_trust, "pin the repository root, show trusted metadata" },

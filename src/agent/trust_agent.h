@@ -44,7 +44,29 @@ struct lf_applied {
 	int64_t level;
 	char sha256[LF_SHA256_HEX + 1];
 	int64_t when;
+	char boot_id[40];   /* /proc/sys/kernel/random/boot_id when applied */
+	char patch[64];     /* kernel: the livepatch (module) name */
 };
+
+/* This boot's id; live patches do not survive a reboot, so a record from
+ * another boot says nothing about what is applied now. */
+int lf_agent_boot_id(const char *sysroot, char ret[40]);
+
+/* Whether a kernel record describes a patch that is applied right now. */
+bool lf_applied_is_current(const struct lf_applied *a, const char *sysroot);
+
+/* A targets role made of the public keys in paths, threshold 1 (--key). */
+int lf_agent_trust_keys(const char *const *paths, size_t n, struct lf_root *ret,
+			struct lf_why *why);
+
+/*
+ * Applies a verified kernel bundle: writes its module under <state>/payloads,
+ * loads it, caches the bundle under <state>/bundles for livefix boot, and
+ * records it in applied.json with this boot's id. Nothing is recorded unless
+ * the load succeeded.
+ */
+int lf_agent_apply_kernel(const char *state_dir, const char *sysroot, const struct lf_bundle *b,
+			  const char *sha256, struct lf_why *why);
 
 int lf_applied_load(const char *state_dir, enum lf_kind kind, struct lf_applied *ret);
 int lf_applied_record(const char *state_dir, enum lf_kind kind, const struct lf_applied *a);

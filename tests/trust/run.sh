@@ -41,6 +41,7 @@ mksys() { # dir arch release build-id(or "") proc-version-text
 	fi
 }
 mksys sys x86_64 $REL $BID "Linux version $REL (debian-kernel@lists.debian.org) #1 SMP"
+mkdir -p sys/proc/sys/kernel/random && echo 11111111-1111-4111-8111-111111111111 >sys/proc/sys/kernel/random/boot_id
 mksys sys-nonotes x86_64 $REL "" "Linux version $REL (debian-kernel@lists.debian.org) #1 SMP"
 PVSHA=$(printf '%s\n' "Linux version $REL (debian-kernel@lists.debian.org) #1 SMP" | sha1sum | cut -c1-40)
 cat >loader.sh <<EOF
@@ -346,6 +347,38 @@ refuse "wrong content: timestamp" 3 "timestamp" "$A" apply --dry-run --repo "$UR
 fresh_state; evil "missing timestamp.json"
 refuse "missing timestamp" 1 "timestamp.json: not found" "$A" apply --dry-run --repo "$URL"
 evil ""
+
+# ---- livefix boot: re-apply the cached level after a reboot, offline ---------
+reboot() { echo "$1" >sys/proc/sys/kernel/random/boot_id; }
+fresh_state; rm -f loaded.log; reboot 11111111-1111-4111-8111-111111111111
+accept "boot: nothing recorded, nothing to do" "no kernel patch to re-apply" "$AT" boot
+q "$AT" apply p1.lfb
+accept "boot: same boot, already applied" "already applied in this boot" "$AT" boot
+[ "$(loaded)" = 1 ] && pass "boot: same boot loads nothing" || fail "boot: same boot loads nothing" "loaded $(loaded)"
+reboot 22222222-2222-4222-8222-222222222222
+accept "boot: after a reboot the cached level is re-applied" "re-applied kernel patch" "$AT" boot
+[ "$(loaded)" = 2 ] && [ "$(sort -u loaded.log | wc -l)" = 1 ] && pass "boot: the same module was loaded again" ||
+	fail "boot: the same module was loaded again" "loaded $(loaded): $(cat loaded.log)"
+accept "boot: ... and only once per boot" "already applied in this boot" "$AT" boot
+reboot 33333333-3333-4333-8333-333333333333
+accept "apply: a record from an earlier boot is not up-to-date" "applied: kernel patch" "$AT" apply p1.lfb
+reboot 44444444-4444-4444-8444-444444444444
+cached=$(ls state/bundles/*.lfb | head -n1)
+cp "$cached" cached.bak
+python3 -c "import sys; p=sys.argv[1]; d=bytearray(open(p,'rb').read()); d[-5]^=1; open(p,'wb').write(d)" "$cached"
+refuse "boot: a damaged cache is refused" 3 "is damaged" "$AT" boot
+cp cached.bak "$cached"
+mksys sys-upgraded x86_64 6.1.0-57-amd64 77c1000000000000000000000000000000000002 "Linux version 6.1.0-57-amd64 #1 SMP"
+mkdir -p sys-upgraded/proc/sys/kernel/random && echo 55555555-5555-4555-8555-555555555555 >sys-upgraded/proc/sys/kernel/random/boot_id
+before=$(loaded)
+accept "boot: an upgraded kernel is left alone" "not re-applied" "$AT" boot --sysroot sys-upgraded
+[ "$(loaded)" = "$before" ] && pass "boot: ... and nothing loaded" || fail "boot: ... and nothing loaded" "loaded $(loaded)"
+rm -rf state-k; mkdir -p state-k
+q env LIVEFIX_STATE_DIR=$W/state-k "$AT" apply --key targets.key.pub p1.lfb
+reboot 66666666-6666-4666-8666-666666666666
+refuse "boot: without a pinned root the key is needed" 3 "no trusted root" env LIVEFIX_STATE_DIR=$W/state-k "$AT" boot
+accept "boot: ... and --key verifies the cache" "re-applied kernel patch" env LIVEFIX_STATE_DIR=$W/state-k "$AT" boot --key targets.key.pub
+reboot 11111111-1111-4111-8111-111111111111
 
 # ---- power cuts: SIGKILL at every step of apply --repo, then run again -------
 for step in commit-root verified-metadata commit-targets commit-snapshot commit-timestamp \
