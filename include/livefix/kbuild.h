@@ -104,6 +104,7 @@ struct lf_ktree_config {
 struct lf_ktree {
 	char srcdir[4096];
 	char objdir[4096];
+	char journal[4096];         /* crash journal of a patch in progress */
 	char key[65];
 	char cc[256];               /* compiler named by the kernel variables */
 	bool reused;                /* prepared by an earlier run */
@@ -121,6 +122,13 @@ struct lf_ktree {
  */
 int lf_ktree_open(const struct lf_ktree_config *cfg, struct lf_ktree *ret_tree);
 void lf_ktree_close(struct lf_ktree *tree);
+/*
+ * Finds, or downloads once (apt-get download, then dpkg-deb -x), the Debian
+ * linux-source package of a version into cache_dir/kbuild/pkg/<version>/ and
+ * returns the path of its .tar.xz.
+ */
+int lf_kbuild_fetch_source(const char *cache_dir, const char *version, const char *log_path,
+			   char *ret_tar, size_t size);
 /* Builds one object (path relative to the source, e.g. fs/proc/cmdline.o). */
 int lf_ktree_build(struct lf_ktree *tree, const char *const *objs, size_t n);
 /*
@@ -134,6 +142,7 @@ int lf_ktree_unpatch(struct lf_ktree *tree);
 /* ---- fix analysis (units.c) ---- */
 
 #define LF_KPATCH_MAX_FILES 256
+#define LF_KPATCH_MAX_UNITS 256
 
 struct lf_kfix {
 	char *files[LF_KPATCH_MAX_FILES];   /* paths changed by the patch */

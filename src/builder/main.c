@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+/* livefix-build: builds live patches on the build host. Each command lives in its own cmd_*.c. */
+#include <stdio.h>
+
+#include "livefix/cmd.h"
+#include "livefix/error.h"
+#include "livefix/log.h"
+
+#include "builder.h"
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("livefix-build %s\n", LIVEFIX_VERSION);
+	return LF_EXIT_OK;
+}
+
+static const struct lf_cmd commands[] = {
+	{ "kernel", cmd_kernel, "build a kernel live patch from a source fix" },
+	{ "version", cmd_version, "print the builder version" },
+	{ NULL, NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	lf_log_init("livefix-build");
+	return lf_cmd_dispatch("livefix-build", commands, argc, argv);
+}
