@@ -4,5 +4,6 @@
 
 /* Subcommands of livefix-build, one cmd_*.c each. */
 int cmd_kernel(int argc, char **argv);
+int cmd_ksyms(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static int cmd_version(int argc, char **argv)
 
 static const struct lf_cmd commands[] = {
 	{ "kernel", cmd_kernel, "build a kernel live patch from a source fix" },
+	{ "ksyms", cmd_ksyms, "print the symbols read from a kernel image (kallsyms order)" },
 	{ "version", cmd_version, "print the builder version" },
 	{ NULL, NULL, NULL },
 };
