@@ -52,7 +52,7 @@ test_kallsyms() {
 	[[ $cmd == *" t" && ${cmd% t} > $text && ${cmd% t} < $etext ]] ||
 		{ fail kallsyms "cmdline_proc_show '$cmd' not a local text symbol in [$text, $etext]"; return; }
 	# /proc/kallsyms order: by address, fixed-width lower-case hex
-	LC_ALL=C sort -c -k1,1 "$f" 2>/dev/null || { fail kallsyms "not in address order"; return; }
+	LC_ALL=C sort -c -s -k1,1 "$f" 2>/dev/null || { fail kallsyms "not in address order"; return; }
 	pass "kallsyms ($n symbols, startup_64 and cmdline_proc_show found, address order)"
 }
 
