@@ -271,29 +271,85 @@ static int read_config(struct scan *s)
 	return r < 0 ? r : 0;
 }
 
-/* Is "name.o" in this kbuild statement, and is the statement built in? */
-static int statement_builds(const struct scan *s, const char *stmt, const char *obj)
+#define MAX_VARS 128
+
+/* kbuild variables seen so far and whether each holds our object. */
+struct mkvars {
+	char name[MAX_VARS][64];
+	bool has[MAX_VARS];
+	size_t n;
+};
+
+static bool has_word(const char *text, const char *word)
 {
-	const char *hit = strstr(stmt, obj), *op, *cfg;
-	size_t ol = strlen(obj);
-	char name[128];
+	size_t wl = strlen(word);
+	const char *hit;
 
-	for (; hit; hit = strstr(hit + 1, obj))
-		if ((hit == stmt || strchr(" \t=", hit[-1])) && strchr(" \t", hit[ol] ? hit[ol] : ' '))
-			break;
-	if (!hit || !(op = strchr(stmt, '=')) || op > hit)
-		return 0;
-	if (strstr(stmt, "hostprogs") == stmt || !strncmp(stmt, "targets", 7) ||
-	    !strncmp(stmt, "extra-", 6) || !strncmp(stmt, "always", 6))
-		return 0;
-	cfg = strstr(stmt, "$(CONFIG_");
-	if (cfg && cfg < op) {
-		size_t l = strcspn(cfg + 2, ")");
+	for (hit = strstr(text, word); hit; hit = strstr(hit + 1, word))
+		if ((hit == text || strchr(" \t", hit[-1])) && strchr(" \t", hit[wl] ? hit[wl] : ' '))
+			return true;
+	return false;
+}
 
-		snprintf(name, sizeof(name), "%.*s", (int)l, cfg + 2);
-		return strset_has(&s->config_y, name);
+/* "proc-$(CONFIG_MMU)" -> "proc-y" when CONFIG_MMU=y, else "proc-". */
+static void expand_lhs(const struct scan *s, const char *lhs, size_t len, char *out, size_t size)
+{
+	size_t o = 0, i = 0;
+
+	while (i < len && o + 2 < size) {
+		if (!strncmp(lhs + i, "$(CONFIG_", 9)) {
+			size_t l = strcspn(lhs + i + 2, ")");
+			char name[128];
+
+			snprintf(name, sizeof(name), "%.*s", (int)l, lhs + i + 2);
+			if (strset_has(&s->config_y, name))
+				out[o++] = 'y';
+			i += l + 3;
+		} else if (lhs[i] != ' ' && lhs[i] != '\t') {
+			out[o++] = lhs[i++];
+		} else {
+			i++;
+		}
 	}
-	return !(op > stmt + 1 && op[-1] != ':' && op[-1] != '+' && op[-2] == '-' && op[-1] == 'm');
+	out[o] = '\0';
+}
+
+/*
+ * Evaluates one assignment the way make would for our object: ":=" and "="
+ * replace a variable, "+=" appends. Conditionals are not evaluated.
+ */
+static void eval_statement(const struct scan *s, struct mkvars *v, const char *stmt, const char *obj)
+{
+	const char *eq = strchr(stmt, '=');
+	size_t lhs_len, i;
+	bool append, hit;
+	char name[64];
+
+	if (!eq || eq == stmt || (strchr(stmt, '#') && strchr(stmt, '#') < eq))
+		return;
+	append = eq[-1] == '+';
+	lhs_len = (size_t)(eq - stmt) - (strchr("+:?", eq[-1]) ? 1 : 0);
+	expand_lhs(s, stmt, lhs_len, name, sizeof(name));
+	hit = has_word(eq + 1, obj);
+	for (i = 0; i < v->n && strcmp(v->name[i], name); i++)
+		;
+	if (i == v->n) {
+		if (v->n == MAX_VARS)
+			return;
+		snprintf(v->name[v->n++], sizeof(v->name[0]), "%s", name);
+		v->has[i] = false;
+	}
+	v->has[i] = append ? (v->has[i] || hit) : hit;
+}
+
+static bool built_in_var(const char *name)
+{
+	size_t l = strlen(name);
+
+	if (!strncmp(name, "hostprogs", 9) || !strncmp(name, "extra-", 6) ||
+	    !strncmp(name, "always", 6) || !strncmp(name, "targets", 7))
+		return false;
+	return (l > 2 && !strcmp(name + l - 2, "-y")) || (l > 5 && !strcmp(name + l - 5, "-objs"));
 }
 
 /* Whether the unit's directory Makefile builds it into vmlinux (approximate). */
@@ -301,26 +357,32 @@ static bool unit_is_built(const struct scan *s, const char *unit)
 {
 	const char *slash = strrchr(unit, '/'), *names[] = { "Makefile", "Kbuild" };
 	char path[PATH_MAX * 2], obj[256], *data, *p, *stmt;
+	struct mkvars *v = calloc(1, sizeof(*v));
 	size_t len, i;
 	bool built = false;
 
+	if (!v)
+		return false;
 	snprintf(obj, sizeof(obj), "%.*s.o", (int)strlen(slash ? slash + 1 : unit) - 2,
 		 slash ? slash + 1 : unit);
-	for (i = 0; i < 2 && !built; i++) {
+	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/%.*s%s", s->tree->srcdir,
 			 slash ? (int)(slash - unit + 1) : 0, unit, names[i]);
 		if (lf_read_file(path, 1u << 20, &data, &len) < 0)
 			continue;
 		for (p = data; (p = strstr(p, "\\\n")); )
 			p[0] = p[1] = ' ';          /* join continuation lines */
-		for (stmt = data; stmt && !built; stmt = p) {
+		for (stmt = data; stmt; stmt = p) {
 			p = strchr(stmt, '\n');
 			if (p)
 				*p++ = '\0';
-			built = statement_builds(s, stmt, obj) > 0;
+			eval_statement(s, v, stmt, obj);
 		}
 		free(data);
 	}
+	for (i = 0; i < v->n && !built; i++)
+		built = v->has[i] && built_in_var(v->name[i]);
+	free(v);
 	return built;
 }
 

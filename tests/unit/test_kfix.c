@@ -80,8 +80,12 @@ static void make_tree(void)
 	write_at("src/dir/c.c", "#include \"local.h\"\nint c;\n");
 	write_at("src/dir/d.c", "#include <linux/foo.h>\nint d;\n");
 	write_at("src/dir/e.c", "#include \"../include/linux/foo.h\"\nint e;\n");
+	write_at("src/dir/f.c", "#include <linux/foo.h>\nint f;\n");
+	write_at("src/dir/g.c", "#include <linux/foo.h>\nint g;\n");
 	write_at("src/dir/Makefile", "obj-y += a.o b.o \\\n\te.o\nobj-$(CONFIG_C) += c.o\n"
-		 "obj-$(CONFIG_D) += d.o\nhostprogs := foo\n");
+		 "obj-$(CONFIG_D) += d.o\nhostprogs := foo\n"
+		 "# f.o is replaced when CONFIG_C=y, as fs/proc does with nommu.o\n"
+		 "part-y := f.o\npart-$(CONFIG_C) := g.o\nobj-y += part.o\n");
 	write_at("src/tools/t.c", "#include <linux/foo.h>\n");
 	write_at("obj/.config", "CONFIG_C=y\n# CONFIG_D is not set\n");
 }
@@ -108,11 +112,13 @@ static void test_header_units(void **state)
 		seen |= !strcmp(fix.units[i], "dir/a.o") << 0;
 		seen |= !strcmp(fix.units[i], "dir/c.o") << 1;
 		seen |= !strcmp(fix.units[i], "dir/e.o") << 2;
+		seen |= !strcmp(fix.units[i], "dir/g.o") << 3;
 		assert_string_not_equal(fix.units[i], "dir/d.o");   /* CONFIG_D is off */
+		assert_string_not_equal(fix.units[i], "dir/f.o");   /* overridden by := */
 		assert_string_not_equal(fix.units[i], "tools/t.o"); /* not kernel code */
 	}
-	assert_int_equal(seen, 7);
-	assert_int_equal(fix.n_units, 4);
+	assert_int_equal(seen, 15);
+	assert_int_equal(fix.n_units, 5);
 	lf_kfix_release(&fix);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	assert_int_equal(system(cmd), 0);
