@@ -168,7 +168,8 @@ void lf_kfix_release(struct lf_kfix *fix);
 enum lf_fid_verdict {
 	LF_FID_MATCH,        /* bytes equal after masking */
 	LF_FID_DIFFER,       /* found in the image, bytes differ */
-	LF_FID_ABSENT,       /* not in the image's symbols (inlined, discarded) */
+	LF_FID_ABSENT,       /* not in the image's symbols (inlined, discarded), or a
+			      * weak definition the image overrides with a strong one */
 };
 
 #define LF_FID_MAX_DIFFS 8
@@ -182,6 +183,7 @@ struct lf_fid_func {
 	uint32_t masked;              /* bytes masked */
 	uint32_t n_diffs;             /* differing bytes */
 	uint32_t diff_at[LF_FID_MAX_DIFFS]; /* first differing offsets */
+	bool weak;                    /* STB_WEAK in the object */
 	enum lf_fid_verdict verdict;
 };
 

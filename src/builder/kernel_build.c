@@ -184,6 +184,8 @@ static void print_func(const struct lf_fid_func *f)
 	if (f->verdict != LF_FID_ABSENT)
 		printf(" at %#" PRIx64 " (pos %u), %u bytes, %u masked", f->addr, f->pos, f->size,
 		       f->masked);
+	else if (f->weak)
+		printf(" (weak, overridden by a strong definition in the image)");
 	if (f->verdict == LF_FID_DIFFER) {
 		printf(", %u differ at", f->n_diffs);
 		for (i = 0; i < f->n_diffs && i < LF_FID_MAX_DIFFS; i++)

@@ -20,6 +20,9 @@
  *    wrote there; both are rewritten at boot by ftrace anyway. The whole
  *    instruction is masked, not only its relocated displacement.
  *
+ * A weak function that does not match is taken as overridden (the name in
+ * kallsyms belongs to a strong definition elsewhere) and reported as absent.
+ *
  * Alternatives, paravirt sites and static branches are patched at boot, in
  * memory, so the image on disk still holds the compiler's instructions and
  * needs no mask. Whatever remains different is reported with its offsets.
@@ -209,6 +212,16 @@ static int check_func(const char *name, const uint8_t *code, const uint8_t *mask
 	}
 	if (best_diffs == UINT32_MAX)
 		return 0;
+	/*
+	 * A weak default (fs/proc's arch_report_meminfo) whose name the image
+	 * gives to the arch's strong definition: ours is not in the image.
+	 */
+	if (best_diffs && f->weak) {
+		f->addr = 0;
+		f->n_diffs = 0;
+		return 0;
+	}
+	best.weak = f->weak;
 	*f = best;
 	f->verdict = best_diffs ? LF_FID_DIFFER : LF_FID_MATCH;
 	return 0;
@@ -257,6 +270,7 @@ static int check_symbols(Elf *e, Elf_Scn *symscn, struct sec_mask *masks, size_t
 		if (r < 0)
 			return r;
 		snprintf(f->object, sizeof(f->object), "%s", display);
+		f->weak = GELF_ST_BIND(sym.st_info) == STB_WEAK;
 		r = check_func(name, (const uint8_t *)code->d_buf + sym.st_value,
 			       masks[sym.st_shndx].mask + sym.st_value, sym.st_size, image, syms, f);
 		if (r < 0)

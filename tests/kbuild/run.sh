@@ -143,6 +143,18 @@ test_header_units() {
 	fi
 }
 
+# 6b. the header change rebuilt: every function of every unit verified
+test_header_fix() {
+	local o=$work/headerfix n
+	kernel "$o" --patch "$data/proc-internal-header.patch" --keep-work "$work/w9"
+	n=$(grep -o 'fidelity: [0-9]* functions match the image, 0 differ' "$o.out" | cut -d' ' -f2)
+	if [ "$(rc "$o")" = 6 ] && [ -n "$n" ] && ((n >= 300)) && [ -f "$work/w9/patched/fs/proc/meminfo.o" ]; then
+		pass "header-fix ($n functions in $(grep -c '^  unit' "$o.out") units verified; $(grep -o 'rebuilt orig: .*' "$o.out"))"
+	else
+		fail header-fix "exit $(rc "$o"): $(grep '^fidelity' "$o.out") $(tail -2 "$o.err")"
+	fi
+}
+
 # 7. a fix that does not apply: refused, tree untouched
 test_not_applying() {
 	local o=$work/noapply p=$work/bad.patch
@@ -189,6 +201,7 @@ test_tree_reused
 test_wrong_flags
 test_wrong_config
 test_header_units
+test_header_fix
 test_not_applying
 test_killed_run
 echo "kbuild suite: $(($(date +%s) - t0)) s"

@@ -19,3 +19,10 @@ int sample_mul(int a)
 {
 	return a * 7 + 1;
 }
+
+/* A weak default that the "image" overrides with another definition. */
+int sample_weak(int a);
+__attribute__((weak)) int sample_weak(int a)
+{
+	return a - 5;
+}
