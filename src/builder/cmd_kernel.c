@@ -125,6 +125,11 @@ static int check_opts(struct kbuild_opts *o)
 					  "--config, --image and --patch are required");
 	if (!o->out && !o->list_units)
 		return lf_cmd_usage_error("livefix-build kernel", "-o OUT.ko is required");
+	/* It becomes the module name: MODULE_NAME_LEN is 56 with the NUL. */
+	if (o->name && (!o->name[0] || strlen(o->name) > 55 ||
+			o->name[strspn(o->name, "abcdefghijklmnopqrstuvwxyz0123456789_")]))
+		return lf_cmd_usage_error("livefix-build kernel",
+					  "--name: 1-55 characters of a-z, 0-9 and _");
 	if (!o->cache) {
 		if (env && *env)
 			snprintf(cache, sizeof(cache), "%s", env);
