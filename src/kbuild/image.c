@@ -209,16 +209,18 @@ static void read_notes(const uint8_t *p, size_t len, struct lf_kimage *img)
 	size_t at = 0;
 
 	while (len - at >= sizeof(Elf64_Nhdr)) {
-		const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(p + at);
-		size_t nsz = (nh->n_namesz + 3u) & ~3u, dsz = (nh->n_descsz + 3u) & ~3u;
-		size_t body = at + sizeof(*nh);
+		Elf64_Nhdr nh;
+		size_t nsz, dsz, body = at + sizeof(nh);
 
+		memcpy(&nh, p + at, sizeof(nh));   /* a hostile file need not be aligned */
+		nsz = ((size_t)nh.n_namesz + 3u) & ~(size_t)3;
+		dsz = ((size_t)nh.n_descsz + 3u) & ~(size_t)3;
 		if (nsz > len - body || dsz > len - body - nsz)
 			return;
-		if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-		    !memcmp(p + body, "GNU", 4) && nh->n_descsz <= sizeof(img->build_id)) {
-			memcpy(img->build_id, p + body + nsz, nh->n_descsz);
-			img->build_id_len = nh->n_descsz;
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    !memcmp(p + body, "GNU", 4) && nh.n_descsz <= sizeof(img->build_id)) {
+			memcpy(img->build_id, p + body + nsz, nh.n_descsz);
+			img->build_id_len = nh.n_descsz;
 			return;
 		}
 		at = body + nsz + dsz;
@@ -228,25 +230,29 @@ static void read_notes(const uint8_t *p, size_t len, struct lf_kimage *img)
 /* Records PT_LOAD segments (address -> file bytes) and the build-id note. */
 static int parse_elf(struct lf_kimage *img)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->elf;
+	Elf64_Ehdr eh;
 	size_t i;
 
-	if (img->len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
+	if (img->len < sizeof(eh))
 		return -ENOEXEC;
-	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > img->len ||
-	    (size_t)eh->e_phnum * sizeof(Elf64_Phdr) > img->len - eh->e_phoff)
+	memcpy(&eh, img->elf, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB)
+		return -ENOEXEC;
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > img->len ||
+	    (size_t)eh.e_phnum * sizeof(Elf64_Phdr) > img->len - eh.e_phoff)
 		return -EBADMSG;
-	for (i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img->elf + eh->e_phoff) + i;
+	for (i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
 
-		if (ph->p_offset > img->len || ph->p_filesz > img->len - ph->p_offset)
+		memcpy(&ph, img->elf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_offset > img->len || ph.p_filesz > img->len - ph.p_offset)
 			return -EBADMSG;
-		if (ph->p_type == PT_NOTE && !img->build_id_len)
-			read_notes(img->elf + ph->p_offset, ph->p_filesz, img);
-		if (ph->p_type != PT_LOAD || img->n_segs == MAX_SEGS)
+		if (ph.p_type == PT_NOTE && !img->build_id_len)
+			read_notes(img->elf + ph.p_offset, ph.p_filesz, img);
+		if (ph.p_type != PT_LOAD || img->n_segs == MAX_SEGS)
 			continue;
-		img->segs[img->n_segs++] = (struct seg){ ph->p_vaddr, ph->p_offset, ph->p_filesz };
+		img->segs[img->n_segs++] = (struct seg){ ph.p_vaddr, ph.p_offset, ph.p_filesz };
 	}
 	return img->n_segs ? 0 : -ENOEXEC;
 }

@@ -205,72 +205,109 @@ static int by_addr_cmp(const void *a, const void *b)
 	return x->name < y->name ? -1 : x->name > y->name;
 }
 
-/* The .symtab and its string table, bounds-checked; -ENOENT without one. */
-static int find_symtab(const uint8_t *d, size_t len, const Elf64_Shdr **ret_sh,
-		       size_t *ret_shnum, const Elf64_Shdr **ret_symtab)
+/*
+ * Headers are copied out with memcpy: offsets in a hostile file need not be
+ * aligned for the structures.
+ */
+static int get_shdr(const uint8_t *d, size_t len, size_t shoff, size_t i, Elf64_Shdr *sh)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)d;
-	const Elf64_Shdr *sh;
+	if (shoff > len || i >= (len - shoff) / sizeof(*sh))
+		return -EBADMSG;
+	memcpy(sh, d + shoff + i * sizeof(*sh), sizeof(*sh));
+	return 0;
+}
+
+/* The .symtab, its string table and all section headers; -ENOENT without one. */
+static int find_symtab(const uint8_t *d, size_t len, Elf64_Shdr **ret_sh, size_t *ret_shnum,
+		       size_t *ret_symtab)
+{
+	Elf64_Ehdr eh;
+	Elf64_Shdr *sh;
 	size_t i;
 
-	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_ident[EI_CLASS] != ELFCLASS64)
+	if (len < sizeof(eh))
 		return -ENOEXEC;
-	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > len ||
-	    (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len - eh->e_shoff)
+	memcpy(&eh, d, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64)
+		return -ENOEXEC;
+	if (eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum)
 		return -EBADMSG;
-	sh = (const Elf64_Shdr *)(d + eh->e_shoff);
-	for (i = 0; i < eh->e_shnum; i++) {
+	sh = calloc(eh.e_shnum, sizeof(*sh));
+	if (!sh)
+		return -ENOMEM;
+	for (i = 0; i < eh.e_shnum; i++)
+		if (get_shdr(d, len, eh.e_shoff, i, &sh[i]) < 0)
+			goto bad;
+	for (i = 0; i < eh.e_shnum; i++) {
 		if (sh[i].sh_type != SHT_SYMTAB)
 			continue;
-		if (sh[i].sh_link >= eh->e_shnum || sh[i].sh_offset > len ||
+		if (sh[i].sh_link >= eh.e_shnum || sh[i].sh_offset > len ||
 		    sh[i].sh_size > len - sh[i].sh_offset ||
 		    sh[sh[i].sh_link].sh_offset > len ||
 		    sh[sh[i].sh_link].sh_size > len - sh[sh[i].sh_link].sh_offset)
-			return -EBADMSG;
+			goto bad;
 		*ret_sh = sh;
-		*ret_shnum = eh->e_shnum;
-		*ret_symtab = &sh[i];
+		*ret_shnum = eh.e_shnum;
+		*ret_symtab = i;
 		return 0;
 	}
+	free(sh);
 	return -ENOENT;
+bad:
+	free(sh);
+	return -EBADMSG;
+}
+
+static int collect_elf_syms(const uint8_t *data, const Elf64_Shdr *sh, size_t shnum,
+			    const Elf64_Shdr *st, char *pool, struct lf_ksym *syms, size_t *ret_k)
+{
+	const Elf64_Shdr *strs = &sh[st->sh_link];
+	size_t n = st->sh_size / sizeof(Elf64_Sym), i, k = 0;
+
+	for (i = 1; i < n; i++) {
+		Elf64_Sym es;
+		int t;
+
+		memcpy(&es, data + st->sh_offset + i * sizeof(es), sizeof(es));
+		t = ELF64_ST_TYPE(es.st_info);
+		if (es.st_shndx == SHN_UNDEF || t == STT_SECTION || t == STT_FILE ||
+		    es.st_name >= strs->sh_size || !pool[es.st_name])
+			continue;
+		syms[k++] = (struct lf_ksym){ .addr = es.st_value, .name = pool + es.st_name,
+					      .type = elf_type_letter(&es, sh, shnum) };
+	}
+	*ret_k = k;
+	return 0;
 }
 
 int lf_ksyms_read_elf(const uint8_t *data, size_t len, struct lf_ksyms **ret_syms)
 {
-	const Elf64_Shdr *sh, *st, *strs;
-	const Elf64_Sym *es;
+	Elf64_Shdr *sh;
 	struct lf_ksym *syms;
-	size_t shnum, n, i, k = 0;
+	size_t shnum, st, n, k;
 	char *pool;
 	int r;
 
 	r = find_symtab(data, len, &sh, &shnum, &st);
 	if (r < 0)
 		return r;
-	strs = &sh[st->sh_link];
-	es = (const Elf64_Sym *)(data + st->sh_offset);
-	n = st->sh_size / sizeof(*es);
-	if (n > LF_KSYMS_MAX)
+	n = sh[st].sh_size / sizeof(Elf64_Sym);
+	if (n > LF_KSYMS_MAX) {
+		free(sh);
 		return -EOVERFLOW;
+	}
 	syms = calloc(n ? n : 1, sizeof(*syms));
-	pool = malloc(strs->sh_size + 1);
+	pool = malloc(sh[sh[st].sh_link].sh_size + 1);
 	if (!syms || !pool) {
+		free(sh);
 		free(syms);
 		free(pool);
 		return -ENOMEM;
 	}
-	memcpy(pool, data + strs->sh_offset, strs->sh_size);
-	pool[strs->sh_size] = '\0';
-	for (i = 1; i < n; i++) {
-		int t = ELF64_ST_TYPE(es[i].st_info);
-
-		if (es[i].st_shndx == SHN_UNDEF || t == STT_SECTION || t == STT_FILE ||
-		    es[i].st_name >= strs->sh_size || !pool[es[i].st_name])
-			continue;
-		syms[k++] = (struct lf_ksym){ .addr = es[i].st_value, .name = pool + es[i].st_name,
-					      .type = elf_type_letter(&es[i], sh, shnum) };
-	}
+	memcpy(pool, data + sh[sh[st].sh_link].sh_offset, sh[sh[st].sh_link].sh_size);
+	pool[sh[sh[st].sh_link].sh_size] = '\0';
+	collect_elf_syms(data, sh, shnum, &sh[st], pool, syms, &k);
+	free(sh);
 	qsort(syms, k, sizeof(*syms), by_addr_cmp);
 	r = lf_ksyms_new(syms, k, pool, "ELF symtab", ret_syms);
 	if (r < 0)
