@@ -185,6 +185,25 @@ test_source_dir_and_broken_fix() {
 	fi
 }
 
+# 6e. --source-package fetches linux-source itself (apt-get download, once per cache):
+# a cache of its own whose build tree and unpacked source are the shared ones
+test_fetch_source_package() {
+	local c=$LIVEFIX_CACHE/kbuild-fetch-test o=$work/fetchpkg first=cached
+	mkdir -p "$c/kbuild"
+	for d in src tree; do ln -sfn "$LIVEFIX_CACHE/kbuild/$d" "$c/kbuild/$d"; done
+	[ -d "$c/kbuild/pkg/$KB_VERSION" ] || first=downloaded
+	"$bin" kernel --source-package "$KB_VERSION" --config "$KB_CONFIG" --kernelvariables "$KB_KVARS" \
+		--image "$KB_IMAGE" --patch "$data/cmdline.patch" --list-units --cache "$c" \
+		--keep-work "$work/w13" >"$o.out" 2>"$o.err"
+	echo $? >"$o.rc"
+	if [ "$(rc "$o")" = 0 ] && ls "$c/kbuild/pkg/$KB_VERSION"/debs/linux-source-6.1_*.deb >/dev/null 2>&1 &&
+		[ -f "$c/kbuild/pkg/$KB_VERSION/source/usr/src/linux-source-6.1.tar.xz" ]; then
+		pass "fetch-source-package ($first into its own cache)"
+	else
+		fail fetch-source-package "exit $(rc "$o"): $(tail -2 "$o.err")"
+	fi
+}
+
 # 7. a fix that does not apply: refused, tree untouched
 test_not_applying() {
 	local o=$work/noapply p=$work/bad.patch
@@ -234,6 +253,7 @@ test_header_units
 test_header_fix
 test_system_map
 test_source_dir_and_broken_fix
+test_fetch_source_package
 test_not_applying
 test_killed_run
 echo "kbuild suite: $(($(date +%s) - t0)) s"
