@@ -11,6 +11,8 @@ packages=(
 	# libraries
 	libelf-dev libsodium-dev libcurl4-openssl-dev libssl-dev
 	libmicrohttpd-dev libsqlite3-dev libpq-dev zlib1g-dev
+	# kernel images: XZ, ZSTD, GZIP payloads
+	liblzma-dev libzstd-dev patch
 	# tests
 	libcmocka-dev clang-14 libclang-rt-14-dev
 	# kernel tests: QEMU, initramfs, kbuild for out-of-tree modules

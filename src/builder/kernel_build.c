@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The pipeline of `livefix-build kernel`, one function per step. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "livefix/buf.h"
+#include "livefix/error.h"
+#include "livefix/file.h"
+#include "livefix/json.h"
+#include "livefix/kbuild.h"
+#include "livefix/log.h"
+
+#include "kernel_build.h"
+
+#define MAX_PATCH (16u << 20)
+#define MAX_OBJECT (256u << 20)
+
+struct run {
+	const struct kbuild_opts *o;
+	struct lf_kimage *image;
+	struct lf_ksyms *syms;
+	struct lf_ktree tree;
+	struct lf_kfix fix;
+	struct lf_fid_report fid;
+	char work[PATH_MAX];
+	char log[PATH_MAX + 16];
+	char tar[PATH_MAX];
+	char build_id[130];
+	double t_orig, t_patched;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int load_image(struct run *ru)
+{
+	const struct kbuild_opts *o = ru->o;
+	const uint8_t *elf;
+	size_t len;
+	int r;
+
+	r = lf_kimage_open(o->image, &ru->image);
+	if (r < 0)
+		return lf_log_errno(r, "%s: cannot read kernel image", o->image);
+	if (lf_kimage_build_id(ru->image, ru->build_id, sizeof(ru->build_id)) < 0)
+		snprintf(ru->build_id, sizeof(ru->build_id), "none");
+	elf = lf_kimage_elf(ru->image, &len);
+	if (o->system_map) {
+		r = lf_ksyms_read_system_map(o->system_map, &ru->syms);
+		if (r < 0)
+			return lf_log_errno(r, "%s: not a usable System.map", o->system_map);
+	} else {
+		r = lf_ksyms_read_elf(elf, len, &ru->syms);
+		if (r < 0)
+			r = lf_kallsyms_decode(elf, len, &ru->syms);
+		if (r < 0)
+			return lf_log_errno(r, "%s: no symbol table found (kallsyms, symtab); "
+					    "give --system-map", o->image);
+	}
+	printf("image %s: %s, build-id %s, %zu symbols from %s\n", o->image,
+	       lf_kimage_compression(ru->image), ru->build_id, ru->syms->n, ru->syms->source);
+	return 0;
+}
+
+static int open_tree(struct run *ru)
+{
+	const struct kbuild_opts *o = ru->o;
+	struct lf_ktree_config cfg = {
+		.cache_dir = o->cache, .source_dir = o->source, .config = o->config,
+		.kernelvariables = o->kvars, .kcflags = o->kcflags, .log_path = ru->log,
+		.jobs = o->jobs,
+	};
+	double t0 = now();
+	int r;
+
+	if (o->source_pkg) {
+		r = lf_kbuild_fetch_source(o->cache, o->source_pkg, ru->log, ru->tar, sizeof(ru->tar));
+		if (r < 0)
+			return lf_log_errno(r, "linux-source %s: cannot fetch (see %s)", o->source_pkg,
+					    ru->log);
+		cfg.source_tar = ru->tar;
+		cfg.source_id = o->source_pkg;
+	}
+	r = lf_ktree_open(&cfg, &ru->tree);
+	if (r == -ENOENT)
+		return lf_log_errno(r, "build tree: source or compiler not found");
+	if (r < 0)
+		return lf_log_errno(r, "build tree: cannot prepare (see %s)", ru->log);
+	printf("build tree %s: %s (%.1f s), compiler %s\n", ru->tree.objdir,
+	       ru->tree.reused ? "reused" : "prepared", now() - t0, ru->tree.cc);
+	return 0;
+}
+
+static int plan_units(struct run *ru)
+{
+	char *text;
+	size_t len, i;
+	double t0 = now();
+	int r;
+
+	r = lf_read_file(ru->o->patch, MAX_PATCH, &text, &len);
+	if (r < 0)
+		return lf_log_errno(r, "%s: cannot read", ru->o->patch);
+	r = lf_kfix_parse(text, len, &ru->fix);
+	free(text);
+	if (r < 0)
+		return lf_log_errno(r, "%s: not a unified diff with file names", ru->o->patch);
+	r = lf_kfix_units(&ru->fix, &ru->tree);
+	if (r == -EOPNOTSUPP)
+		return lf_log_errno(r, "%s: changes files that are not C, assembly or headers",
+				    ru->o->patch);
+	if (r < 0)
+		return lf_log_errno(r, "%s: cannot map the fix to units", ru->o->patch);
+	printf("fix %s: %zu files changed (%zu headers), %zu units to rebuild", ru->o->patch,
+	       ru->fix.n_files, ru->fix.n_headers, ru->fix.n_units);
+	if (ru->fix.unit_method)
+		printf(" (header users by %s, %.1f s)", ru->fix.unit_method, now() - t0);
+	printf("\n");
+	for (i = 0; i < ru->fix.n_units && (ru->o->list_units || i < 20); i++)
+		printf("  unit %s\n", ru->fix.units[i]);
+	return 0;
+}
+
+static int copy_objects(struct run *ru, const char *sub)
+{
+	char from[PATH_MAX * 2], to[PATH_MAX * 2], *data, *slash;
+	size_t i, len;
+	int r;
+
+	for (i = 0; i < ru->fix.n_units; i++) {
+		snprintf(from, sizeof(from), "%s/%s", ru->tree.objdir, ru->fix.units[i]);
+		snprintf(to, sizeof(to), "%s/%s/%s", ru->work, sub, ru->fix.units[i]);
+		slash = strrchr(to, '/');
+		*slash = '\0';
+		r = lf_mkdir_p(to, 0755);
+		*slash = '/';
+		if (r < 0)
+			return r;
+		r = lf_read_file(from, MAX_OBJECT, &data, &len);
+		if (r < 0)
+			return r;
+		r = lf_write_file_atomic(to, data, len, 0644);
+		free(data);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int build_units(struct run *ru, const char *sub, double *secs)
+{
+	double t0 = now();
+	int r;
+
+	r = lf_ktree_build(&ru->tree, (const char *const *)ru->fix.units, ru->fix.n_units);
+	*secs = now() - t0;
+	if (r < 0)
+		return lf_log_errno(r, "%s build of %zu units failed (see %s)", sub,
+				    ru->fix.n_units, ru->log);
+	printf("rebuilt %s: %zu units in %.1f s\n", sub, ru->fix.n_units, *secs);
+	r = copy_objects(ru, sub);
+	if (r < 0)
+		return lf_log_errno(r, "%s: cannot keep the %s objects", ru->work, sub);
+	return 0;
+}
+
+static void print_func(const struct lf_fid_func *f)
+{
+	static const char *const word[] = { "match", "DIFFER", "absent" };
+	uint32_t i;
+
+	printf("  %-6s %s %s", word[f->verdict], f->object, f->name);
+	if (f->verdict != LF_FID_ABSENT)
+		printf(" at %#" PRIx64 " (pos %u), %u bytes, %u masked", f->addr, f->pos, f->size,
+		       f->masked);
+	else if (f->weak)
+		printf(" (weak, overridden by a strong definition in the image)");
+	if (f->verdict == LF_FID_DIFFER) {
+		printf(", %u differ at", f->n_diffs);
+		for (i = 0; i < f->n_diffs && i < LF_FID_MAX_DIFFS; i++)
+			printf(" +%#x", f->diff_at[i]);
+		if (f->n_diffs > LF_FID_MAX_DIFFS)
+			printf(" ...");
+	}
+	printf("\n");
+}
+
+static int verify(struct run *ru)
+{
+	char path[PATH_MAX * 2];
+	size_t i;
+	int r;
+
+	for (i = 0; i < ru->fix.n_units; i++) {
+		snprintf(path, sizeof(path), "%s/orig/%s", ru->work, ru->fix.units[i]);
+		r = lf_fid_check_object(path, ru->fix.units[i], ru->image, ru->syms, &ru->fid);
+		if (r < 0)
+			return lf_log_errno(r, "%s: cannot compare with the image", path);
+	}
+	for (i = 0; i < ru->fid.n; i++)
+		print_func(&ru->fid.funcs[i]);
+	printf("fidelity: %zu functions match the image, %zu differ, %zu not in the image\n",
+	       ru->fid.n_match, ru->fid.n_differ, ru->fid.n_absent);
+	if (ru->fid.n_differ) {
+		lf_err("fidelity check failed: %zu functions differ from the shipped kernel "
+		       "(wrong source, config or compiler):", ru->fid.n_differ);
+		for (i = 0; i < ru->fid.n; i++)
+			if (ru->fid.funcs[i].verdict == LF_FID_DIFFER)
+				lf_err("  %s (%s)", ru->fid.funcs[i].name, ru->fid.funcs[i].object);
+		return -EMEDIUMTYPE;
+	}
+	if (!ru->fid.n_match) {
+		lf_err("fidelity check failed: no rebuilt function was found in the image");
+		return -EMEDIUMTYPE;
+	}
+	return 0;
+}
+
+/* Patched build; the tree is restored whatever happens. */
+static int build_patched(struct run *ru)
+{
+	int r, u;
+
+	r = lf_ktree_patch(&ru->tree, ru->o->patch);
+	if (r == -ENOEXEC) {
+		lf_err("%s: does not apply to %s (see %s)", ru->o->patch, ru->tree.srcdir, ru->log);
+		return r;
+	}
+	if (r < 0)
+		return lf_log_errno(r, "%s: cannot apply", ru->o->patch);
+	r = build_units(ru, "patched", &ru->t_patched);
+	u = lf_ktree_unpatch(&ru->tree);
+	if (u < 0)
+		return lf_log_errno(u, "%s: CANNOT RESTORE the source tree; the next run retries "
+				    "from the journal %s", ru->tree.srcdir, ru->tree.journal);
+	return r;
+}
+
+static int write_manifest(struct run *ru)
+{
+	struct lf_buf b = LF_BUF_INIT(1u << 20);
+	struct lf_json j;
+	char path[PATH_MAX + 32];
+	size_t i;
+	int r;
+
+	lf_json_init(&j, &b, true);
+	lf_json_object_begin(&j);
+	lf_json_kv_string(&j, "image", ru->o->image);
+	lf_json_kv_string(&j, "build_id", ru->build_id);
+	lf_json_kv_string(&j, "name", ru->o->name ? ru->o->name : "");
+	lf_json_kv_int(&j, "level", ru->o->level);
+	lf_json_key(&j, "cves");
+	lf_json_array_begin(&j);
+	for (i = 0; i < ru->o->n_cves; i++)
+		lf_json_string(&j, ru->o->cves[i]);
+	lf_json_array_end(&j);
+	lf_json_kv_string(&j, "build_tree", ru->tree.objdir);
+	lf_json_key(&j, "units");
+	lf_json_array_begin(&j);
+	for (i = 0; i < ru->fix.n_units; i++)
+		lf_json_string(&j, ru->fix.units[i]);
+	lf_json_array_end(&j);
+	lf_json_key(&j, "functions");
+	lf_json_array_begin(&j);
+	for (i = 0; i < ru->fid.n; i++) {
+		lf_json_object_begin(&j);
+		lf_json_kv_string(&j, "name", ru->fid.funcs[i].name);
+		lf_json_kv_string(&j, "object", ru->fid.funcs[i].object);
+		lf_json_kv_int(&j, "sympos", ru->fid.funcs[i].pos);
+		lf_json_kv_bool(&j, "verified", ru->fid.funcs[i].verdict == LF_FID_MATCH);
+		lf_json_object_end(&j);
+	}
+	lf_json_array_end(&j);
+	lf_json_object_end(&j);
+	r = lf_json_finish(&j);
+	if (r >= 0) {
+		snprintf(path, sizeof(path), "%s/kbuild.json", ru->work);
+		r = lf_write_file_atomic(path, b.data, b.len, 0644);
+	}
+	lf_buf_release(&b);
+	return r;
+}
+
+static int make_work(struct run *ru)
+{
+	int r;
+
+	if (ru->o->keep_work) {
+		snprintf(ru->work, sizeof(ru->work), "%s", ru->o->keep_work);
+		r = lf_mkdir_p(ru->work, 0755);
+		if (r < 0)
+			return lf_log_errno(r, "%s: cannot create", ru->work);
+	} else {
+		snprintf(ru->work, sizeof(ru->work), "/tmp/livefix-kbuild.XXXXXX");
+		if (!mkdtemp(ru->work))
+			return lf_log_errno(-errno, "cannot create a work directory");
+	}
+	snprintf(ru->log, sizeof(ru->log), "%s/make.log", ru->work);
+	return 0;
+}
+
+static int steps(struct run *ru)
+{
+	int r;
+
+	if ((r = make_work(ru)) < 0 || (r = load_image(ru)) < 0 || (r = open_tree(ru)) < 0 ||
+	    (r = plan_units(ru)) < 0)
+		return r;
+	if (ru->o->list_units)
+		return 0;
+	if (ru->fix.n_units > (size_t)ru->o->max_units) {
+		lf_err("%s: touches %zu units, more than --max-units %d", ru->o->patch,
+		       ru->fix.n_units, ru->o->max_units);
+		return -E2BIG;
+	}
+	if ((r = build_units(ru, "orig", &ru->t_orig)) < 0 || (r = verify(ru)) < 0 ||
+	    (r = build_patched(ru)) < 0 || (r = write_manifest(ru)) < 0)
+		return r;
+	printf("verified objects: %s/orig, patched objects: %s/patched (work kept: %s)\n",
+	       ru->work, ru->work, ru->work);
+	lf_err("%s: object diff and module generation not yet integrated; "
+	       "no module was written", ru->o->out);
+	return -EOPNOTSUPP;
+}
+
+int kbuild_run(const struct kbuild_opts *o)
+{
+	struct run ru = { .o = o, .tree = { .lock_fd = -1 } };
+	int r;
+
+	r = steps(&ru);
+	fflush(stdout);
+	lf_ktree_close(&ru.tree);
+	lf_kfix_release(&ru.fix);
+	lf_fid_report_release(&ru.fid);
+	lf_ksyms_free(ru.syms);
+	lf_kimage_free(ru.image);
+	return r;
+}
