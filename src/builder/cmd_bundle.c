@@ -13,6 +13,8 @@
 #include "livefix/json.h"
 #include "livefix/log.h"
 
+#include "livefix/kbuild.h"
+
 #include "builder.h"
 
 static const char usage[] =
@@ -27,6 +29,9 @@ static const char usage[] =
 	"                              or of vmlinux (kernel)\n"
 	"  --target-kernel-notes FILE  build-id from a copy of /sys/kernel/notes or vmlinux\n"
 	"  --proc-version FILE         sha1 of a copy of /proc/version\n"
+	"  --target-kernel-image FILE  everything from the shipped vmlinuz or vmlinux:\n"
+	"                              arch, release and /proc/version from its banner,\n"
+	"                              build-id from its notes\n"
 	"SEVERITY is unknown (default), none, low, medium, high or critical.\n"
 	"KEY is a targets key; several keys add several signatures.\n";
 
@@ -123,6 +128,63 @@ static int read_proc_version(struct bundle_opts *o, const char *path)
 	return 0;
 }
 
+/*
+ * The kernel prints its banner, "Linux version <release> (...) ...\n", as
+ * /proc/version, so the image itself gives the release and the fallback
+ * identity a device without build-id notes reports.
+ */
+static int read_banner(struct bundle_opts *o, const uint8_t *elf, size_t len, const char *path)
+{
+	static const char prefix[] = "Linux version ";
+	const uint8_t *p = elf, *end = elf + len;
+
+	while ((p = memmem(p, (size_t)(end - p), prefix, sizeof(prefix) - 1))) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p) < 512 ? (size_t)(end - p) : 512);
+		const char *rel = (const char *)p + sizeof(prefix) - 1;
+		size_t rlen = strcspn(rel, " ");
+
+		/* The banner ends in a newline and a NUL; format strings do not. */
+		if (nl && nl + 1 < end && nl[1] == '\0' && rlen > 0 && rlen <= LF_RELEASE_MAX &&
+		    rel[0] != '%') {
+			snprintf(o->id.release, sizeof(o->id.release), "%.*s", (int)rlen, rel);
+			lf_sha1_hex(p, (size_t)(nl + 1 - p), o->id.proc_version_sha1);
+			return 0;
+		}
+		p++;
+	}
+	lf_err("%s: no 'Linux version' banner in the image", path);
+	return -ENOEXEC;
+}
+
+static int read_image(struct bundle_opts *o, const char *path)
+{
+	struct lf_kimage *img;
+	const uint8_t *elf;
+	size_t len;
+	int r = lf_kimage_open(path, &img);
+
+	if (r < 0)
+		return lf_log_errno(r, "%s: not a kernel image", path);
+	elf = lf_kimage_elf(img, &len);
+	/* e_machine of the little-endian vmlinux ELF */
+	switch (len >= 20 ? elf[18] | elf[19] << 8 : 0) {
+	case 62: strcpy(o->id.arch, "x86_64"); break;
+	case 183: strcpy(o->id.arch, "aarch64"); break;
+	case 40: strcpy(o->id.arch, "arm"); break;
+	default:
+		lf_kimage_free(img);
+		lf_err("%s: kernel image for an unknown architecture", path);
+		return -ENOEXEC;
+	}
+	r = lf_kimage_build_id(img, o->id.build_id, sizeof(o->id.build_id));
+	if (r < 0)
+		lf_log_errno(r, "%s: no GNU build-id", path);
+	if (r == 0)
+		r = read_banner(o, elf, len, path);
+	lf_kimage_free(img);
+	return r;
+}
+
 static int read_elf(struct bundle_opts *o, const char *path)
 {
 	struct lf_identity e;
@@ -149,6 +211,7 @@ static int parse_opt(struct bundle_opts *o, int c, const char *arg)
 	case 'E': return read_elf(o, arg);
 	case 'N': return read_notes(o, arg);
 	case 'V': return read_proc_version(o, arg);
+	case 'I': return read_image(o, arg);
 	case 'l':
 		o->level = strtoll(arg, &end, 10);
 		return *end || o->level < 1 || o->level > LF_LEVEL_MAX ? -EINVAL : 0;
@@ -280,6 +343,7 @@ int cmd_bundle(int argc, char **argv)
 		{ "target-elf", required_argument, NULL, 'E' },
 		{ "target-kernel-notes", required_argument, NULL, 'N' },
 		{ "proc-version", required_argument, NULL, 'V' },
+		{ "target-kernel-image", required_argument, NULL, 'I' },
 		{ "level", required_argument, NULL, 'l' },
 		{ "cve", required_argument, NULL, 'c' },
 		{ "supersedes", required_argument, NULL, 'S' },

@@ -178,3 +178,36 @@ lf_prepare() { # work-dir
 	LF_QEMU_ACCEL=$(lf_accel "$LF_WORK")
 	export LF_QEMU_ACCEL
 }
+
+# Signed repositories for the trust path in the VM, made with livefix-build
+# on the host as a device maker would: lp_cmdline_l1 in repo-l1, then l2
+# added and re-signed in repo-l2, and other.lfb for another kernel build.
+# Prints the src=dest pairs for lf_initramfs.
+lf_signed_repos() { # work-dir
+	local d=$1/trust lb=$LIVEFIX_BUILD/src/builder/livefix-build r f
+	rm -rf "$d" && mkdir -p "$d" || return 1
+	(
+		set -e
+		cd "$d"
+		for r in root targets snapshot timestamp; do "$lb" keygen --role $r -o $r.key >/dev/null; done
+		for l in 1 2; do
+			"$lb" bundle --kind kernel --payload "$1/modules/lp_cmdline_l$l.ko" \
+				--target-kernel-image "$KERNEL_VMLINUZ" --level $l --cve CVE-2026-000$l:high \
+				--key targets.key -o l$l.lfb >/dev/null
+		done
+		"$lb" bundle --kind kernel --payload "$1/modules/lp_cmdline_l1.ko" --arch x86_64 \
+			--kernel-release "$KERNEL_RELEASE" --build-id 77c1000000000000000000000000000000000001 \
+			--level 1 --key targets.key -o other.lfb >/dev/null
+		"$lb" repo init repo --root-key root.key --targets-key targets.key.pub \
+			--snapshot-key snapshot.key.pub --timestamp-key timestamp.key.pub >/dev/null
+		"$lb" repo add repo --key targets.key l1.lfb >/dev/null
+		"$lb" repo sign repo --snapshot-key snapshot.key --timestamp-key timestamp.key >/dev/null
+		cp -a repo repo-l1
+		"$lb" repo add repo --key targets.key l2.lfb >/dev/null
+		"$lb" repo sign repo --snapshot-key snapshot.key --timestamp-key timestamp.key >/dev/null
+		mv repo repo-l2
+	) >&2 || return 1
+	for f in $(cd "$d" && find repo-l1 repo-l2 -type f) other.lfb; do
+		echo "$d/$f=/lf/trust/$f"
+	done
+}

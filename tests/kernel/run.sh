@@ -25,7 +25,8 @@ fail_all() { # reason
 
 [ -x "$LF_AGENT" ] || echo "FAIL: agent (no agent binary at $LF_AGENT)"
 lf_prepare "$work" || fail_all "harness setup failed, see above"
-lf_initramfs "$work" "$here/vm-tests.sh" "$work/tests.cpio" || fail_all "initramfs build failed"
+mapfile -t extra < <(lf_signed_repos "$work") || fail_all "signed repositories could not be built"
+lf_initramfs "$work" "$here/vm-tests.sh" "$work/tests.cpio" "${extra[@]}" || fail_all "initramfs build failed"
 
 console=$work/console.log results=$work/results.txt
 echo "kernel: booting $KERNEL_RELEASE (accel $LF_QEMU_ACCEL, timeout ${boot_timeout}s)"

@@ -215,6 +215,28 @@ t_stalled() {
 	file_is /proc/cmdline "$ORIG_CMDLINE"
 }
 
+# The trust path on a real kernel: pin the root, apply level 1 from a signed
+# repository (TUF workflow from a directory), upgrade to level 2 from the
+# re-signed repository, refuse a bundle for another kernel build.
+T=/lf/trust
+t_signed_repo() {
+	agent_ok trust init $T/repo-l1/root.json || return 1
+	agent_ok apply --repo $T/repo-l1 || return 1
+	case $out in *"applied: kernel patch"*"level 1"*) ;; *) fail_with "apply printed '$(short "$out")'"; return 1 ;; esac
+	file_has /proc/cmdline livefix-level-1 && sysfs_enabled lp_cmdline_l1 && uname_is "$REL+lf1" || return 1
+	agent_ok apply --repo $T/repo-l1 || return 1
+	case $out in *up-to-date*) ;; *) fail_with "second apply printed '$(short "$out")'"; return 1 ;; esac
+	agent_ok boot || return 1
+	case $out in *"already applied in this boot"*) ;; *) fail_with "boot printed '$(short "$out")'"; return 1 ;; esac
+	agent apply $T/other.lfb
+	[ "$rc" -eq 4 ] || { fail_with "other.lfb: exit $rc, want 4: $(short "$out $err")"; return 1; }
+	case $err in *"bundle is for build-id 77c1"*) ;; *) fail_with "other.lfb: '$(short "$err")'"; return 1 ;; esac
+	agent_ok apply --repo $T/repo-l2 || return 1
+	file_has /proc/cmdline livefix-level-2 && sysfs_enabled lp_cmdline_l2 && uname_is "$REL+lf2" &&
+		all_gone lp_cmdline_l1 || return 1
+	agent_ok kernel unload --all && kernel_as_booted
+}
+
 # The agent must refuse FILE with exit WANT ("nonzero": any failure), one
 # line of output naming the file and giving REASON, and load nothing.
 refuse() { # want file reason [prefix...]
@@ -281,4 +303,5 @@ run_test refuse-not-elf t_refuse_not_elf
 run_test refuse-missing-file t_refuse_missing
 run_test refuse-not-root t_refuse_not_root
 run_test stalled-transition t_stalled
+run_test signed-repo t_signed_repo
 echo "vm: done"
