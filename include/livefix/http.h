@@ -19,6 +19,9 @@
  * 410), -EOVERFLOW, -ETIMEDOUT, -ECONNREFUSED, -EPROTO (other statuses),
  * -EIO (other transfer errors).
  */
+/* 0 when HTTP can be used; -EOPNOTSUPP when libcurl.so.4 is not installed. */
+int lf_http_available(void);
+
 struct lf_http_opts {
 	size_t max;
 	bool exact;           /* max is a declared length, not a cap (a shorter body is

@@ -1,13 +1,67 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Bounded HTTP GET with libcurl (include/livefix/http.h). */
+/*
+ * Bounded HTTP GET with libcurl (include/livefix/http.h).
+ *
+ * libcurl is loaded with dlopen() on the first request rather than linked:
+ * Debian's libcurl brings about 30 more shared libraries (TLS, Kerberos,
+ * LDAP, ...), which made every start of the agent cost about 5 ms here and
+ * far more on a small device, although only the commands that fetch over
+ * HTTP need them. A device without libcurl can still do everything else.
+ */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
 #include "livefix/http.h"
+
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *c);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+	int err;
+} api;
+
+static pthread_once_t api_once = PTHREAD_ONCE_INIT;
+
+static void load_api(void)
+{
+	/* The SONAME of libcurl 7 and 8: the ABI these prototypes describe. */
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		api.err = -EOPNOTSUPP;
+		return;
+	}
+#define SYM(field, name) \
+	if (!(*(void **)&api.field = dlsym(h, name))) { api.err = -EOPNOTSUPP; return; }
+	SYM(global_init, "curl_global_init");
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_perform, "curl_easy_perform");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(slist_append, "curl_slist_append");
+	SYM(slist_free_all, "curl_slist_free_all");
+#undef SYM
+	if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		api.err = -EIO;
+}
+
+int lf_http_available(void)
+{
+	pthread_once(&api_once, load_api);
+	return api.err;
+}
 
 struct xfer {
 	struct lf_buf *out;
@@ -80,26 +134,26 @@ static int status_result(long status, const struct lf_http_opts *o)
 static void setup(CURL *c, const char *url, const struct lf_http_opts *o, struct xfer *x,
 		  struct curl_slist *hdrs)
 {
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	api.easy_setopt(c, CURLOPT_URL, url);
+	api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	api.easy_setopt(c, CURLOPT_WRITEDATA, x);
+	api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	api.easy_setopt(c, CURLOPT_HEADERDATA, x);
+	api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max);
+	api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	if (o->min_rate > 0 && o->min_rate_time > 0) {
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, o->min_rate);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->min_rate_time);
+		api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, o->min_rate);
+		api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->min_rate_time);
 	}
 	if (o->timeout > 0)
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "livefix/" LIVEFIX_VERSION);
+		api.easy_setopt(c, CURLOPT_TIMEOUT, o->timeout);
+	api.easy_setopt(c, CURLOPT_USERAGENT, "livefix/" LIVEFIX_VERSION);
 	if (hdrs)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->res->error);
+		api.easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	api.easy_setopt(c, CURLOPT_ERRORBUFFER, x->res->error);
 }
 
 int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *out,
@@ -113,30 +167,36 @@ int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *ou
 	CURL *c;
 	int r;
 
+	r = lf_http_available();
+	if (r < 0) {
+		snprintf(res->error, sizeof(res->error), "libcurl.so.4 cannot be loaded: %s",
+			 r == -EOPNOTSUPP ? "not installed" : "initialisation failed");
+		return r;
+	}
 	/* The header first: o->etag may point into *res (the last result). */
 	if (o->etag && o->etag[0]) {
 		char h[LF_HTTP_ETAG_MAX + 32];
 
 		snprintf(h, sizeof(h), "If-None-Match: %s", o->etag);
-		hdrs = curl_slist_append(NULL, h);
+		hdrs = api.slist_append(NULL, h);
 		if (!hdrs)
 			return -ENOMEM;
 	}
 	memset(res, 0, sizeof(*res));
 	lf_buf_reset(out);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(c = curl_easy_init())) {
-		curl_slist_free_all(hdrs);
+	if (!(c = api.easy_init())) {
+		api.slist_free_all(hdrs);
 		return -EIO;
 	}
 	setup(c, url, o, &x, hdrs);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
-	curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &down);
-	curl_easy_getinfo(c, CURLINFO_HEADER_SIZE, &hsize);
-	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &rsize);
+	cc = api.easy_perform(c);
+	api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+	api.easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &down);
+	api.easy_getinfo(c, CURLINFO_HEADER_SIZE, &hsize);
+	api.easy_getinfo(c, CURLINFO_REQUEST_SIZE, &rsize);
 	res->bytes = (uint64_t)down + (uint64_t)hsize + (uint64_t)rsize;
 	r = cc == CURLE_OK ? status_result(res->status, o) : map_error(cc, &x);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
+	api.slist_free_all(hdrs);
+	api.easy_cleanup(c);
 	return r;
 }
