@@ -26,7 +26,13 @@ n=${LIVEFIX_BENCH_N:-15}
 work=$LIVEFIX_BUILD/bench-kernel-apply
 [ -x "$LF_AGENT" ] || { echo "kernel-apply: no agent at $LF_AGENT; run make first" >&2; exit 1; }
 lf_prepare "$work" || exit 1
-lf_initramfs "$work" "$top/bench/kernel-apply/vm-bench.sh" "$work/bench.cpio" || exit 1
+# The floor of starting any dynamically linked program in this VM: an empty
+# main() linked against libc only.
+printf 'int main(void) { return 0; }\n' >"$work/dynfloor.c"
+gcc-12 -O2 -o "$work/dynfloor" "$work/dynfloor.c" || exit 1
+lf_initramfs "$work" "$top/bench/kernel-apply/vm-bench.sh" "$work/bench.cpio" \
+	"$work/dynfloor=/lf/bin/dynfloor" || exit 1
+chmod 755 "$work/dynfloor"
 echo "kernel-apply: booting $KERNEL_RELEASE (accel $LF_QEMU_ACCEL), $n repetitions"
 lf_boot "$work/bench.cpio" "$work/console.log" "$work/results.txt" 300 "lf.n=$n"
 qrc=$?
@@ -34,8 +40,8 @@ qrc=$?
 python3 - "$work/results.txt" "$n" "$LF_QEMU_ACCEL" "$qrc" <<'PY' || { echo "kernel-apply: serial log: $work/console.log" >&2; exit 1; }
 import statistics, sys
 path, n, accel, qrc = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-runs = {"agent": [], "baseline": [], "startup": []}
-errors = {"agent": 0, "baseline": 0, "startup": 0}
+runs = {"agent": [], "baseline": [], "startup": [], "floor": []}
+errors = {k: 0 for k in runs}
 for line in open(path, errors="replace"):
     f = line.split()
     if len(f) == 4 and f[0] == "BENCH:" and f[1] in runs:
@@ -46,11 +52,18 @@ for line in open(path, errors="replace"):
 if not runs["agent"] or not runs["baseline"]:
     sys.exit(f"kernel-apply: no measurements (qemu exit {qrc}, failed runs {errors})")
 print(f"kernel-apply: {n} repetitions, accel {accel}, times in ms")
-for k, label in (("agent", "livefix kernel load"), ("baseline", "insmod + poll transition"),
-                 ("startup", "livefix version (startup)")):
+for k, label in (("agent", "livefix kernel load"), ("baseline", "finit_module + poll (in-process)"),
+                 ("startup", "livefix version (startup)"), ("floor", "empty dynamic program")):
     v = runs[k]
+    if not v:
+        print(f"  {label:25s} no measurements ({errors[k]} failed)")
+        continue
     print(f"  {label:25s} median {statistics.median(v):7.1f}  max {max(v):7.1f}"
           f"  ({len(v)} runs, {errors[k]} failed)")
 a, b = statistics.median(runs["agent"]), statistics.median(runs["baseline"])
 print(f"  median difference {a - b:+.1f} ms, ratio agent/baseline {a / b:.2f}")
+if runs["floor"] and runs["startup"]:
+    f, s = statistics.median(runs["floor"]), statistics.median(runs["startup"])
+    print(f"  of the difference: exec of any dynamic program {f:.1f} ms, the agent's own start-up"
+          f" {s - f:+.1f} ms, its checks and polling {a - b - s:+.1f} ms")
 PY

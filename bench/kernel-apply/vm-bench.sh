@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Inside the VM: time applying lp_cmdline_l1 with the agent and the plain
 # kernel way, alternating so drift hits both alike. One warm-up of each is
-# not reported. Lines "BENCH: agent|baseline|startup <ns> <exit code>" go to
+# not reported. Lines "BENCH: agent|baseline|startup|floor <ns> <exit code>" go to
 # the host; startup (`livefix version`) is what starting the agent costs.
 . /lf/vm-lib.sh
 
@@ -24,6 +24,8 @@ while [ "$i" -le "$n" ]; do
 	lp_cleanup
 	r=$(lfhelper time livefix version)
 	[ "$i" -gt 0 ] && emit startup "$r"
+	r=$(lfhelper time /lf/bin/dynfloor)
+	[ "$i" -gt 0 ] && emit floor "$r"
 	i=$((i + 1))
 done
 echo "BENCH: done" >&3

@@ -105,7 +105,7 @@ lf_initramfs() { # work-dir payload out [src=dest...]
 		lf_copy_with_libs "$root" "$LF_AGENT" /lf/bin/livefix || return 1
 	fi
 	for pair in "$@"; do
-		install -D -m 644 "${pair%%=*}" "$root${pair#*=}"
+		install -D -m "$(stat -c %a "${pair%%=*}")" "${pair%%=*}" "$root${pair#*=}"
 	done
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out.tmp" || return 1
 	mv "$out.tmp" "$out"
