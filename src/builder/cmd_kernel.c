@@ -31,7 +31,7 @@
 #include "kernel_build.h"
 
 static const char usage_text[] =
-	"Usage: livefix-build kernel --source DIR|--source-package VERSION --config FILE\n"
+	"usage: livefix-build kernel --source DIR|--source-package VERSION --config FILE\n"
 	"         [--kernelvariables FILE] --image VMLINUZ|VMLINUX [--system-map FILE]\n"
 	"         --patch FIX.patch [--level N] [--name NAME] [--cve ID ...] -o OUT.ko\n"
 	"         [--keep-work DIR] [--list-units] [--max-units N] [--jobs N]\n"

@@ -19,7 +19,7 @@
 #include "builder.h"
 
 static const char usage_text[] =
-	"Usage: livefix-build ksyms --image VMLINUZ|VMLINUX [--system-map FILE] [--find NAME]\n"
+	"usage: livefix-build ksyms --image VMLINUZ|VMLINUX [--system-map FILE] [--find NAME]\n"
 	"Prints the image's symbols as /proc/kallsyms does; with --find, one name's\n"
 	"addresses and positions among duplicates (livepatch sympos).\n";
 
