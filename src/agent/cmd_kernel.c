@@ -125,7 +125,11 @@ static int unload_one(const struct lf_kernel_env *env, const char *name,
 		print_stuck(&res);
 		return r;
 	}
-	printf("%s: removed\n", name);
+	if (res.module_kept)
+		printf("%s: disabled; its module stays loaded until reboot (its transition was forced)\n",
+		       name);
+	else
+		printf("%s: removed\n", name);
 	return 0;
 }
 

@@ -88,6 +88,28 @@ static void forget_level(const struct lf_kernel_env *env, const char *name)
 
 	if (level_path(env, name, path, sizeof(path)) == 0)
 		unlink(path);
+	snprintf(path, sizeof(path), "%s/kernel/%s.forced", env->run_dir, name);
+	unlink(path);
+}
+
+/*
+ * The kernel never releases the module of a patch whose transition was
+ * forced, and does not say which patches those are: the agent remembers.
+ */
+static int mark_forced(const struct lf_kernel_env *env, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/kernel/%s.forced", env->run_dir, name);
+	return lf_write_file_atomic(path, "", 0, 0644);
+}
+
+static bool was_forced(const struct lf_kernel_env *env, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/kernel/%s.forced", env->run_dir, name);
+	return access(path, F_OK) == 0;
 }
 
 int lf_kernel_level(const struct lf_kernel_env *env, const char *name)
@@ -167,6 +189,12 @@ static int disable_and_remove(const struct lf_kernel_env *env, const char *name,
 	if (r < 0) {
 		snprintf(ret->reason, sizeof(ret->reason), "patch was not freed by the kernel");
 		return r;
+	}
+	if (was_forced(env, name)) {
+		/* Disabled, which is what matters; the module cannot go. */
+		ret->module_kept = true;
+		forget_level(env, name);
+		return 0;
 	}
 	r = remove_module(name);
 	if (r < 0) {
@@ -278,6 +306,8 @@ static int handle_stall(const struct lf_kernel_env *env, const struct lf_kernel_
 			r = lf_klp_wait(env->klp_dir, name, LF_KLP_SETTLED, REVERSE_TIMEOUT_MS, NULL);
 		if (r == 0) {
 			ret->forced = true;
+			record_level(env, name, ret->mod.level);
+			mark_forced(env, name);
 			return 0;
 		}
 		snprintf(ret->reason, sizeof(ret->reason), "forcing the transition failed: %s",

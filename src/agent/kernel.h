@@ -32,6 +32,7 @@ struct lf_kernel_result {
 	bool forced;
 	bool reverted;        /* the stalled transition was reversed */
 	bool removed;         /* ... and the module removed */
+	bool module_kept;     /* unload: disabled, but a forced patch's module stays */
 	int n_stuck;
 	struct lf_klp_task stuck[LF_KERNEL_MAX_STUCK];
 	int n_cleaned;        /* replaced patch modules removed after the load */

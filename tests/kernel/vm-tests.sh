@@ -237,6 +237,25 @@ t_signed_repo() {
 	agent_ok kernel unload --all && kernel_as_booted
 }
 
+# --force: the stalled transition is forced instead of reversed, after a
+# warning; unloading then disables the patch but must say the module stays.
+# Last on purpose: a forced patch's module stays loaded until reboot.
+t_forced() {
+	insmod "$M/lf_sleeper.ko" || { fail_with "insmod lf_sleeper.ko failed"; return 1; }
+	start_reader || return 1
+	agent kernel load "$M/lp_sleeper.ko" --timeout 2 --force
+	[ "$rc" -eq 0 ] || { fail_with "exit $rc, want 0: $(short "$out $err")"; return 1; }
+	case $err in *"never be removed"*"transition forced"*) ;;
+	*) fail_with "no warning before and after forcing: $(short "$err")"; return 1 ;; esac
+	sysfs_enabled lp_sleeper || return 1
+	agent_ok kernel unload lp_sleeper || return 1
+	case $out in *"stays loaded until reboot"*) ;; *) fail_with "unload said '$(short "$out")'"; return 1 ;; esac
+	lp_gone lp_sleeper || { fail_with "$LP/lp_sleeper still present"; return 1; }
+	release_reader || return 1
+	rmmod lf_sleeper || { fail_with "rmmod lf_sleeper failed"; return 1; }
+	uname_is "$REL"
+}
+
 # The agent must refuse FILE with exit WANT ("nonzero": any failure), one
 # line of output naming the file and giving REASON, and load nothing.
 refuse() { # want file reason [prefix...]
@@ -304,4 +323,5 @@ run_test refuse-missing-file t_refuse_missing
 run_test refuse-not-root t_refuse_not_root
 run_test stalled-transition t_stalled
 run_test signed-repo t_signed_repo
+run_test forced-transition t_forced
 echo "vm: done"
