@@ -11,8 +11,13 @@ packages=(
 	# libraries
 	libelf-dev libsodium-dev libcurl4-openssl-dev libssl-dev
 	libmicrohttpd-dev libsqlite3-dev libpq-dev zlib1g-dev
+	libgnutls28-dev libjansson-dev
 	# tests
 	libcmocka-dev clang-14 libclang-rt-14-dev
+	# portal tests: a throwaway PostgreSQL cluster, the curl CLI
+	postgresql curl
+	# portal bench: load generator and the static-file baseline
+	wrk nginx
 	# kernel tests: QEMU, initramfs, kbuild for out-of-tree modules
 	qemu-system-x86 busybox-static cpio kmod bc flex bison
 	# kernel and package handling
