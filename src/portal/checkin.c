@@ -38,6 +38,8 @@ static int validate(json_t *inv, char *err, size_t errsz)
 	json_t *doctor = json_object_get(inv, "doctor"), *p;
 	size_t i;
 
+	if (!json_is_object(inv))
+		return bad(err, errsz, "inventory must be a JSON object");
 	if (!opt_str(inv, "hostname", 255) || !opt_str(inv, "arch", 32) ||
 	    !opt_str(inv, "distro", 128) || !opt_str(inv, "agent_version", 64) ||
 	    !opt_str(inv, "policy_state", 64) || !opt_uint(inv, "uptime") ||
@@ -216,7 +218,7 @@ static int install_list(struct lf_store *s, const struct lf_principal *dev,
 		       "  WHERE rd.rollout_id = r.id AND rd.device_id = $2))"
 		       " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.rollout_id = r.id"
 		       "  AND e.device_id = $2 AND (e.type = 'applied'"
-		       "  OR (e.type = 'failed' AND e.at >= r.stage_started)))"
+		       "  OR (e.type = 'failed' AND e.id > r.stage_started)))"
 		       " AND NOT EXISTS (SELECT 1 FROM device_patches p WHERE p.device_id = $2"
 		       "  AND p.kind = b.kind AND p.target = b.target AND p.level >= b.level"
 		       "  AND p.state = 'applied') ORDER BY b.level",

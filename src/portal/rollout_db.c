@@ -95,7 +95,8 @@ int lf_rollout_create(struct lf_store *s, const struct lf_rollout_spec *spec, in
 		goto err;
 	r = lf_store_int(s, "INSERT INTO rollouts (bundle_ref, group_id, stage, canary_percent,"
 			 " error_threshold, state, stage_started, created, updated)"
-			 " VALUES ($1, $2, $3, $4, $5, 'running', $6, $6, $6) RETURNING id", &id,
+			 " VALUES ($1, $2, $3, $4, $5, 'running',"
+			 " (SELECT COALESCE(MAX(id), 0) FROM events), $6, $6) RETURNING id", &id,
 			 "iisiii", bundle_ref, group_id,
 			 spec->canary_percent > 0 ? "canary" : "all",
 			 (int64_t)spec->canary_percent, (int64_t)spec->error_threshold, now);
@@ -166,7 +167,7 @@ static int count_stage(struct lf_store *s, int64_t id, const struct status_ctx *
 				 " WHERE rollout_id = $1 AND type = 'applied'", &n->applied, "i", id);
 	if (r >= 0)
 		r = lf_store_int(s, "SELECT COUNT(DISTINCT device_id) FROM events"
-				 " WHERE rollout_id = $1 AND type = 'failed' AND at >= $2",
+				 " WHERE rollout_id = $1 AND type = 'failed' AND id > $2",
 				 &n->failed, "ii", id, c->stage_started);
 	return r;
 }
@@ -176,9 +177,11 @@ static int save_status(struct lf_store *s, int64_t id, const struct lf_rollout_s
 {
 	int64_t now = lf_now();
 
+	/* stage_started is an event id: failures after it count against this stage. */
 	if (stage_restarted)
 		return lf_store_q(s, "UPDATE rollouts SET state = $1, stage = $2, reason = $3,"
-				  " updated = $4, stage_started = $4 WHERE id = $5", NULL, NULL, "sssii",
+				  " updated = $4, stage_started = (SELECT COALESCE(MAX(id), 0) FROM events)"
+				  " WHERE id = $5", NULL, NULL, "sssii",
 				  lf_rollout_state_name(st->state), lf_rollout_stage_name(st->stage),
 				  st->reason, now, id);
 	return lf_store_q(s, "UPDATE rollouts SET state = $1, stage = $2, reason = $3,"

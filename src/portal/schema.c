@@ -48,6 +48,7 @@ static const char *const migrations[] = {
 	" feed_id BIGINT NOT NULL REFERENCES feeds(id), name TEXT NOT NULL,"
 	" sha256 TEXT NOT NULL, length BIGINT NOT NULL, content {{blob}} NOT NULL,"
 	" updated BIGINT NOT NULL, PRIMARY KEY (feed_id, name));"
+	/* rollouts.stage_started: the last event id before the current stage began. */
 	"CREATE TABLE rollouts ("
 	" id {{id}}, bundle_ref BIGINT NOT NULL REFERENCES bundles(id),"
 	" group_id BIGINT NOT NULL REFERENCES device_groups(id),"

@@ -302,6 +302,11 @@ int lf_store_int(struct lf_store *s, const char *sql, int64_t *ret,
 	return 0;
 }
 
+int lf_store_script(struct lf_store *s, const char *sql)
+{
+	return s->be->script(s->conn, sql);
+}
+
 int lf_store_begin(struct lf_store *s)
 {
 	return s->be->script(s->conn, s->be->begin_sql);

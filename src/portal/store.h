@@ -87,6 +87,9 @@ int lf_store_json(struct lf_store *s, const char *sql, json_t **ret_rows,
 int lf_store_int(struct lf_store *s, const char *sql, int64_t *ret,
 		 const char *fmt, ...);
 
+/* Runs statements without parameters or results (administration, tests). */
+int lf_store_script(struct lf_store *s, const char *sql);
+
 int lf_store_begin(struct lf_store *s);
 int lf_store_commit(struct lf_store *s);
 void lf_store_rollback(struct lf_store *s);

@@ -51,6 +51,11 @@ static int pg_result_err(PGresult *res)
 	return -EIO;
 }
 
+/* Server notices (NOTICE: ...) are not errors; a library does not print them. */
+static void quiet(void *arg, const char *message)
+{
+}
+
 static int pg_open(const char *target, void **ret_conn)
 {
 	struct pg_conn *c = calloc(1, sizeof(*c));
@@ -63,6 +68,7 @@ static int pg_open(const char *target, void **ret_conn)
 		free(c);
 		return -ECONNREFUSED;
 	}
+	PQsetNoticeProcessor(c->db, quiet, NULL);
 	*ret_conn = c;
 	return 0;
 }
