@@ -13,7 +13,9 @@ work=$(mktemp -d /tmp/lfportal-e2e.XXXXXX)
 pids=()
 pgdir=
 cleanup() {
-	for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+	exec 2>/dev/null # no "Killed" job notices for the timers
+	# Portals first (the later pids), then their timers.
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -9 "${pids[$i]}" 2>/dev/null; done
 	wait 2>/dev/null
 	[ -n "$pgdir" ] && "$cluster" stop "$pgdir"
 	rm -rf "$work"
@@ -64,11 +66,21 @@ req() {
 # js EXPR: evaluates a Python expression over the last body, bound to d.
 js() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$BODY" "$1" 2>/dev/null; }
 
+# Starts a portal under a 15-minute kill timer; portal_pid is the portal
+# itself (the child of timeout), so kill -9 hits the server, not the timer.
 start_portal() { # data-dir
+	local tpid
 	rm -f "$1/portal.port"
-	timeout 900 "$portal" serve --data "$1" --listen 127.0.0.1:0 --checkin-interval 600 \
+	timeout -s KILL 900 "$portal" serve --data "$1" --listen 127.0.0.1:0 --checkin-interval 600 \
 		>>"$1/serve.log" 2>&1 &
-	portal_pid=$!
+	tpid=$!
+	pids+=("$tpid")
+	portal_pid=
+	for _ in $(seq 50); do
+		portal_pid=$(pgrep -P "$tpid" -x livefix-portal) && break
+		sleep 0.1
+	done
+	[ -n "$portal_pid" ] || return 1
 	pids+=("$portal_pid")
 	for _ in $(seq 100); do
 		if [ -s "$1/portal.port" ]; then
@@ -238,8 +250,11 @@ flow() { # backend [db-url]
 	req POST /api/v1/devices/self/events "${creds[$first]}" '{"events":[{"type":"deferred","bundle":"kp-1","detail":"load 3.2 over 2.0"}]}'
 
 	# A crash mid-rollout loses nothing that was acknowledged.
+	local before=$portal_pid
 	kill -9 "$portal_pid"
-	wait "$portal_pid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$before" 2>/dev/null || break; sleep 0.1; done
+	wait 2>/dev/null
+	check "$P kill -9 ends the portal" "pid $before still alive" bash -c "! kill -0 $before 2>/dev/null"
 	if start_portal "$data"; then pass "$P portal restarts after kill -9"; else fail "$P portal restarts after kill -9"; return; fi
 	req GET "/api/v1/rollouts/$rid" "$viewer"
 	check "$P rollout survives the crash" "$BODY" [ "$(js 'd["stage"]+"/"+d["state"]')" = canary/running ]

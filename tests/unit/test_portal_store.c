@@ -33,27 +33,25 @@ struct ctx {
 
 static struct ctx sqlite_ctx, pg_ctx;
 
-static int group_sqlite(void **state)
+/* Both databases for the whole program; PostgreSQL is skipped without a cluster script. */
+static int group_setup(void **state)
 {
-	*state = &sqlite_ctx;
-	return fixture_sqlite(&sqlite_ctx.fx) < 0 ? -1 : 0;
-}
+	int r;
 
-static int group_pg(void **state)
-{
-	int r = fixture_pg(&pg_ctx.fx);
-
-	*state = &pg_ctx;
-	if (r == -ENOENT) {
+	if (fixture_sqlite(&sqlite_ctx.fx) < 0)
+		return -1;
+	r = fixture_pg(&pg_ctx.fx);
+	if (r == -ENOENT)
 		pg_ctx.skip = true;
-		return 0;
-	}
-	return r < 0 ? -1 : 0;
+	else if (r < 0)
+		return -1;
+	return 0;
 }
 
-static int group_done(void **state)
+static int group_teardown(void **state)
 {
-	fixture_release(&((struct ctx *)*state)->fx);
+	fixture_release(&sqlite_ctx.fx);
+	fixture_release(&pg_ctx.fx);
 	return 0;
 }
 
@@ -482,21 +480,22 @@ static void test_bad_input_refused(void **state)
 	json_decref(bad);
 }
 
-#define CASE(prefix, fn) { prefix "/" #fn, fn, setup, teardown, NULL }
-#define ALL_CASES(prefix) \
-	CASE(prefix, test_migrations), CASE(prefix, test_roundtrip_types), \
-	CASE(prefix, test_constraints_and_rollback), CASE(prefix, test_repo_blobs), \
-	CASE(prefix, test_checkin_conditional), CASE(prefix, test_rollout_halts_and_completes), \
-	CASE(prefix, test_canary_done_waits_for_approval), CASE(prefix, test_exposure_and_pin), \
-	CASE(prefix, test_bad_input_refused)
+/* Each case runs on both backends: the ctx is the test's initial state. */
+#define CASE(prefix, ctx, fn) { prefix "/" #fn, fn, setup, teardown, &ctx }
+#define ALL_CASES(prefix, ctx) \
+	CASE(prefix, ctx, test_migrations), CASE(prefix, ctx, test_roundtrip_types), \
+	CASE(prefix, ctx, test_constraints_and_rollback), CASE(prefix, ctx, test_repo_blobs), \
+	CASE(prefix, ctx, test_checkin_conditional), \
+	CASE(prefix, ctx, test_rollout_halts_and_completes), \
+	CASE(prefix, ctx, test_canary_done_waits_for_approval), \
+	CASE(prefix, ctx, test_exposure_and_pin), CASE(prefix, ctx, test_bad_input_refused)
 
 int main(void)
 {
-	const struct CMUnitTest sqlite_tests[] = { ALL_CASES("sqlite") };
-	const struct CMUnitTest pg_tests[] = { ALL_CASES("postgresql") };
-	int failed;
+	const struct CMUnitTest tests[] = {
+		ALL_CASES("sqlite", sqlite_ctx),
+		ALL_CASES("postgresql", pg_ctx),
+	};
 
-	failed = cmocka_run_group_tests_name("store on sqlite", sqlite_tests, group_sqlite, group_done);
-	failed += cmocka_run_group_tests_name("store on postgresql", pg_tests, group_pg, group_done);
-	return failed;
+	return cmocka_run_group_tests_name("store", tests, group_setup, group_teardown);
 }
