@@ -350,6 +350,23 @@ int lf_api_tokens_list(struct lf_req *req)
 	return r < 0 ? r : lf_req_json(req, 200, rows);
 }
 
+int lf_api_token_revoke(struct lf_req *req)
+{
+	char *end;
+	int64_t id = strtoll(req->params[0], &end, 10);
+	int r;
+
+	if (*end || id <= 0)
+		return lf_req_error(req, -ENOENT, "token '%s' not found", req->params[0]);
+	if (id == req->who.token_id)
+		return lf_req_error(req, -EBUSY, "a token cannot revoke itself");
+	r = lf_store_q(req->store, "UPDATE tokens SET revoked = 1 WHERE id = $1", NULL, NULL, "i", id);
+	if (r == 0)
+		return lf_req_error(req, -ENOENT, "token %lld not found", (long long)id);
+	return r < 0 ? r : lf_req_json(req, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id,
+							    "revoked", 1));
+}
+
 int lf_api_audit_list(struct lf_req *req)
 {
 	const char *lim = lf_req_query(req, "limit");

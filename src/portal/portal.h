@@ -155,6 +155,7 @@ int lf_api_rollout_get(struct lf_req *req);
 int lf_api_rollout_action(struct lf_req *req);
 int lf_api_tokens_create(struct lf_req *req);
 int lf_api_tokens_list(struct lf_req *req);
+int lf_api_token_revoke(struct lf_req *req);
 int lf_api_audit_list(struct lf_req *req);
 
 int lf_api_report_fleet(struct lf_req *req);

@@ -248,7 +248,7 @@ int lf_rollout_get(struct lf_store *s, int64_t rollout_id, json_t **ret)
 {
 	struct status_ctx c = { 0 };
 	struct lf_rollout_counts n = { 0 };
-	json_t *rows, *obj, *approvals;
+	json_t *rows, *obj, *approvals = NULL, *canaries = NULL;
 	int r;
 
 	r = lf_store_json(s, "SELECT r.id, b.bundle_id AS bundle, f.name AS feed, g.name AS \"group\","
@@ -268,11 +268,17 @@ int lf_rollout_get(struct lf_store *s, int64_t rollout_id, json_t **ret)
 	if (r >= 0)
 		r = lf_store_json(s, "SELECT action, token_id, at FROM rollout_approvals"
 				  " WHERE rollout_id = $1 ORDER BY id", &approvals, "i", rollout_id);
+	if (r >= 0)
+		r = lf_store_json(s, "SELECT d.uid AS device FROM rollout_devices rd"
+				  " JOIN devices d ON d.id = rd.device_id WHERE rd.rollout_id = $1"
+				  " ORDER BY d.uid LIMIT 1000", &canaries, "i", rollout_id);
 	if (r < 0) {
 		json_decref(obj);
+		json_decref(approvals);
 		return r;
 	}
 	json_object_set_new(obj, "approvals", approvals);
+	json_object_set_new(obj, "canaries", canaries);
 	json_object_set_new(obj, "stage_devices", json_integer(n.targets));
 	json_object_set_new(obj, "applied", json_integer(n.applied));
 	json_object_set_new(obj, "failed", json_integer(n.failed));

@@ -42,6 +42,7 @@ const struct lf_route lf_portal_routes[] = {
 	{ "POST", "/api/v1/rollouts/{rollout}/{action}", LF_AUTH_OPERATOR, ADM, lf_api_rollout_action, "approve, pause or resume" },
 	{ "GET", "/api/v1/tokens", LF_AUTH_ADMIN, 0, lf_api_tokens_list, "list admin tokens" },
 	{ "POST", "/api/v1/tokens", LF_AUTH_ADMIN, ADM, lf_api_tokens_create, "create an admin token" },
+	{ "DELETE", "/api/v1/tokens/{token}", LF_AUTH_ADMIN, 0, lf_api_token_revoke, "revoke an admin token" },
 	{ "GET", "/api/v1/audit", LF_AUTH_ADMIN, 0, lf_api_audit_list, "audit log" },
 	{ "GET", "/api/v1/reports/fleet", LF_AUTH_VIEWER, 0, lf_api_report_fleet, "fleet summary" },
 	{ "GET", "/api/v1/reports/cves", LF_AUTH_VIEWER, 0, lf_api_report_cves, "exposure per CVE" },

@@ -74,6 +74,7 @@ start_portal() { # data-dir
 	timeout -s KILL 900 "$portal" serve --data "$1" --listen 127.0.0.1:0 --checkin-interval 600 \
 		>>"$1/serve.log" 2>&1 &
 	tpid=$!
+	portal_timer=$tpid
 	pids+=("$tpid")
 	portal_pid=
 	for _ in $(seq 50); do
@@ -253,7 +254,7 @@ flow() { # backend [db-url]
 	local before=$portal_pid
 	kill -9 "$portal_pid"
 	for _ in $(seq 50); do kill -0 "$before" 2>/dev/null || break; sleep 0.1; done
-	wait 2>/dev/null
+	wait "$portal_timer" 2>/dev/null # reaps the timer quietly
 	check "$P kill -9 ends the portal" "pid $before still alive" bash -c "! kill -0 $before 2>/dev/null"
 	if start_portal "$data"; then pass "$P portal restarts after kill -9"; else fail "$P portal restarts after kill -9"; return; fi
 	req GET "/api/v1/rollouts/$rid" "$viewer"
@@ -300,6 +301,43 @@ sys.exit(not ok)' "$BODY" "$ndev"
 	req GET /metrics "$viewer"
 	check "$P Prometheus metrics" "$BODY" grep -q '^livefix_portal_rollouts{state="complete"} 1$' <<<"$BODY"
 
+	# --- policy, pinning, tokens, publishing over HTTP ----------------------
+	req PUT /api/v1/groups/default/policy "$op" '{"maintenance_windows":[{"days":["sat","sun"],"start":"02:00","end":"04:00","tz":"Europe/Berlin"}],"max_load":2,"max_deferral_hours":72}'
+	check "$P operator sets a group policy" "$CODE $BODY" [ "$CODE" = 200 ]
+	req PUT /api/v1/groups/default/policy "$op" '{"reboot_now":true}'
+	check "$P unknown policy key: 400" "$CODE $BODY" [ "$CODE" = 400 ]
+	req PUT /api/v1/groups/default/pin "$op" '{"level":1}'
+	check "$P operator pins the group to level 1" "$BODY" [ "$(js 'd["pin_level"]')" = 1 ]
+	req POST /api/v1/devices/self/checkin "${creds[3]}" "$(inventory "$ts" "$pol" 1)"
+	check "$P a stale policy_etag gets the new policy and pin" "$BODY" \
+		[ "$(js 'd["policy"]["maintenance_windows"][0]["start"], d["policy"]["pin_level"]')" = "('02:00', 1)" ]
+	req POST /api/v1/tokens "$admin" '{"role":"viewer","label":"temp"}'
+	local tmp tid; tmp=$(js 'd["token"]'); tid=$(js 'd["id"]')
+	req DELETE "/api/v1/tokens/$tid" "$admin"
+	req GET /api/v1/groups "$tmp"
+	check "$P a revoked admin token is refused" "$CODE" [ "$CODE" = 401 ]
+	head -c 5000 /dev/urandom >"$work/kp2.lfb"
+	local sha2; sha2=$(sha256sum "$work/kp2.lfb" | cut -d' ' -f1)
+	CODE=$(curl -s --max-time 10 --cacert "$data/tls/cert.pem" -o "$work/body" -w '%{http_code}' -X PUT \
+		-H "Authorization: Bearer $op" --data-binary @"$work/kp2.lfb" "$base/api/v1/feeds/production/files/$sha.lfb")
+	check "$P a bundle uploaded under another hash: 400" "$CODE" [ "$CODE" = 400 ]
+	CODE=$(curl -s --max-time 10 --cacert "$data/tls/cert.pem" -o "$work/body" -w '%{http_code}' -X PUT \
+		-H "Authorization: Bearer $op" --data-binary @"$work/kp2.lfb" "$base/api/v1/feeds/production/files/$sha2.lfb")
+	check "$P operator uploads a bundle over HTTP" "$CODE" [ "$CODE" = 201 ]
+	local facts="{\"id\":\"kp-2\",\"kind\":\"kernel\",\"level\":2,\"sha256\":\"$sha2\",\"length\":5000,\"target\":{\"build_id\":\"kb1\"},\"cves\":[{\"id\":\"CVE-2024-9999\",\"severity\":\"critical\"}]}"
+	req POST /api/v1/feeds/production/bundles "$op" "$facts"
+	check "$P operator records its facts" "$CODE $BODY" [ "$CODE" = 201 ]
+	req POST /api/v1/feeds/production/bundles "$op" "$facts"
+	check "$P the same bundle id twice: 409" "$CODE" [ "$CODE" = 409 ]
+	req POST /api/v1/feeds/production/bundles "$op" "${facts/$sha2/$(printf '%064d' 0)}"
+	check "$P facts for a file not in the feed: 404" "$CODE" [ "$CODE" = 404 ]
+	req GET /api/v1/reports/cves/CVE-2024-9999 "$viewer"
+	check "$P every device is exposed to the new CVE until level 2" "$BODY" \
+		[ "$(js 'len(d["exposed"]), d["exposed"][0]["fix_bundle"]')" = "($ndev, 'kp-2')" ]
+	req POST /api/v1/rollouts "$op" '{"bundle":"kp-2","feed":"production","group":"default","canary_percent":0}'
+	req POST /api/v1/devices/self/checkin "${creds[3]}" "$(inventory "$ts" "$pol" 1)"
+	check "$P the pinned group is not told to install level 2" "$BODY" [ "$(js '"install" in d')" = False ]
+
 	# --- withdraw, then a clean stop ---------------------------------------
 	req POST /api/v1/feeds/production/bundles/kp-1/withdraw "$op"
 	req GET /api/v1/feeds/production/bundles "$viewer"
@@ -307,6 +345,7 @@ sys.exit(not ok)' "$BODY" "$ndev"
 	kill -TERM "$portal_pid"
 	local t=0
 	while kill -0 "$portal_pid" 2>/dev/null && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
+	wait "$portal_timer" 2>/dev/null
 	check "$P SIGTERM stops the portal" "still running after 10 s" bash -c "! kill -0 $portal_pid 2>/dev/null"
 }
 
