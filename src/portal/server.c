@@ -53,6 +53,10 @@ int lf_req_error(struct lf_req *req, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(req->error, sizeof(req->error), fmt, ap);
 	va_end(ap);
+	/* Messages quote the request; JSON needs UTF-8, the request may not be. */
+	for (char *c = req->error; *c; c++)
+		if (*c & 0x80)
+			*c = '?';
 	return err;
 }
 
@@ -104,20 +108,6 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *b
 	return ret;
 }
 
-static enum MHD_Result send_error(struct lf_portal *p, struct MHD_Connection *c, int status,
-				  const char *msg)
-{
-	json_t *body = json_pack("{s:s,s:i}", "error", msg, "status", status);
-	enum MHD_Result ret;
-
-	atomic_fetch_add(&p->metrics.requests[status / 100 <= 5 ? status / 100 : 0], 1);
-	if (!body)
-		return MHD_NO;
-	ret = send_json(c, status, body);
-	json_decref(body);
-	return ret;
-}
-
 static const char *status_text(int status)
 {
 	switch (status) {
@@ -132,6 +122,23 @@ static const char *status_text(int status)
 	case 503: return "database unavailable";
 	default: return "internal error";
 	}
+
+static enum MHD_Result send_error(struct lf_portal *p, struct MHD_Connection *c, int status,
+				  const char *msg)
+{
+	json_t *body = json_pack("{s:s,s:i}", "error", msg, "status", status);
+	enum MHD_Result ret;
+
+	atomic_fetch_add(&p->metrics.requests[status / 100 <= 5 ? status / 100 : 0], 1);
+	if (!body)
+		body = json_pack("{s:s,s:i}", "error", status_text(status), "status", status);
+	if (!body)
+		return MHD_NO;
+	ret = send_json(c, status, body);
+	json_decref(body);
+	return ret;
+}
+
 }
 
 /* Decides who is calling; returns 0 or an HTTP status. */

@@ -222,6 +222,25 @@ int lf_store_q(struct lf_store *s, const char *sql, lf_row_fn fn, void *ctx,
 	return r;
 }
 
+/* Text that is not UTF-8 (a raw path in the audit log) is shown with '?'. */
+static json_t *json_text(const char *s, size_t len)
+{
+	json_t *v = json_stringn(s, len);
+	char *copy;
+
+	if (v)
+		return v;
+	copy = malloc(len + 1);
+	if (!copy)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		copy[i] = (s[i] & 0x80) || !s[i] ? '?' : s[i];
+	copy[len] = '\0';
+	v = json_stringn(copy, len);
+	free(copy);
+	return v;
+}
+
 static int json_row(void *ctx, const struct lf_row *row)
 {
 	json_t *obj = json_object();
@@ -237,7 +256,7 @@ static int json_row(void *ctx, const struct lf_row *row)
 		else if (row->is_int[i])
 			v = json_integer(strtoll(row->vals[i], NULL, 10));
 		else
-			v = json_stringn(row->vals[i], row->lens[i]);
+			v = json_text(row->vals[i], row->lens[i]);
 		if (!v || json_object_set_new(obj, row->names[i], v) < 0)
 			r = -ENOMEM;
 	}

@@ -74,6 +74,7 @@ start_portal() { # data-dir
 	timeout -s KILL 900 "$portal" serve --data "$1" --listen 127.0.0.1:0 --checkin-interval 600 \
 		>>"$1/serve.log" 2>&1 &
 	tpid=$!
+	disown "$tpid" # reaped silently; a timer killed with its portal prints no notice
 	portal_timer=$tpid
 	pids+=("$tpid")
 	portal_pid=
@@ -254,7 +255,6 @@ flow() { # backend [db-url]
 	local before=$portal_pid
 	kill -9 "$portal_pid"
 	for _ in $(seq 50); do kill -0 "$before" 2>/dev/null || break; sleep 0.1; done
-	wait "$portal_timer" 2>/dev/null # reaps the timer quietly
 	check "$P kill -9 ends the portal" "pid $before still alive" bash -c "! kill -0 $before 2>/dev/null"
 	if start_portal "$data"; then pass "$P portal restarts after kill -9"; else fail "$P portal restarts after kill -9"; return; fi
 	req GET "/api/v1/rollouts/$rid" "$viewer"
@@ -279,6 +279,8 @@ flow() { # backend [db-url]
 	done
 	req GET "/api/v1/rollouts/$rid" "$viewer"
 	check "$P rollout completes when all applied" "$BODY" [ "$(js 'd["state"]')" = complete ]
+	req PUT "/api/v1/groups/%FF%FE/pin" "$admin" '{"level":1}'
+	check "$P a path that is not UTF-8: 4xx JSON" "$CODE $BODY" [ "${CODE:0:1}" = 4 -a -n "$(js 'd["error"]')" ]
 	req GET /api/v1/audit "$admin"
 	check "$P the audit log has the approval and the refused attempt" "$BODY" \
 		python3 -c 'import json,sys; d=json.loads(sys.argv[1]); a=[(x["action"],x["detail"]) for x in d]
@@ -345,7 +347,6 @@ sys.exit(not ok)' "$BODY" "$ndev"
 	kill -TERM "$portal_pid"
 	local t=0
 	while kill -0 "$portal_pid" 2>/dev/null && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
-	wait "$portal_timer" 2>/dev/null
 	check "$P SIGTERM stops the portal" "still running after 10 s" bash -c "! kill -0 $portal_pid 2>/dev/null"
 }
 
