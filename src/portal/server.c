@@ -122,6 +122,7 @@ static const char *status_text(int status)
 	case 503: return "database unavailable";
 	default: return "internal error";
 	}
+}
 
 static enum MHD_Result send_error(struct lf_portal *p, struct MHD_Connection *c, int status,
 				  const char *msg)
@@ -137,8 +138,6 @@ static enum MHD_Result send_error(struct lf_portal *p, struct MHD_Connection *c,
 	ret = send_json(c, status, body);
 	json_decref(body);
 	return ret;
-}
-
 }
 
 /* Decides who is calling; returns 0 or an HTTP status. */
