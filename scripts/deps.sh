@@ -15,7 +15,7 @@ packages=(
 	# tests
 	libcmocka-dev clang-14 libclang-rt-14-dev
 	# portal tests: a throwaway PostgreSQL cluster, the curl CLI
-	postgresql curl procps
+	postgresql curl procps openssl
 	# portal bench: load generator and the static-file baseline
 	wrk nginx
 	# kernel tests: QEMU, initramfs, kbuild for out-of-tree modules

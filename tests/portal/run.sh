@@ -198,6 +198,15 @@ flow() { # backend [db-url]
 	check "$P unknown path: 404 JSON" "$CODE $BODY" [ "$CODE" = 404 -a -n "$(js 'd["error"]')" ]
 	req DELETE /api/v1/groups "$admin"
 	check "$P wrong method: 405" "$CODE" [ "$CODE" = 405 ]
+	# Malformed HTTP straight over TLS: a garbage request line, a 100 KiB header.
+	local hp=${base##*:}
+	printf 'BLAH /\x01\x02 HTTP/9.9\r\nHost: x\r\n\r\n' |
+		timeout 5 openssl s_client -quiet -connect "127.0.0.1:$hp" >/dev/null 2>&1
+	{ printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: '; head -c 102400 /dev/zero | tr '\0' a; printf '\r\n\r\n'; } |
+		timeout 5 openssl s_client -quiet -connect "127.0.0.1:$hp" >"$work/raw" 2>/dev/null
+	req GET /healthz ""
+	check "$P malformed HTTP is refused and the portal lives on" "$CODE" \
+		[ "$CODE" = 200 -a "$(head -c 12 "$work/raw")" != "HTTP/1.1 200" ]
 	req POST /api/v1/devices/self/checkin "${creds[0]}" '{"hostname":["not","a","string"]}'
 	check "$P bad inventory: 400 naming the problem" "$CODE $BODY" [ "$CODE" = 400 ]
 
