@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	switch (data[0] % 4) {
 	case 0:
-		if (lf_checkin(store, &device, body, 600, &resp, err, sizeof(err)) == 0)
+		if (lf_checkin(store, &device, body, 600, NULL, &resp, err, sizeof(err)) == 0)
 			json_decref(resp);
 		break;
 	case 1:

@@ -112,8 +112,8 @@ int lf_api_checkin(struct lf_req *req)
 
 	if (!json_is_object(req->json))
 		return lf_req_error(req, -EINVAL, "check-in body must be a JSON object");
-	r = lf_checkin(req->store, &req->who, req->json, req->portal->cfg.checkin_interval, &resp,
-		       req->error, sizeof(req->error));
+	r = lf_checkin(req->store, &req->who, req->json, req->portal->cfg.checkin_interval,
+		       &req->portal->seen, &resp, req->error, sizeof(req->error));
 	if (r < 0)
 		return r;
 	atomic_fetch_add(&req->portal->metrics.checkins, 1);

@@ -153,7 +153,59 @@ static int store_inventory(struct lf_store *s, int64_t device_id, json_t *inv,
 	return r;
 }
 
-static int update_device(struct lf_store *s, int64_t device_id, json_t *inv, struct dev_ctx *d)
+void lf_seen_init(struct lf_seen_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	pthread_mutex_init(&b->lock, NULL);
+}
+
+void lf_seen_release(struct lf_seen_batch *b)
+{
+	pthread_mutex_destroy(&b->lock);
+}
+
+int lf_seen_flush(struct lf_seen_batch *b, struct lf_store *s, bool force)
+{
+	int64_t *ids, now = lf_now();
+	size_t n;
+	int r;
+
+	pthread_mutex_lock(&b->lock);
+	n = b->n;
+	if (n == 0 || (!force && now <= b->since && n < LF_SEEN_MAX)) {
+		pthread_mutex_unlock(&b->lock);
+		return 0;
+	}
+	ids = malloc(n * sizeof(*ids));
+	if (!ids) {
+		pthread_mutex_unlock(&b->lock);
+		return -ENOMEM;
+	}
+	memcpy(ids, b->ids, n * sizeof(ids[0]));
+	b->n = 0;
+	pthread_mutex_unlock(&b->lock);
+	r = lf_store_touch_devices(s, now, ids, n);
+	free(ids);
+	return r < 0 ? r : (int)n;
+}
+
+/* Queues an idle device; returns true when the batch is full. */
+static bool seen_add(struct lf_seen_batch *b, int64_t id)
+{
+	bool full;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->n == 0)
+		b->since = lf_now();
+	if (b->n < LF_SEEN_MAX)
+		b->ids[b->n++] = id;
+	full = b->n == LF_SEEN_MAX;
+	pthread_mutex_unlock(&b->lock);
+	return full;
+}
+
+static int update_device(struct lf_store *s, int64_t device_id, json_t *inv, struct dev_ctx *d,
+			 struct lf_seen_batch *seen)
 {
 	char hash[65], *text = NULL;
 	int r;
@@ -163,7 +215,9 @@ static int update_device(struct lf_store *s, int64_t device_id, json_t *inv, str
 		return r;
 	if (!strcmp(hash, d->inv_hash)) {
 		free(text);
-		/* Idle: one small write. */
+		/* Idle: last_seen only, batched when the server gives a batch. */
+		if (seen)
+			return seen_add(seen, device_id) ? lf_seen_flush(seen, s, true) : 0;
 		return lf_store_q(s, "UPDATE devices SET last_seen = $1 WHERE id = $2", NULL, NULL,
 				  "ii", lf_now(), device_id);
 	}
@@ -294,7 +348,8 @@ static int answer(struct lf_store *s, const struct lf_principal *dev, json_t *in
 }
 
 int lf_checkin(struct lf_store *s, const struct lf_principal *dev, json_t *inv,
-	       unsigned interval, json_t **ret_resp, char *err, size_t errsz)
+	       unsigned interval, struct lf_seen_batch *seen, json_t **ret_resp,
+	       char *err, size_t errsz)
 {
 	struct dev_ctx d = { 0 };
 	int r;
@@ -316,7 +371,7 @@ int lf_checkin(struct lf_store *s, const struct lf_principal *dev, json_t *inv,
 	if (r >= 0 && !d.found)
 		r = -ENOENT;
 	if (r >= 0)
-		r = update_device(s, dev->device_id, inv, &d);
+		r = update_device(s, dev->device_id, inv, &d, seen);
 	if (r >= 0)
 		r = answer(s, dev, inv, &d, interval, ret_resp);
 	free(d.policy);

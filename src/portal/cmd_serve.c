@@ -65,24 +65,29 @@ static int write_port(const char *data, unsigned port)
 	return lf_write_file_atomic(path, text, strlen(text), 0644);
 }
 
-/* Waits for SIGTERM/SIGINT, re-signing timestamps when the signer asks. */
+/*
+ * Waits for SIGTERM/SIGINT; every second writes batched last_seen updates,
+ * and re-signs timestamps when the signer asks for it.
+ */
 static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
 {
 	unsigned every = p->repo_ops->refresh_interval;
+	int64_t next_refresh = lf_now() + every;
 
 	for (;;) {
-		struct timespec ts = { every ? every : 3600, 0 };
+		struct timespec ts = { 1, 0 };
 		int sig = sigtimedwait(set, NULL, &ts);
 
 		if (sig == SIGTERM || sig == SIGINT)
 			return;
-		if (sig < 0 && errno == EAGAIN && every) {
+		lf_portal_tick(p);
+		if (every && lf_now() >= next_refresh) {
 			int r;
 
+			next_refresh = lf_now() + every;
 			pthread_mutex_lock(&p->slots[0].lock);
 			r = lf_repo_refresh_timestamps(p->slots[0].store, p->repo_ops);
 			pthread_mutex_unlock(&p->slots[0].lock);
-
 			if (r < 0)
 				lf_log_errno(r, "re-signing timestamps");
 		}

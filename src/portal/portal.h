@@ -13,6 +13,7 @@
 #include "livefix/portal_repo.h"
 
 #include "auth.h"
+#include "checkin.h"
 #include "store.h"
 
 /* Request bodies: devices send little; admins may upload bundles. */
@@ -54,6 +55,7 @@ struct lf_portal {
 	struct lf_store_slot *slots;
 	unsigned nslots;
 	struct lf_portal_metrics metrics;
+	struct lf_seen_batch seen;
 	void *daemon; /* struct MHD_Daemon */
 	char *cert_pem, *key_pem;
 	uint16_t port;
@@ -123,6 +125,8 @@ int lf_req_audit(struct lf_req *req, const char *action, const char *object);
 
 int lf_portal_start(struct lf_portal *p, const struct lf_portal_config *cfg);
 void lf_portal_stop(struct lf_portal *p);
+/* Writes waiting last_seen updates (the server calls it every second). */
+void lf_portal_tick(struct lf_portal *p);
 
 /* Handlers (api_*.c). */
 int lf_api_enrol(struct lf_req *req);

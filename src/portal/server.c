@@ -395,6 +395,7 @@ int lf_portal_start(struct lf_portal *p, const struct lf_portal_config *cfg)
 	int r;
 
 	memset(p, 0, sizeof(*p));
+	lf_seen_init(&p->seen);
 	p->cfg = *cfg;
 	p->repo_ops = &lf_portal_repo_passthrough;
 	p->started = lf_now();
@@ -432,11 +433,20 @@ err:
 	return r;
 }
 
+void lf_portal_tick(struct lf_portal *p)
+{
+	pthread_mutex_lock(&p->slots[0].lock);
+	(void)lf_seen_flush(&p->seen, p->slots[0].store, true);
+	pthread_mutex_unlock(&p->slots[0].lock);
+}
+
 void lf_portal_stop(struct lf_portal *p)
 {
 	if (p->daemon)
 		MHD_stop_daemon(p->daemon);
 	p->daemon = NULL;
+	if (p->slots && p->slots[0].store)
+		(void)lf_seen_flush(&p->seen, p->slots[0].store, true);
 	for (unsigned i = 0; p->slots && i < p->nslots; i++) {
 		lf_store_close(p->slots[i].store);
 		pthread_mutex_destroy(&p->slots[i].lock);
@@ -448,4 +458,5 @@ void lf_portal_stop(struct lf_portal *p)
 	free(p->key_pem);
 	free(p->cert_pem);
 	p->key_pem = p->cert_pem = NULL;
+	lf_seen_release(&p->seen);
 }

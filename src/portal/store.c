@@ -348,3 +348,27 @@ int lf_store_audit(struct lf_store *s, int64_t token_id, const char *role,
 			  " VALUES ($1, $2, $3, $4, $5, $6)", NULL, NULL, "iissss",
 			  lf_now(), token_id, role, action, object, detail);
 }
+
+/*
+ * The ids travel as one JSON array parameter; the two dialects unpack it
+ * differently (SQLite's json_each, PostgreSQL's jsonb_array_elements_text).
+ */
+int lf_store_touch_devices(struct lf_store *s, int64_t now, const int64_t *ids, size_t n)
+{
+	struct lf_buf list = LF_BUF_INIT(n * 21 + 3);
+	int r = lf_buf_putc(&list, '[');
+
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = lf_buf_printf(&list, i ? ",%lld" : "%lld", (long long)ids[i]);
+	if (r >= 0)
+		r = lf_buf_putc(&list, ']');
+	if (r >= 0 && s->be == &lf_store_pg_backend)
+		r = lf_store_q(s, "UPDATE devices SET last_seen = $1 WHERE id IN"
+			       " (SELECT jsonb_array_elements_text($2::jsonb)::bigint)", NULL, NULL,
+			       "is", now, list.data);
+	else if (r >= 0)
+		r = lf_store_q(s, "UPDATE devices SET last_seen = $1 WHERE id IN"
+			       " (SELECT value FROM json_each($2))", NULL, NULL, "is", now, list.data);
+	lf_buf_release(&list);
+	return r;
+}

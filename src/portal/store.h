@@ -98,6 +98,9 @@ void lf_store_rollback(struct lf_store *s);
 int lf_store_audit(struct lf_store *s, int64_t token_id, const char *role,
 		   const char *action, const char *object, const char *detail);
 
+/* Sets last_seen of many devices in one statement. */
+int lf_store_touch_devices(struct lf_store *s, int64_t now, const int64_t *ids, size_t n);
+
 int64_t lf_now(void);
 
 /* Number of migrations in this build, for tests. */

@@ -243,7 +243,7 @@ static json_t *checkin(struct lf_store *s, const char *cred, const char *inv_tex
 	char err[200];
 
 	assert_int_equal(lf_auth_lookup(s, cred, &who), 0);
-	assert_int_equal(lf_checkin(s, &who, inv, 600, &resp, err, sizeof(err)), 0);
+	assert_int_equal(lf_checkin(s, &who, inv, 600, NULL, &resp, err, sizeof(err)), 0);
 	json_decref(inv);
 	return resp;
 }
@@ -469,7 +469,7 @@ static void test_bad_input_refused(void **state)
 	make_fleet(c->s, 1, creds);
 	assert_int_equal(lf_auth_lookup(c->s, creds[0], &who), 0);
 	bad = json_loads("{\"hostname\":42}", 0, NULL);
-	assert_int_equal(lf_checkin(c->s, &who, bad, 600, &resp, err, sizeof(err)), -EINVAL);
+	assert_int_equal(lf_checkin(c->s, &who, bad, 600, NULL, &resp, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "inventory"));
 	json_decref(bad);
 	bad = json_loads("{\"events\":[{\"type\":\"exploded\"}]}", 0, NULL);
@@ -481,6 +481,41 @@ static void test_bad_input_refused(void **state)
 }
 
 /* Each case runs on both backends: the ctx is the test's initial state. */
+/* Idle check-ins queue last_seen; one transaction writes them all. */
+static void test_seen_batch(void **state)
+{
+	struct ctx *c = *state;
+	char creds[3][LF_TOKEN_MAX], err[200];
+	struct lf_seen_batch seen;
+	struct lf_principal who;
+	json_t *inv, *resp;
+	int64_t n;
+
+	SKIP_IF_NO_PG(c);
+	make_fleet(c->s, 3, creds);
+	lf_seen_init(&seen);
+	inv = json_loads("{}", 0, NULL);
+	for (int i = 0; i < 3; i++) {
+		/* The first check-in stores the inventory at once; the second is idle. */
+		assert_int_equal(lf_auth_lookup(c->s, creds[i], &who), 0);
+		assert_int_equal(lf_checkin(c->s, &who, inv, 600, &seen, &resp, err, sizeof(err)), 0);
+		json_decref(resp);
+		assert_int_equal(lf_store_q(c->s, "UPDATE devices SET last_seen = NULL", NULL, NULL, ""), 3);
+		assert_int_equal(lf_checkin(c->s, &who, inv, 600, &seen, &resp, err, sizeof(err)), 0);
+		json_decref(resp);
+	}
+	assert_int_equal(lf_store_int(c->s, "SELECT COUNT(*) FROM devices WHERE last_seen IS NOT NULL",
+				      &n, ""), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(lf_seen_flush(&seen, c->s, true), 3);
+	assert_int_equal(lf_store_int(c->s, "SELECT COUNT(*) FROM devices WHERE last_seen IS NOT NULL",
+				      &n, ""), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(lf_seen_flush(&seen, c->s, true), 0); /* nothing left */
+	json_decref(inv);
+	lf_seen_release(&seen);
+}
+
 #define CASE(prefix, ctx, fn) { prefix "/" #fn, fn, setup, teardown, &ctx }
 #define ALL_CASES(prefix, ctx) \
 	CASE(prefix, ctx, test_migrations), CASE(prefix, ctx, test_roundtrip_types), \
@@ -488,7 +523,8 @@ static void test_bad_input_refused(void **state)
 	CASE(prefix, ctx, test_checkin_conditional), \
 	CASE(prefix, ctx, test_rollout_halts_and_completes), \
 	CASE(prefix, ctx, test_canary_done_waits_for_approval), \
-	CASE(prefix, ctx, test_exposure_and_pin), CASE(prefix, ctx, test_bad_input_refused)
+	CASE(prefix, ctx, test_exposure_and_pin), CASE(prefix, ctx, test_bad_input_refused), \
+	CASE(prefix, ctx, test_seen_batch)
 
 int main(void)
 {
