@@ -61,10 +61,14 @@ static int version_row(void *ctx, const struct lf_row *row)
 	return 0;
 }
 
+/*
+ * Applies one migration unless another process did it meanwhile: the
+ * version is read again under the migration lock, inside the transaction.
+ */
 static int apply_migration(struct lf_store *s, int version)
 {
 	struct lf_buf sql = LF_BUF_INIT(1 << 20);
-	int r;
+	int current = 0, r;
 
 	r = render_migration(s->be, lf_schema_migration(version), &sql);
 	if (r < 0)
@@ -72,10 +76,16 @@ static int apply_migration(struct lf_store *s, int version)
 	r = lf_store_begin(s);
 	if (r < 0)
 		goto out;
-	r = s->be->script(s->conn, sql.data);
+	if (s->be->migrate_lock_sql)
+		r = s->be->script(s->conn, s->be->migrate_lock_sql);
 	if (r >= 0)
-		r = lf_store_q(s, "INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)",
-			       NULL, NULL, "ii", (int64_t)version, lf_now());
+		r = lf_store_q(s, "SELECT MAX(version) FROM schema_migrations", version_row, &current, "");
+	if (r >= 0 && current < version) {
+		r = s->be->script(s->conn, sql.data);
+		if (r >= 0)
+			r = lf_store_q(s, "INSERT INTO schema_migrations (version, applied)"
+				       " VALUES ($1, $2)", NULL, NULL, "ii", (int64_t)version, lf_now());
+	}
 	if (r >= 0)
 		r = lf_store_commit(s);
 	else
@@ -89,8 +99,13 @@ static int migrate(struct lf_store *s)
 {
 	int version = 0, r;
 
-	r = s->be->script(s->conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			  " version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)");
+	/* Two first starts may race on creating it: the loser tries once more. */
+	for (int i = 0; i < 2; i++) {
+		r = s->be->script(s->conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				  " version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)");
+		if (r != -EEXIST)
+			break;
+	}
 	if (r < 0)
 		return r;
 	r = lf_store_q(s, "SELECT MAX(version) FROM schema_migrations", version_row, &version, "");

@@ -51,6 +51,8 @@ struct lf_store_backend {
 	int (*exec)(void *conn, const char *sql, int nparams,
 		    const struct lf_param *params, lf_row_fn fn, void *ctx);
 	const char *begin_sql;
+	/* Run after begin_sql while migrating, so that one migrator runs at a time. */
+	const char *migrate_lock_sql;
 	/* Type names substituted into the schema: {{id}} and {{blob}}. */
 	const char *id_type;
 	const char *blob_type;

@@ -227,6 +227,7 @@ const struct lf_store_backend lf_store_pg_backend = {
 	.script = pg_script,
 	.exec = pg_exec,
 	.begin_sql = "BEGIN",
+	.migrate_lock_sql = "LOCK TABLE schema_migrations IN EXCLUSIVE MODE",
 	.id_type = "BIGSERIAL PRIMARY KEY",
 	.blob_type = "BYTEA",
 };

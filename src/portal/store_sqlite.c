@@ -214,7 +214,8 @@ const struct lf_store_backend lf_store_sqlite_backend = {
 	.close = sq_close,
 	.script = sq_script,
 	.exec = sq_exec,
-	.begin_sql = "BEGIN IMMEDIATE",
+	.begin_sql = "BEGIN IMMEDIATE", /* takes the write lock: also serialises migrators */
+	.migrate_lock_sql = NULL,
 	.id_type = "INTEGER PRIMARY KEY AUTOINCREMENT",
 	.blob_type = "BLOB",
 };

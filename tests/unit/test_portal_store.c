@@ -6,6 +6,7 @@
  * since a query that works on one dialect may fail on the other.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,6 +106,55 @@ static void test_migrations(void **state)
 	assert_int_equal(lf_store_int(again, "SELECT COUNT(*) FROM schema_migrations", &n, ""), 0);
 	assert_int_equal(n, lf_store_migration_count());
 	lf_store_close(again);
+}
+
+struct opener {
+	const char *target;
+	int r;
+};
+
+static void *open_one(void *arg)
+{
+	struct opener *o = arg;
+	struct lf_store *s;
+
+	o->r = lf_store_open(o->target, &s);
+	if (o->r == 0)
+		lf_store_close(s);
+	return NULL;
+}
+
+/* Several portals starting at once on an empty database all succeed. */
+static void test_concurrent_migrations(void **state)
+{
+	struct ctx *c = *state;
+	struct opener o[4];
+	pthread_t t[4];
+	int64_t n;
+
+	SKIP_IF_NO_PG(c);
+	lf_store_close(c->s);
+	c->s = NULL;
+	if (!strcmp(c->fx.kind, "sqlite")) {
+		unlink(c->fx.target);
+	} else {
+		struct lf_store *s;
+
+		assert_int_equal(lf_store_open(c->fx.target, &s), 0);
+		assert_int_equal(lf_store_script(s, "DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
+		lf_store_close(s);
+	}
+	for (int i = 0; i < 4; i++) {
+		o[i] = (struct opener){ c->fx.target, -1 };
+		assert_int_equal(pthread_create(&t[i], NULL, open_one, &o[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(o[i].r, 0);
+	}
+	assert_int_equal(lf_store_open(c->fx.target, &c->s), 0);
+	assert_int_equal(lf_store_int(c->s, "SELECT COUNT(*) FROM schema_migrations", &n, ""), 0);
+	assert_int_equal(n, lf_store_migration_count());
 }
 
 static void test_roundtrip_types(void **state)
@@ -518,7 +568,8 @@ static void test_seen_batch(void **state)
 
 #define CASE(prefix, ctx, fn) { prefix "/" #fn, fn, setup, teardown, &ctx }
 #define ALL_CASES(prefix, ctx) \
-	CASE(prefix, ctx, test_migrations), CASE(prefix, ctx, test_roundtrip_types), \
+	CASE(prefix, ctx, test_migrations), CASE(prefix, ctx, test_concurrent_migrations), \
+	CASE(prefix, ctx, test_roundtrip_types), \
 	CASE(prefix, ctx, test_constraints_and_rollback), CASE(prefix, ctx, test_repo_blobs), \
 	CASE(prefix, ctx, test_checkin_conditional), \
 	CASE(prefix, ctx, test_rollout_halts_and_completes), \
