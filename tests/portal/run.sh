@@ -349,6 +349,27 @@ sys.exit(not ok)' "$BODY" "$ndev"
 	req POST /api/v1/devices/self/checkin "${creds[3]}" "$(inventory "$ts" "$pol" 1)"
 	check "$P the pinned group is not told to install level 2" "$BODY" [ "$(js '"install" in d')" = False ]
 
+	# --- a second, stateless instance on the same PostgreSQL ----------------
+	if [ -n "$db" ]; then
+		local data2=$work/$b-2 first_base=$base first_pid=$portal_pid first_data=$data
+		mkdir -p "$data2"
+		cp -r "$data/tls" "$data2/"
+		cp "$data/portal.conf" "$data2/"
+		if start_portal "$data2"; then
+			data=$data2
+			req POST /api/v1/enrol "" "{\"enrolment_key\":\"$key\",\"hostname\":\"via-second\"}"
+			local uid2; uid2=$(js 'd["device"]')
+			base=$first_base data=$first_data
+			req GET "/api/v1/devices/$uid2" "$viewer"
+			check "$P a device enrolled on a second instance is seen by the first" "$CODE $BODY" \
+				[ "$CODE" = 200 -a "$(js 'd["hostname"]')" = via-second ]
+			kill -TERM "$portal_pid"
+			portal_pid=$first_pid
+		else
+			fail "$P a second instance starts on the same database"
+		fi
+	fi
+
 	# --- withdraw, then a clean stop ---------------------------------------
 	req POST /api/v1/feeds/production/bundles/kp-1/withdraw "$op"
 	req GET /api/v1/feeds/production/bundles "$viewer"
