@@ -16,7 +16,7 @@ devices=${BENCH_DEVICES:-100000}
 seconds=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-64}
 
-"$src/scripts/deps.sh" || exit 1 # wrk and nginx are bench dependencies there
+"$src/scripts/deps.sh" bench || exit 1 # wrk and nginx
 for tool in wrk nginx python3 curl; do
 	command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "bench: no $tool"; exit 1; }
 done
