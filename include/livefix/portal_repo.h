@@ -24,8 +24,9 @@
  * A function returning -EOPNOTSUPP means "keep what was published": the
  * build host's own snapshot.json/timestamp.json are served unchanged. That is
  * what lf_portal_repo_passthrough does until src/trust provides a signer.
- * Returned buffers are malloc()ed and owned by the caller. keys_dir is the
- * portal's data directory "keys/" holding the online keys (mode 0700).
+ * Returned buffers are malloc()ed and owned by the caller. The online keys
+ * live in the data directory's keys/ (mode 0700); ctx carries the signer's
+ * own state (for example a connection to a key-holding process).
  */
 struct lf_portal_blob {
 	const unsigned char *data;
@@ -40,6 +41,7 @@ struct lf_portal_repo_ops {
 	int (*sign_timestamp)(void *ctx, const char *feed, const struct lf_portal_blob *snapshot,
 			      unsigned char **ret_data, size_t *ret_len);
 	unsigned refresh_interval; /* seconds; 0 = never */
+	void *ctx;                 /* passed to both functions (the signer's state) */
 };
 
 extern const struct lf_portal_repo_ops lf_portal_repo_passthrough;

@@ -185,20 +185,21 @@ static int resign(struct lf_store *s, const struct lf_portal_repo_ops *ops, cons
 		if (r < 0)
 			goto out;
 		tb = (struct lf_portal_blob){ targets.content, (size_t)targets.length };
-		r = ops->sign_snapshot(NULL, feed, &tb, &sb, &out, &out_len);
-		if (r == -EOPNOTSUPP) {
-			r = 0;
-			goto out;
+		r = ops->sign_snapshot(ops->ctx, feed, &tb, &sb, &out, &out_len);
+		if (r == 0) {
+			r = store_blob(s, feed_id, "snapshot.json", out, out_len);
+			sb = (struct lf_portal_blob){ out, out_len };
+		} else if (r == -EOPNOTSUPP) {
+			r = 0; /* snapshot kept as published; the timestamp may still be ours */
 		}
-		if (r < 0 || (r = store_blob(s, feed_id, "snapshot.json", out, out_len)) < 0)
+		if (r < 0)
 			goto out;
-		sb = (struct lf_portal_blob){ out, out_len };
 	}
 	{
 		unsigned char *ts = NULL;
 		size_t ts_len = 0;
 
-		r = ops->sign_timestamp(NULL, feed, &sb, &ts, &ts_len);
+		r = ops->sign_timestamp(ops->ctx, feed, &sb, &ts, &ts_len);
 		if (r == 0)
 			r = store_blob(s, feed_id, "timestamp.json", ts, ts_len);
 		else if (r == -EOPNOTSUPP)

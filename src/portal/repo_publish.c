@@ -202,8 +202,10 @@ int lf_repo_publish_dir(struct lf_store *s, const struct lf_portal_repo_ops *ops
 		r = put_path(s, ops, feed, path, "targets.json", false);
 	if (r < 0 || !meta)
 		return r;
-	if (json_is_object(meta))
-		return lf_repo_add_bundle(s, feed, meta) < 0 ? -EINVAL : 1;
+	if (json_is_object(meta)) {
+		r = lf_repo_add_bundle(s, feed, meta);
+		return r < 0 ? r : 1;
+	}
 	if (!json_is_array(meta))
 		return -EINVAL;
 	r = lf_store_begin(s);
@@ -248,7 +250,7 @@ int lf_repo_refresh_timestamps(struct lf_store *s, const struct lf_portal_repo_o
 		if (lf_repo_get(s, json_string_value(n), "snapshot.json", true, &snap) < 0)
 			continue;
 		sb = (struct lf_portal_blob){ snap.content, (size_t)snap.length };
-		r = ops->sign_timestamp(NULL, json_string_value(n), &sb, &ts, &ts_len);
+		r = ops->sign_timestamp(ops->ctx, json_string_value(n), &sb, &ts, &ts_len);
 		if (r == 0 && (r = lf_repo_feed_id(s, json_string_value(n), &feed_id)) == 0)
 			r = lf_repo_put(s, NULL, json_string_value(n), "timestamp.json", ts, ts_len);
 		if (r == -EOPNOTSUPP)
