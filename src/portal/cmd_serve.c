@@ -21,27 +21,32 @@
 static void serve_usage(void)
 {
 	printf("usage: livefix-portal serve --data DIR [--listen ADDR:PORT] [--db postgresql://...]\n"
-	       "                            [--threads N] [--checkin-interval SECONDS]\n\n"
+	       "                            [--threads N] [--checkin-interval SECONDS]\n"
+	       "                            [-n|--check-config]\n\n"
 	       "Serves HTTPS (TLS 1.3) until SIGTERM or SIGINT. Port 0 picks a free port;\n"
-	       "the port in use is written to DIR/portal.port.\n");
+	       "the port in use is written to DIR/portal.port. --check-config checks the\n"
+	       "address, the TLS files and the database, then exits.\n");
 }
 
-static int parse_serve(int argc, char **argv, struct lf_portal_config *cfg, char *dbbuf, size_t dbsz)
+static int parse_serve(int argc, char **argv, struct lf_portal_config *cfg, char *dbbuf, size_t dbsz,
+		       bool *check_only)
 {
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' }, { "db", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' }, { "threads", required_argument, NULL, 't' },
 		{ "checkin-interval", required_argument, NULL, 'i' },
+		{ "check-config", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int o;
 
 	cfg->threads = 2; /* the target server: 2 cores */
 	cfg->checkin_interval = 3600;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "hn", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd': cfg->data_dir = optarg; break;
 		case 'b': cfg->db = optarg; break;
+		case 'n': *check_only = true; break;
 		case 'l': cfg->listen = optarg; break;
 		case 't': cfg->threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'i': cfg->checkin_interval = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -97,17 +102,25 @@ static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
 int cmd_serve(int argc, char **argv)
 {
 	struct lf_portal_config cfg = { 0 };
+	bool check_only = false;
 	struct lf_portal p;
 	char dbbuf[4096];
 	sigset_t set;
 	int r;
 
-	r = parse_serve(argc, argv, &cfg, dbbuf, sizeof(dbbuf));
+	r = parse_serve(argc, argv, &cfg, dbbuf, sizeof(dbbuf), &check_only);
 	if (r > 0)
 		return LF_EXIT_OK;
 	if (r < 0)
 		return lf_cmd_usage_error("livefix-portal serve",
 					  "--data is required; threads 1..64; interval >= 10");
+	if (check_only) {
+		r = lf_portal_check(&cfg);
+		if (r < 0)
+			return lf_exit_code(lf_log_errno(r, "%s: configuration", cfg.data_dir));
+		printf("configuration of %s is valid\n", cfg.data_dir);
+		return LF_EXIT_OK;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

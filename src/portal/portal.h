@@ -125,6 +125,8 @@ int lf_req_audit(struct lf_req *req, const char *action, const char *object);
 
 int lf_portal_start(struct lf_portal *p, const struct lf_portal_config *cfg);
 void lf_portal_stop(struct lf_portal *p);
+/* Validates a configuration (address, TLS files, database) without serving. */
+int lf_portal_check(const struct lf_portal_config *cfg);
 /* Writes waiting last_seen updates (the server calls it every second). */
 void lf_portal_tick(struct lf_portal *p);
 

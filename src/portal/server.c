@@ -433,6 +433,32 @@ err:
 	return r;
 }
 
+int lf_portal_check(const struct lf_portal_config *cfg)
+{
+	struct lf_portal p = { .cfg = *cfg };
+	struct sockaddr_storage ss;
+	struct lf_store *s;
+	socklen_t sslen;
+	char dbpath[4096];
+	int r;
+
+	r = parse_listen(cfg->listen ? cfg->listen : "0.0.0.0:8443", &ss, &sslen);
+	if (r < 0)
+		return r;
+	r = load_tls(&p);
+	if (p.key_pem)
+		explicit_bzero(p.key_pem, strlen(p.key_pem));
+	free(p.key_pem);
+	free(p.cert_pem);
+	if (r < 0)
+		return r;
+	snprintf(dbpath, sizeof(dbpath), "%s/portal.db", cfg->data_dir);
+	r = lf_store_open(cfg->db ? cfg->db : dbpath, &s);
+	if (r == 0)
+		lf_store_close(s);
+	return r;
+}
+
 void lf_portal_tick(struct lf_portal *p)
 {
 	pthread_mutex_lock(&p->slots[0].lock);

@@ -135,6 +135,10 @@ flow() { # backend [db-url]
 	check "$P init prints the first admin token" "got '$admin'" [ "${admin:0:4}" = lfa_ ]
 	check "$P init refuses to run twice" "second init succeeded" \
 		bash -c "! '$portal' init --data '$data' >/dev/null 2>&1"
+	check "$P serve --check-config accepts the new data directory" "exit $?" \
+		"$portal" serve --data "$data" --check-config
+	check "$P serve --check-config refuses a bad address" "accepted" \
+		bash -c "! '$portal' serve --data '$data' --check-config --listen nowhere 2>/dev/null"
 	viewer=$("$portal" token create --data "$data" --role viewer 2>/dev/null)
 	op=$("$portal" token create --data "$data" --role operator --label ci 2>/dev/null)
 	if ! start_portal "$data"; then
