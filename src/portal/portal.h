@@ -20,6 +20,7 @@
 #define LF_MAX_DEVICE_BODY (64u << 10)
 #define LF_MAX_ADMIN_BODY (1u << 20)
 #define LF_MAX_UPLOAD_BODY (256u << 20)
+#define LF_DRAIN_MAX (1u << 20) /* oversized bodies up to this are read and dropped */
 #define LF_MAX_PATH_PARAMS 4
 #define LF_MAX_PARAM_LEN 128
 

@@ -276,8 +276,17 @@ static enum MHD_Result first_call(struct lf_portal *p, struct MHD_Connection *c,
 	} else {
 		lf_buf_init(&cc->body, cc->req.route->max_body);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > cc->req.route->max_body)
-			cc->early_status = 413;
+		if (cl && strtoull(cl, NULL, 10) > cc->req.route->max_body) {
+			/*
+			 * A small excess is read and dropped, so the client that is still
+			 * sending gets the 413 instead of a reset connection; a large
+			 * one is answered at once and the connection closed.
+			 */
+			if (strtoull(cl, NULL, 10) <= LF_DRAIN_MAX)
+				cc->too_big = true;
+			else
+				cc->early_status = 413;
+		}
 	}
 	/* Answer at once, without reading a body we would not use. */
 	if (cc->early_status)

@@ -194,6 +194,10 @@ flow() { # backend [db-url]
 		-H "Authorization: Bearer ${creds[0]}" -H 'Transfer-Encoding: chunked' \
 		--data-binary @"$work/big" "$base/api/v1/devices/self/checkin")
 	check "$P 70 KiB chunked body (no length): 413" "$CODE" [ "$CODE" = 413 ]
+	head -c 3000000 /dev/zero >"$work/huge"
+	CODE=$(curl -s --max-time 10 --cacert "$data/tls/cert.pem" -o "$work/body" -w '%{http_code}' \
+		-H "Authorization: Bearer ${creds[0]}" --data-binary @"$work/huge" "$base/api/v1/devices/self/checkin")
+	check "$P 3 MB device body: 413 before the body is sent" "$CODE" [ "$CODE" = 413 ]
 	req GET /api/v1/devices "${creds[0]}"
 	check "$P a device credential opens no admin endpoint" "$CODE" [ "$CODE" = 403 ]
 	req GET "/api/v1/devices/${uids[1]}" "${creds[0]}"
