@@ -24,8 +24,8 @@
 struct conn_ctx {
 	struct lf_req req;
 	struct lf_buf body;
-	bool too_big;
-	int early_status; /* 404/405/413 decided from the headers alone */
+	int status;    /* 404, 405, 413: refused before the handler runs */
+	bool answered; /* the refusal is queued already */
 };
 
 const char *lf_req_header(struct lf_req *req, const char *name)
@@ -241,8 +241,6 @@ static enum MHD_Result finish(struct lf_portal *p, struct conn_ctx *cc)
 	unsigned slot;
 	int status;
 
-	if (cc->too_big)
-		return respond(p, req, 413);
 	req->body = cc->body.data;
 	req->body_len = cc->body.len;
 	req->store = store_acquire(p, &slot);
@@ -271,26 +269,23 @@ static enum MHD_Result first_call(struct lf_portal *p, struct MHD_Connection *c,
 	cc->req.method = method;
 	cc->req.url = url;
 	cc->req.route = lf_route_match(method, url, &cc->req, &path_ok);
-	if (!cc->req.route) {
-		cc->early_status = path_ok ? 405 : 404;
-	} else {
+	if (cc->req.route)
 		lf_buf_init(&cc->body, cc->req.route->max_body);
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > cc->req.route->max_body) {
-			/*
-			 * A small excess is read and dropped, so the client that is still
-			 * sending gets the 413 instead of a reset connection; a large
-			 * one is answered at once and the connection closed.
-			 */
-			if (strtoull(cl, NULL, 10) <= LF_DRAIN_MAX)
-				cc->too_big = true;
-			else
-				cc->early_status = 413;
-		}
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!cc->req.route)
+		cc->status = path_ok ? 405 : 404;
+	else if (cl && strtoull(cl, NULL, 10) > cc->req.route->max_body)
+		cc->status = 413;
+	/*
+	 * A refused request with a small body is answered after its body was
+	 * read and dropped, so a client still sending gets the answer instead of
+	 * a reset connection. A large one is answered at once and the connection
+	 * closed (curl and libcurl wait for "100 Continue" there and see it).
+	 */
+	if (cc->status && cl && strtoull(cl, NULL, 10) > LF_DRAIN_MAX) {
+		cc->answered = true;
+		return respond(p, &cc->req, cc->status);
 	}
-	/* Answer at once, without reading a body we would not use. */
-	if (cc->early_status)
-		return respond(p, &cc->req, cc->early_status);
 	return MHD_YES;
 }
 
@@ -303,16 +298,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	if (!cc)
 		return first_call(p, c, url, method, con_cls);
-	if (cc->early_status) {
-		*upload_data_size = 0; /* the response is already queued */
-		return MHD_YES;
-	}
 	if (*upload_data_size) {
-		if (!cc->too_big && lf_buf_append(&cc->body, upload_data, *upload_data_size) < 0)
-			cc->too_big = true;
+		/* Past the route's bound the rest is dropped, and the answer is 413. */
+		if (!cc->answered && !cc->status &&
+		    lf_buf_append(&cc->body, upload_data, *upload_data_size) < 0)
+			cc->status = 413;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (cc->answered)
+		return MHD_YES; /* the response is already queued */
+	if (cc->status)
+		return respond(p, &cc->req, cc->status);
 	return finish(p, cc);
 }
 

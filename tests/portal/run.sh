@@ -204,6 +204,8 @@ flow() { # backend [db-url]
 	check "$P a device cannot read another device" "$CODE" [ "$CODE" = 403 ]
 	req GET /nowhere "$admin"
 	check "$P unknown path: 404 JSON" "$CODE $BODY" [ "$CODE" = 404 -a -n "$(js 'd["error"]')" ]
+	req POST /nowhere "$admin" '{"a":1}'
+	check "$P unknown path with a body: 404 JSON" "$CODE $BODY" [ "$CODE" = 404 -a -n "$(js 'd["error"]')" ]
 	req DELETE /api/v1/groups "$admin"
 	check "$P wrong method: 405" "$CODE" [ "$CODE" = 405 ]
 	# Malformed HTTP straight over TLS: a garbage request line, a 100 KiB header.
