@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Install the Debian 12 packages livefix needs to build and test.
 # Idempotent: only missing packages are installed, and nothing runs when all
-# are present. Works as root or through sudo.
+# are present. Works as root or through sudo. `deps.sh bench` adds the
+# packages the benchmarks need.
 set -euo pipefail
 
 packages=(
@@ -13,8 +14,11 @@ packages=(
 	libmicrohttpd-dev libsqlite3-dev libpq-dev zlib1g-dev
 	# kernel images: XZ, ZSTD, GZIP payloads
 	liblzma-dev libzstd-dev patch
+	libgnutls28-dev libjansson-dev
 	# tests
 	libcmocka-dev clang-14 libclang-rt-14-dev
+	# portal tests: a throwaway PostgreSQL cluster, the curl CLI
+	postgresql curl procps openssl
 	# kernel tests: QEMU, initramfs, kbuild for out-of-tree modules
 	qemu-system-x86 busybox-static cpio kmod bc flex bison
 	# kernel and package handling
@@ -22,6 +26,12 @@ packages=(
 	# differ tests: aarch64 object pairs (binutils for readelf/objdump/ld)
 	binutils gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 )
+
+# Benchmarks only (`scripts/deps.sh bench`): the load generator and the
+# static-file baseline of bench/portal.
+if [[ ${1:-} == bench ]]; then
+	packages+=(wrk nginx)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef LF_PORTAL_CHECKIN_H
+#define LF_PORTAL_CHECKIN_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "store.h"
+
+#define LF_MAX_EVENTS 64
+#define LF_MAX_USER_PATCHES 256
+
+/*
+ * Idle check-ins change nothing but last_seen. Instead of one commit each,
+ * the server collects their device ids and writes them in one transaction
+ * once a second from the server's main thread (or at once when 16384 are
+ * waiting). A crash loses at most
+ * that second of last_seen, which the next check-in restores.
+ */
+#define LF_SEEN_MAX 16384
+
+struct lf_seen_batch {
+	pthread_mutex_t lock;
+	int64_t ids[LF_SEEN_MAX];
+	size_t n;
+	int64_t since; /* when the oldest waiting id came in */
+};
+
+void lf_seen_init(struct lf_seen_batch *b);
+void lf_seen_release(struct lf_seen_batch *b);
+/* Writes the waiting ids when a second has passed, or always with force. */
+int lf_seen_flush(struct lf_seen_batch *b, struct lf_store *s, bool force);
+
+/*
+ * A device's check-in: records its inventory (only when it changed: an idle
+ * check-in writes one timestamp) and answers with when to come back, its
+ * policy when the device's copy is stale, whether its feed's timestamp.json
+ * changed, and the bundles a running rollout tells it to install.
+ */
+int lf_checkin(struct lf_store *s, const struct lf_principal *dev, json_t *inv,
+	       unsigned interval, struct lf_seen_batch *seen, json_t **ret_resp,
+	       char *err, size_t errsz);
+
+/*
+ * Records events (applied, reverted, deferred, failed) and lets the rollouts
+ * they belong to react. Returns the number of events.
+ */
+int lf_checkin_events(struct lf_store *s, const struct lf_principal *dev, json_t *body,
+		      char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef LF_PORTAL_CLI_H
+#define LF_PORTAL_CLI_H
+
+#include "store.h"
+
+/* The options every command that touches the data directory shares. */
+struct lf_cli_common {
+	const char *data;
+	const char *db;
+};
+
+/* Opens the store named by --db, <data>/portal.conf, or <data>/portal.db. */
+int lf_cli_open_store(const struct lf_cli_common *c, struct lf_store **ret);
+/* Reads "db=" from <data>/portal.conf into buf; 0 when absent. */
+int lf_cli_conf_db(const char *data, char *buf, size_t size);
+
+int cmd_init(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
+int cmd_routes(int argc, char **argv);
+
+#endif

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* livefix-portal serve and publish. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "livefix/cmd.h"
+#include "livefix/error.h"
+#include "livefix/file.h"
+#include "livefix/log.h"
+
+#include "cli.h"
+#include "portal.h"
+#include "repo.h"
+
+static void serve_usage(void)
+{
+	printf("usage: livefix-portal serve --data DIR [--listen ADDR:PORT] [--db postgresql://...]\n"
+	       "                            [--threads N] [--checkin-interval SECONDS]\n"
+	       "                            [-n|--check-config]\n\n"
+	       "Serves HTTPS (TLS 1.3) until SIGTERM or SIGINT. Port 0 picks a free port;\n"
+	       "the port in use is written to DIR/portal.port. --check-config checks the\n"
+	       "address, the TLS files and the database, then exits.\n");
+}
+
+static int parse_serve(int argc, char **argv, struct lf_portal_config *cfg, char *dbbuf, size_t dbsz,
+		       bool *check_only)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' }, { "db", required_argument, NULL, 'b' },
+		{ "listen", required_argument, NULL, 'l' }, { "threads", required_argument, NULL, 't' },
+		{ "checkin-interval", required_argument, NULL, 'i' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	cfg->threads = 2; /* the target server: 2 cores */
+	cfg->checkin_interval = 3600;
+	while ((o = getopt_long(argc, argv, "hn", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd': cfg->data_dir = optarg; break;
+		case 'b': cfg->db = optarg; break;
+		case 'n': *check_only = true; break;
+		case 'l': cfg->listen = optarg; break;
+		case 't': cfg->threads = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'i': cfg->checkin_interval = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'h': serve_usage(); return 1;
+		default: return -EINVAL;
+		}
+	}
+	if (!cfg->data_dir || cfg->threads < 1 || cfg->threads > 64 || cfg->checkin_interval < 10)
+		return -EINVAL;
+	if (!cfg->db && lf_cli_conf_db(cfg->data_dir, dbbuf, dbsz) > 0)
+		cfg->db = dbbuf;
+	return 0;
+}
+
+static int write_port(const char *data, unsigned port)
+{
+	char path[4096], text[16];
+
+	snprintf(path, sizeof(path), "%s/portal.port", data);
+	snprintf(text, sizeof(text), "%u\n", port);
+	return lf_write_file_atomic(path, text, strlen(text), 0644);
+}
+
+/*
+ * Waits for SIGTERM/SIGINT; every second writes batched last_seen updates,
+ * and re-signs timestamps when the signer asks for it.
+ */
+static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
+{
+	unsigned every = p->repo_ops->refresh_interval;
+	int64_t next_refresh = lf_now() + every;
+
+	for (;;) {
+		struct timespec ts = { 1, 0 };
+		int sig = sigtimedwait(set, NULL, &ts);
+
+		if (sig == SIGTERM || sig == SIGINT)
+			return;
+		lf_portal_tick(p);
+		if (every && lf_now() >= next_refresh) {
+			int r;
+
+			next_refresh = lf_now() + every;
+			pthread_mutex_lock(&p->slots[0].lock);
+			r = lf_repo_refresh_timestamps(p->slots[0].store, p->repo_ops);
+			pthread_mutex_unlock(&p->slots[0].lock);
+			if (r < 0)
+				lf_log_errno(r, "re-signing timestamps");
+		}
+	}
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct lf_portal_config cfg = { 0 };
+	bool check_only = false;
+	struct lf_portal p;
+	char dbbuf[4096];
+	sigset_t set;
+	int r;
+
+	r = parse_serve(argc, argv, &cfg, dbbuf, sizeof(dbbuf), &check_only);
+	if (r > 0)
+		return LF_EXIT_OK;
+	if (r < 0)
+		return lf_cmd_usage_error("livefix-portal serve",
+					  "--data is required; threads 1..64; interval >= 10");
+	if (check_only) {
+		r = lf_portal_check(&cfg);
+		if (r < 0)
+			return lf_exit_code(lf_log_errno(r, "%s: configuration", cfg.data_dir));
+		printf("configuration of %s is valid\n", cfg.data_dir);
+		return LF_EXIT_OK;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before MHD starts its threads */
+	signal(SIGPIPE, SIG_IGN);
+	r = lf_portal_start(&p, &cfg);
+	if (r < 0)
+		return lf_exit_code(lf_log_errno(r, "cannot serve %s on %s", cfg.data_dir,
+						 cfg.listen ? cfg.listen : "0.0.0.0:8443"));
+	write_port(cfg.data_dir, p.port);
+	lf_notice("serving %s (%s, %u threads) on port %u", cfg.data_dir,
+		  cfg.db ? "postgresql" : "sqlite", cfg.threads, p.port);
+	wait_for_stop(&p, &set);
+	lf_notice("stopping");
+	lf_portal_stop(&p);
+	explicit_bzero(dbbuf, sizeof(dbbuf));
+	return LF_EXIT_OK;
+}
+
+static void publish_usage(void)
+{
+	printf("usage: livefix-portal publish --data DIR [--db URL] --repo REPODIR --feed NAME\n"
+	       "                              [--meta FACTS.json]\n\n"
+	       "Copies a repository signed on the build host (root.json, targets.json,\n"
+	       "snapshot.json and timestamp.json when present, bundles/ *.lfb) into the feed,\n"
+	       "then records the bundle facts (default REPODIR/bundles.json when it exists):\n"
+	       "one object or an array of {id, kind, level, sha256, target {build_id, arch,\n"
+	       "release}, cves [{id, severity}]}.\n");
+}
+
+int cmd_publish(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' }, { "db", required_argument, NULL, 'b' },
+		{ "repo", required_argument, NULL, 'r' }, { "feed", required_argument, NULL, 'f' },
+		{ "meta", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct lf_cli_common c = { 0 };
+	const char *repo = NULL, *feed = NULL, *meta_path = NULL;
+	char def_meta[4096];
+	json_t *meta = NULL;
+	json_error_t jerr;
+	struct lf_store *s;
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd': c.data = optarg; break;
+		case 'b': c.db = optarg; break;
+		case 'r': repo = optarg; break;
+		case 'f': feed = optarg; break;
+		case 'm': meta_path = optarg; break;
+		case 'h': publish_usage(); return LF_EXIT_OK;
+		default: return lf_cmd_usage_error("livefix-portal publish", "bad option");
+		}
+	}
+	if (!c.data || !repo || !lf_repo_valid_feed(feed))
+		return lf_cmd_usage_error("livefix-portal publish",
+					  "--data, --repo and a valid --feed are required");
+	if (!meta_path) {
+		snprintf(def_meta, sizeof(def_meta), "%s/bundles.json", repo);
+		if (access(def_meta, F_OK) == 0)
+			meta_path = def_meta;
+	}
+	if (meta_path) {
+		meta = json_load_file(meta_path, JSON_REJECT_DUPLICATES, &jerr);
+		if (!meta) {
+			lf_err("%s:%d: %s", meta_path, jerr.line, jerr.text);
+			return LF_EXIT_FAILURE;
+		}
+	}
+	r = lf_cli_open_store(&c, &s);
+	if (r < 0) {
+		json_decref(meta);
+		return lf_exit_code(lf_log_errno(r, "database"));
+	}
+	r = lf_repo_publish_dir(s, &lf_portal_repo_passthrough, feed, repo, meta);
+	if (r >= 0)
+		lf_store_audit(s, 0, "local", "publish", feed, repo);
+	lf_store_close(s);
+	json_decref(meta);
+	if (r < 0)
+		return lf_exit_code(lf_log_errno(r, "publish %s to feed %s", repo, feed));
+	printf("published %s to feed %s: %d bundle%s recorded\n", repo, feed, r, r == 1 ? "" : "s");
+	return LF_EXIT_OK;
+}

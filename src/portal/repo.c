@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Repository files per feed, as opaque blobs, and the re-signing seam. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "livefix/file.h"
+
+#include "repo.h"
+
+static const char *const metadata_files[] = {
+	"root.json", "targets.json", "snapshot.json", "timestamp.json",
+};
+
+static int keep_published(void *ctx, const char *feed, const struct lf_portal_blob *a,
+			  const struct lf_portal_blob *b, unsigned char **ret, size_t *ret_len)
+{
+	return -EOPNOTSUPP;
+}
+
+static int keep_timestamp(void *ctx, const char *feed, const struct lf_portal_blob *a,
+			  unsigned char **ret, size_t *ret_len)
+{
+	return -EOPNOTSUPP;
+}
+
+const struct lf_portal_repo_ops lf_portal_repo_passthrough = {
+	.name = "passthrough",
+	.sign_snapshot = keep_published,
+	.sign_timestamp = keep_timestamp,
+	.refresh_interval = 0,
+};
+
+void lf_repo_file_release(struct lf_repo_file *f)
+{
+	free(f->content);
+	f->content = NULL;
+}
+
+static bool all_of(const char *s, size_t min, size_t max, const char *extra)
+{
+	size_t n = strlen(s);
+
+	if (n < min || n > max)
+		return false;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && !strchr(extra, *s))
+			return false;
+	return true;
+}
+
+bool lf_repo_valid_feed(const char *name)
+{
+	return name && all_of(name, 1, 64, "._-") && name[0] != '.';
+}
+
+bool lf_repo_valid_file(const char *name)
+{
+	char hex[65];
+
+	if (!name)
+		return false;
+	for (size_t i = 0; i < 4; i++)
+		if (!strcmp(name, metadata_files[i]))
+			return true;
+	if (strncmp(name, "bundles/", 8) || strlen(name) != 8 + 64 + 4 ||
+	    strcmp(name + 8 + 64, ".lfb"))
+		return false;
+	memcpy(hex, name + 8, 64);
+	hex[64] = '\0';
+	return all_of(hex, 64, 64, "") && strspn(hex, "0123456789abcdef") == 64;
+}
+
+static void sha256_hex(const void *data, size_t len, char ret[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, data, len);
+	sodium_bin2hex(ret, 65, h, sizeof(h));
+}
+
+int lf_repo_feed_id(struct lf_store *s, const char *feed, int64_t *ret_id)
+{
+	return lf_store_int(s, "SELECT id FROM feeds WHERE name = $1", ret_id, "s", feed);
+}
+
+int lf_repo_feed_ensure(struct lf_store *s, const char *feed, int64_t *ret_id)
+{
+	int r;
+
+	if (!lf_repo_valid_feed(feed))
+		return -EINVAL;
+	r = lf_repo_feed_id(s, feed, ret_id);
+	if (r != -ENOENT)
+		return r;
+	r = lf_store_q(s, "INSERT INTO feeds (name, created) VALUES ($1, $2)"
+		       " ON CONFLICT (name) DO NOTHING", NULL, NULL, "si", feed, lf_now());
+	if (r < 0)
+		return r;
+	return lf_repo_feed_id(s, feed, ret_id);
+}
+
+static int store_blob(struct lf_store *s, int64_t feed_id, const char *name,
+		      const void *data, size_t len)
+{
+	char hex[65];
+
+	sha256_hex(data, len, hex);
+	return lf_store_q(s, "INSERT INTO repo_files (feed_id, name, sha256, length, content, updated)"
+			  " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (feed_id, name) DO UPDATE"
+			  " SET sha256 = excluded.sha256, length = excluded.length,"
+			  " content = excluded.content, updated = excluded.updated",
+			  NULL, NULL, "issibi", feed_id, name, hex, (int64_t)len, data, len, lf_now());
+}
+
+struct file_ctx {
+	struct lf_repo_file *f;
+	bool with_content;
+	int err;
+	bool found;
+};
+
+static int file_row(void *ctx, const struct lf_row *row)
+{
+	struct file_ctx *c = ctx;
+
+	snprintf(c->f->sha256, sizeof(c->f->sha256), "%s", row->vals[0]);
+	c->f->length = strtoll(row->vals[1], NULL, 10);
+	c->f->updated = strtoll(row->vals[2], NULL, 10);
+	c->found = true;
+	if (c->with_content) {
+		if ((int64_t)row->lens[3] != c->f->length)
+			return -EIO;
+		c->f->content = malloc(row->lens[3] + 1);
+		if (!c->f->content)
+			return -ENOMEM;
+		memcpy(c->f->content, row->vals[3], row->lens[3]);
+	}
+	return 0;
+}
+
+int lf_repo_get(struct lf_store *s, const char *feed, const char *name, bool with_content,
+		struct lf_repo_file *ret)
+{
+	struct file_ctx c = { .f = ret, .with_content = with_content };
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (with_content)
+		r = lf_store_q(s, "SELECT r.sha256, r.length, r.updated, r.content FROM repo_files r"
+			       " JOIN feeds f ON f.id = r.feed_id WHERE f.name = $1 AND r.name = $2",
+			       file_row, &c, "ss", feed, name);
+	else
+		r = lf_store_q(s, "SELECT r.sha256, r.length, r.updated FROM repo_files r"
+			       " JOIN feeds f ON f.id = r.feed_id WHERE f.name = $1 AND r.name = $2",
+			       file_row, &c, "ss", feed, name);
+	if (r < 0) {
+		lf_repo_file_release(ret);
+		return r;
+	}
+	return c.found ? 0 : -ENOENT;
+}
+
+/* Asks the signer for new snapshot and timestamp; keeps the old on EOPNOTSUPP. */
+static int resign(struct lf_store *s, const struct lf_portal_repo_ops *ops, const char *feed,
+		  int64_t feed_id, bool snapshot_too)
+{
+	struct lf_repo_file targets = { 0 }, snap = { 0 };
+	struct lf_portal_blob tb, sb = { NULL, 0 };
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+	int r;
+
+	r = lf_repo_get(s, feed, "snapshot.json", true, &snap);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	sb = (struct lf_portal_blob){ snap.content, (size_t)snap.length };
+	if (snapshot_too) {
+		r = lf_repo_get(s, feed, "targets.json", true, &targets);
+		if (r < 0)
+			goto out;
+		tb = (struct lf_portal_blob){ targets.content, (size_t)targets.length };
+		r = ops->sign_snapshot(ops->ctx, feed, &tb, &sb, &out, &out_len);
+		if (r == 0) {
+			r = store_blob(s, feed_id, "snapshot.json", out, out_len);
+			sb = (struct lf_portal_blob){ out, out_len };
+		} else if (r == -EOPNOTSUPP) {
+			r = 0; /* snapshot kept as published; the timestamp may still be ours */
+		}
+		if (r < 0)
+			goto out;
+	}
+	{
+		unsigned char *ts = NULL;
+		size_t ts_len = 0;
+
+		r = ops->sign_timestamp(ops->ctx, feed, &sb, &ts, &ts_len);
+		if (r == 0)
+			r = store_blob(s, feed_id, "timestamp.json", ts, ts_len);
+		else if (r == -EOPNOTSUPP)
+			r = 0;
+		free(ts);
+	}
+out:
+	free(out);
+	lf_repo_file_release(&targets);
+	lf_repo_file_release(&snap);
+	return r;
+}
+
+int lf_repo_put(struct lf_store *s, const struct lf_portal_repo_ops *ops, const char *feed,
+		const char *name, const void *data, size_t len)
+{
+	bool bundle = !strncmp(name, "bundles/", 8);
+	int64_t feed_id;
+	char hex[65];
+	int r;
+
+	if (!lf_repo_valid_feed(feed) || !lf_repo_valid_file(name))
+		return -EINVAL;
+	if (len > (bundle ? LF_REPO_MAX_BUNDLE : LF_REPO_MAX_METADATA))
+		return -EOVERFLOW;
+	if (bundle) {
+		sha256_hex(data, len, hex);
+		if (strncmp(name + 8, hex, 64))
+			return -EBADMSG; /* the name is the content's hash */
+	}
+	r = lf_store_begin(s);
+	if (r < 0)
+		return r;
+	r = lf_repo_feed_ensure(s, feed, &feed_id);
+	if (r >= 0)
+		r = store_blob(s, feed_id, name, data, len);
+	if (r >= 0 && ops && !strcmp(name, "targets.json"))
+		r = resign(s, ops, feed, feed_id, true);
+	if (r >= 0)
+		r = lf_store_commit(s);
+	if (r < 0)
+		lf_store_rollback(s);
+	return r;
+}

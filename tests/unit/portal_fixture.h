@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Test fixture shared by the portal's unit tests: a store on a temporary
+ * SQLite file, or on a throwaway PostgreSQL cluster started with
+ * tests/portal/pg_cluster.sh (path in LIVEFIX_PG_CLUSTER) and stopped at the
+ * end of the test program.
+ */
+#ifndef PORTAL_FIXTURE_H
+#define PORTAL_FIXTURE_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+struct fixture {
+	const char *kind;
+	char dir[64];
+	char target[256];
+};
+
+static inline int fixture_sqlite(struct fixture *f)
+{
+	f->kind = "sqlite";
+	snprintf(f->dir, sizeof(f->dir), "/tmp/lfsq.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -errno;
+	snprintf(f->target, sizeof(f->target), "%s/portal.db", f->dir);
+	return 0;
+}
+
+/* Returns -ENOENT when no cluster script was given (the test is skipped). */
+static inline int fixture_pg(struct fixture *f)
+{
+	const char *script = getenv("LIVEFIX_PG_CLUSTER");
+	char cmd[512];
+	FILE *p;
+
+	f->kind = "postgresql";
+	if (!script)
+		return -ENOENT;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/lfpg.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -errno;
+	snprintf(cmd, sizeof(cmd), "'%s' start '%s'", script, f->dir);
+	p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	if (!fgets(f->target, sizeof(f->target), p))
+		f->target[0] = '\0';
+	if (pclose(p) != 0 || !f->target[0])
+		return -EIO;
+	f->target[strcspn(f->target, "\n")] = '\0';
+	return 0;
+}
+
+static inline void fixture_release(struct fixture *f)
+{
+	char cmd[512];
+
+	if (!f->dir[0])
+		return;
+	if (!strcmp(f->kind, "postgresql")) {
+		snprintf(cmd, sizeof(cmd), "'%s' stop '%s'", getenv("LIVEFIX_PG_CLUSTER"), f->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "# could not stop the cluster in %s\n", f->dir);
+	} else {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "# could not remove %s\n", f->dir);
+	}
+	f->dir[0] = '\0';
+}
+
+#endif
