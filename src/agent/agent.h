@@ -4,4 +4,6 @@
 
 /* Subcommand entry points of the livefix agent; one cmd_*.c each. */
 
+int cmd_user(int argc, char **argv);
+
 #endif

@@ -16,6 +16,7 @@ static int cmd_version(int argc, char **argv)
 
 static const struct lf_cmd commands[] = {
 	{ "version", cmd_version, "print the agent version" },
+	{ "user", cmd_user, "userspace live patches: apply, revert, list" },
 	{ NULL, NULL, NULL },
 };
 

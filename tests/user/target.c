@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The process the userspace tests patch live. Every 3 ms the main thread
+ * prints one line with the results of the patchable functions:
+ *
+ *   c=<compute(7)> m=<message()> l=<libfn(7)> o=<offset(7)> w=<workers>
+ *
+ * usage: target OUTFILE NTHREADS [B][O]
+ *   NTHREADS workers call compute(7) in a loop; w= is "ok" when all of
+ *   them saw the same value as the main thread in their last call, or the
+ *   values they saw; B adds a thread that sits forever inside
+ *   busy_forever(); O a thread that is inside busy_often() half the time.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int libfn(int x);
+
+volatile int zero;
+static int offset_value = 3;	/* a local the patches bind to */
+
+__attribute__((noipa)) int compute(int x)
+{
+	return x * 2 + zero;
+}
+
+__attribute__((noipa)) const char *message(void)
+{
+	return zero ? "never" : "original";
+}
+
+__attribute__((noipa)) int offset(int x)
+{
+	return x + offset_value + zero;
+}
+
+__attribute__((noipa)) int tiny(void)
+{
+	return 0;
+}
+
+__attribute__((noipa)) void busy_forever(void)
+{
+	for (;;)
+		pause();
+}
+
+__attribute__((noipa)) int busy_often(int x)
+{
+	usleep(4000);
+	return x + zero;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { 0, us * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+#define WORKERS_MAX 512
+static volatile int seen[WORKERS_MAX];
+
+static void *worker(void *arg)
+{
+	int i = (int)(long)arg;
+
+	for (;;) {
+		seen[i] = compute(7);
+		sleep_us(500);
+	}
+	return NULL;
+}
+
+static void *forever(void *arg)
+{
+	busy_forever();
+	return arg;
+}
+
+static void *often(void *arg)
+{
+	for (;;) {
+		busy_often(1);
+		sleep_us(4000);
+	}
+	return arg;
+}
+
+static void workers_state(int n, int expect, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	snprintf(buf, size, "ok");
+	for (int i = 0; i < n; i++)
+		if (seen[i] != expect) {
+			len += snprintf(buf + len, size - len, "%s%d", len ? "," : "", seen[i]);
+			if (len >= size)
+				break;
+		}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O]\n");
+		return 2;
+	}
+	FILE *out = fopen(argv[1], "w");
+	int n = atoi(argv[2]);
+	const char *flags = argc > 3 ? argv[3] : "";
+	pthread_t t;
+	char w[256];
+
+	if (!out || n < 0 || n > WORKERS_MAX)
+		return 2;
+	for (int i = 0; i < n; i++)
+		pthread_create(&t, NULL, worker, (void *)(long)i);
+	if (strchr(flags, 'B'))
+		pthread_create(&t, NULL, forever, NULL);
+	if (strchr(flags, 'O'))
+		pthread_create(&t, NULL, often, NULL);
+	for (unsigned long line = 0;; line++) {
+		int c = compute(7);
+		sleep_us(1000);	/* workers catch up with a change */
+		workers_state(n, compute(7), w, sizeof(w));
+		fprintf(out, "c=%d m=%s l=%d o=%d w=%s n=%lu\n", c, message(), libfn(7), offset(7), w, line);
+		fflush(out);
+		sleep_us(2000);
+		(void)tiny();
+	}
+}
