@@ -287,6 +287,39 @@ static int wait_step(struct lf_thread *t, uint64_t deadline)
 	}
 }
 
+/*
+ * The single-step trap leaves the thread in a SIGTRAP signal-delivery-stop.
+ * Were the agent killed now, the kernel would detach and deliver that
+ * SIGTRAP, killing the target. So the thread is moved on at once into a
+ * PTRACE_INTERRUPT stop, which resumes cleanly whatever happens to us.
+ */
+static int park(struct lf_thread *t)
+{
+	t->stopped = false;
+	if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 || ptrace(PTRACE_CONT, t->tid, 0, 0) < 0)
+		return -errno;
+	uint64_t deadline = lf_now_ns() + 2000000000ull;
+	while (!t->stopped && !t->gone) {
+		int st;
+		pid_t r = waitpid(t->tid, &st, __WALL | WNOHANG);
+		if (r < 0)
+			return -errno;
+		if (r == t->tid) {
+			if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP)
+				t->stopped = true;
+			else if (WIFSTOPPED(st) && (st >> 16) == 0)	/* a signal: hold it */
+				t->pending_sig = WSTOPSIG(st), ptrace(PTRACE_CONT, t->tid, 0, 0);
+			else if (!WIFSTOPPED(st))
+				t->gone = true;
+			continue;
+		}
+		if (lf_now_ns() > deadline)
+			return -ETIMEDOUT;
+		sched_yield();
+	}
+	return t->gone ? -ESRCH : 0;
+}
+
 int lf_inject_syscall(struct lf_stop *s, struct lf_thread *t, uint64_t gadget, long nr,
 		      const uint64_t *args, unsigned nargs, long *ret_val)
 {
@@ -316,6 +349,8 @@ int lf_inject_syscall(struct lf_stop *s, struct lf_thread *t, uint64_t gadget, l
 restore:
 	if (!t->gone && ptrace(PTRACE_SETREGS, t->tid, 0, &saved) < 0 && !err)
 		err = -errno;
+	if (!t->gone && park(t) < 0 && !err)
+		err = -ESRCH;
 	return err;
 }
 

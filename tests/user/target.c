@@ -118,6 +118,8 @@ int main(int argc, char **argv)
 
 	if (!out || n < 0 || n > WORKERS_MAX)
 		return 2;
+	if (argc > 99)
+		offset_value = argc;	/* keeps it a variable, not a constant */
 	for (int i = 0; i < n; i++)
 		pthread_create(&t, NULL, worker, (void *)(long)i);
 	if (strchr(flags, 'B'))

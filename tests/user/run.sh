@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# End-to-end tests of the userspace live patch applier on real processes:
+# test programs that print their functions' results every few ms are
+# patched live, checked, reverted and checked again. Prints PASS:/FAIL:/SKIP:.
+set -u
+src=${LIVEFIX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${LIVEFIX_BUILD:-$src/build/main}
+L=$build/src/agent/livefix
+S=$src/tests/user
+W=$(mktemp -d /tmp/livefix-user.XXXXXX)
+pids=()
+
+cleanup() {
+	local p
+	exec 2>/dev/null	# no "Killed" notices from the shell
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1 ($2)"; }
+ORIG='^c=14 m=original l=107 o=10 w=ok '
+
+if [ "$(uname -m)" != x86_64 ]; then
+	echo "SKIP: user (x86_64 only for now)"
+	exit 0
+fi
+
+# ---- build the targets and patches ----
+build_all() {
+	set -e
+	cd "$W"
+	gcc -O2 -fPIC -shared -Wl,--build-id -o libtlib.so "$S/tlib.c"
+	gcc -O2 -g -fPIE -pie -Wl,--build-id -o target-pie "$S/target.c" -L. -ltlib -Wl,-rpath,"$W" -lpthread
+	gcc -O2 -g -fno-pie -no-pie -Wl,--build-id -o target-nopie "$S/target.c" -L. -ltlib -Wl,-rpath,"$W" -lpthread
+	# Same source, another build: a build-id no process maps.
+	gcc -O1 -g -fPIE -pie -Wl,--build-id -o target-other "$S/target.c" -L. -ltlib -Wl,-rpath,"$W" -lpthread
+	gcc -O2 -o seccomp-run "$S/seccomp-run.c"
+	local t mk=$S/mkpatch.sh P=$S/patches
+	for t in pie nopie; do
+		$mk simple-$t.o target-$t simple-$t 1 $P/simple.c "func compute compute_v2"
+		$mk newfunc-$t.o target-$t newfunc-$t 1 $P/newfunc.c "func compute compute_v2"
+		$mk global-$t.o target-$t global-$t 1 $P/global.c "func compute compute_v2"
+		$mk libc-$t.o target-$t libc-$t 1 $P/libc.c "func message message_v2"
+		$mk local-$t.o target-$t local-$t 1 $P/local.c "func offset offset_v2" "bind offset_value offset_value,1"
+	done
+	$mk lib.o libtlib.so lib-1 1 $P/lib.c "func libfn libfn_v2"
+	$mk level1.o target-pie lvl-1 1 $P/level1.c "func compute compute_l1" "func offset offset_l1"
+	$mk level2.o target-pie lvl-2 2 $P/level2.c "func compute compute_l2" "func message message_l2"
+	$mk tiny.o target-pie tiny-1 1 $P/tiny.c "func tiny tiny_v2"
+	$mk forever.o target-pie forever-1 1 $P/busy.c "func busy_forever busy_forever_v2"
+	$mk often.o target-pie often-1 1 $P/busy.c "func busy_often busy_often_v2"
+	$mk other.o target-other other-1 1 $P/simple.c "func compute compute_v2"
+}
+if ! (build_all) >"$W/build.log" 2>&1; then
+	cat "$W/build.log"
+	fail build "test programs or patches did not build"
+	exit 1
+fi
+cd "$W"
+
+# ---- helpers ----
+start() { # out binary nthreads [flags] -> sets $tp
+	local out=$1; shift
+	"$@" &
+	tp=$!
+	disown "$tp"	# no "Killed" notices when the suite ends it
+	pids+=("$tp")
+	for _ in $(seq 100); do
+		[ -s "$W/$out" ] && [ "$(wc -l <"$W/$out")" -ge 3 ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+line() { tail -n 2 "$W/$1" | head -n 1; }
+wait_for() { # out regex
+	for _ in $(seq 150); do
+		line "$1" | grep -Eq "$2" && return 0
+		sleep 0.02
+	done
+	return 1
+}
+running() { # pid: alive, not stopped, still printing
+	local st out=$2 n1 n2
+	st=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+	case $st in t | T | Z | X | "") return 1 ;; esac
+	n1=$(line "$out" | sed 's/.* n=//')
+	sleep 0.05
+	n2=$(line "$out" | sed 's/.* n=//')
+	[ "$n1" != "$n2" ]
+}
+listed() { "$L" user list --pid "$1" | awk -v id="$2" '$2 == id' | grep -q .; }
+no_patch() { ! "$L" user list --pid "$1" | awk 'NR > 1' | grep -q .; }
+
+# apply, see, revert, see the original again
+roundtrip() { # name pid out patch id regex
+	local name=$1 pid=$2 out=$3 patch=$4 id=$5 re=$6 log
+	log=$W/$(echo "$1" | tr / _).log
+	if ! "$L" user apply "$patch" --pid "$pid" >"$log" 2>&1; then
+		fail "$name" "apply: $(tr '\n' ' ' <"$log")"; return
+	fi
+	wait_for "$out" "$re" || { fail "$name" "patched output not seen: $(line "$out")"; return; }
+	listed "$pid" "$id" || { fail "$name" "not listed"; return; }
+	if ! "$L" user revert "$id" --pid "$pid" >>"$log" 2>&1; then
+		fail "$name" "revert: $(tail -1 "$log")"; return
+	fi
+	wait_for "$out" "$ORIG" || { fail "$name" "original output not back: $(line "$out")"; return; }
+	no_patch "$pid" || { fail "$name" "still listed after revert"; return; }
+	running "$pid" "$out" || { fail "$name" "target not running"; return; }
+	pass "$name"
+}
+
+# ---- PIE and non-PIE executables ----
+for t in pie nopie; do
+	start out-$t ./target-$t "$W/out-$t" 2 || { fail "$t/start" "target did not start"; continue; }
+	p=$tp
+	declare "pid_$t=$p"
+	wait_for out-$t "$ORIG" || fail "$t/original" "$(line out-$t)"
+	roundtrip "$t/simple-function" $p out-$t simple-$t.o simple-$t '^c=21 .* w=ok '
+	roundtrip "$t/new-function" $p out-$t newfunc-$t.o newfunc-$t '^c=50 .* w=ok '
+	roundtrip "$t/new-global-variable" $p out-$t global-$t.o global-$t '^c=35 '
+	roundtrip "$t/libc-functions-data-strings" $p out-$t libc-$t.o libc-$t ' m=patched-42-out '
+	roundtrip "$t/target-local-symbol" $p out-$t local-$t.o local-$t ' o=37 '
+done
+
+p=$pid_pie
+
+# ---- a shared library, in every process that maps it (--all) ----
+if "$L" user apply lib.o --all >"$W/lib.log" 2>&1 && wait_for out-pie ' l=207 ' && wait_for out-nopie ' l=207 ' &&
+   grep -q "^pid $pid_pie: applied lib-1" "$W/lib.log" && grep -q "^pid $pid_nopie: applied lib-1" "$W/lib.log"; then
+	if "$L" user revert lib-1 >>"$W/lib.log" 2>&1 && wait_for out-pie "$ORIG" && wait_for out-nopie "$ORIG"; then
+		pass shared-library-all-processes
+	else
+		fail shared-library-all-processes "revert: $(tail -1 "$W/lib.log")"
+	fi
+else
+	fail shared-library-all-processes "$(tr '\n' ' ' <"$W/lib.log") $(line out-pie)"
+fi
+kill -9 "$pid_nopie" 2>/dev/null
+
+# ---- several threads: every worker runs the new code ----
+if start out-t8 ./target-pie "$W/out-t8" 8; then
+	roundtrip threads-8 $tp out-t8 simple-pie.o simple-pie '^c=21 .* w=ok '
+	nthreads=$(ls /proc/$tp/task | wc -l)
+	[ "$nthreads" = 9 ] && pass threads-count || fail threads-count "$nthreads threads"
+	kill -9 $tp
+else
+	fail threads-8 "target did not start"
+fi
+
+# ---- successive levels: level 2 replaces level 1 in one pause ----
+levels() {
+	"$L" user apply level1.o --pid $p >"$W/lvl.log" 2>&1 || { echo "apply l1: $(cat "$W/lvl.log")"; return 1; }
+	wait_for out-pie '^c=21 m=original l=107 o=37 ' || { echo "l1 output: $(line out-pie)"; return 1; }
+	"$L" user apply level2.o --pid $p >>"$W/lvl.log" 2>&1 || { echo "apply l2: $(tail -1 "$W/lvl.log")"; return 1; }
+	# offset() was in level 1 only: back to the original.
+	wait_for out-pie '^c=28 m=level2 l=107 o=10 ' || { echo "l2 output: $(line out-pie)"; return 1; }
+	listed $p lvl-2 && ! listed $p lvl-1 || { echo "list: $("$L" user list --pid $p)"; return 1; }
+	grep -c '^[0-9a-f-]* ---p\|^[0-9a-f-]* r--p 00000000 00:00 0 *$' /proc/$p/maps >/dev/null
+	if "$L" user apply level1.o --pid $p >>"$W/lvl.log" 2>&1; then
+		echo "level 1 over level 2 was accepted"; return 1
+	fi
+	grep -q 'level 2 is applied' "$W/lvl.log" || { echo "no reason: $(tail -1 "$W/lvl.log")"; return 1; }
+	"$L" user revert lvl-2 --pid $p >>"$W/lvl.log" 2>&1 || { echo "revert: $(tail -1 "$W/lvl.log")"; return 1; }
+	wait_for out-pie "$ORIG" || { echo "after revert: $(line out-pie)"; return 1; }
+	no_patch $p || { echo "still listed"; return 1; }
+}
+if r=$(levels); then pass levels-replace; else fail levels-replace "$r"; fi
+
+# ---- refusals: the target is left untouched ----
+refuse() { # name expected-exit regex-in-message command...
+	local name=$1 want=$2 re=$3 rc
+	shift 3
+	"$@" >"$W/refuse.log" 2>&1
+	rc=$?
+	if [ $rc != "$want" ]; then
+		fail "$name" "exit $rc, expected $want: $(tr '\n' ' ' <"$W/refuse.log")"
+	elif ! grep -Eq "$re" "$W/refuse.log"; then
+		fail "$name" "reason not given: $(tr '\n' ' ' <"$W/refuse.log")"
+	elif ! no_patch $p || ! running $p out-pie || ! wait_for out-pie "$ORIG"; then
+		fail "$name" "target changed or stopped"
+	else
+		pass "$name"
+	fi
+}
+"$L" user apply simple-pie.o --pid $p >/dev/null 2>&1
+"$L" user apply simple-pie.o --pid $p >"$W/again.log" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q 'already applied' "$W/again.log" && wait_for out-pie '^c=21 ' && listed $p simple-pie; then
+	pass refuse-already-applied
+else
+	fail refuse-already-applied "exit $rc: $(cat "$W/again.log")"
+fi
+"$L" user revert simple-pie --pid $p >/dev/null 2>&1
+refuse refuse-build-id-mismatch 4 'maps no object with build-id' "$L" user apply simple-nopie.o --pid $p
+refuse refuse-no-matching-process 4 'no process maps build-id' "$L" user apply other.o --all
+refuse refuse-short-function 6 'tiny is 3 bytes, too short' "$L" user apply tiny.o --pid $p
+refuse refuse-no-such-patch 1 'not applied' "$L" user revert no-such-patch --pid $p
+refuse refuse-bad-object 4 'not an ELF64 object' "$L" user apply "$S/run.sh" --pid $p
+
+# seccomp: refuse before touching the process
+if start out-sc ./seccomp-run ./target-pie "$W/out-sc" 1; then
+	sp=$tp
+	"$L" user apply simple-pie.o --pid $sp >"$W/sc.log" 2>&1
+	rc=$?
+	if [ $rc = 6 ] && grep -q seccomp "$W/sc.log" && no_patch $sp && running $sp out-sc &&
+	   wait_for out-sc "$ORIG"; then
+		pass refuse-seccomp
+	else
+		fail refuse-seccomp "exit $rc: $(cat "$W/sc.log")"
+	fi
+	kill -9 $sp
+else
+	fail refuse-seccomp "target did not start"
+fi
+
+# ---- a function busy half the time: applied after waiting ----
+if start out-o ./target-pie "$W/out-o" 1 BO; then
+	op=$tp
+	"$L" user apply forever.o --pid $op --retries 3 --budget-ms 5 >"$W/forever.log" 2>&1
+	rc=$?
+	if [ $rc = 5 ] && grep -Eq 'thread [0-9]+ is in busy_forever' "$W/forever.log" && no_patch $op &&
+	   running $op out-o; then
+		pass refuse-busy-thread
+	else
+		fail refuse-busy-thread "exit $rc: $(cat "$W/forever.log")"
+	fi
+	if "$L" user apply often.o --pid $op --retries 100 >"$W/often.log" 2>&1; then
+		pass busy-function-waits-then-applies
+		# A thread now sleeps inside the patch: unwinding it needs the patch's own CFI.
+		if "$L" user apply lib.o --pid $op --retries 100 >"$W/often2.log" 2>&1 &&
+		   wait_for out-o ' l=207 '; then
+			pass unwind-through-patch-code
+		else
+			fail unwind-through-patch-code "$(cat "$W/often2.log")"
+		fi
+		"$L" user revert lib-1 --pid $op --retries 100 >/dev/null 2>&1
+		if "$L" user revert often-1 --pid $op --retries 100 >>"$W/often.log" 2>&1 && no_patch $op &&
+		   running $op out-o; then
+			pass busy-function-revert
+		else
+			fail busy-function-revert "$(tail -1 "$W/often.log")"
+		fi
+	else
+		fail busy-function-waits-then-applies "$(cat "$W/often.log")"
+	fi
+	kill -9 $op
+else
+	fail busy-function-waits-then-applies "target did not start"
+fi
+
+# ---- a killed agent leaves the target running correctly ----
+for step in mapped written protected stopped mid-redirect redirected; do
+	(LIVEFIX_TEST_KILL_AT=$step "$L" user apply level2.o --pid $p >"$W/kill.log" 2>&1; exit $?) 2>/dev/null
+	rc=$?
+	if [ $rc != 137 ]; then
+		fail "killed-agent/$step" "agent was not killed at $step: exit $rc $(cat "$W/kill.log")"
+		continue
+	fi
+	sleep 0.05
+	if ! running $p out-pie; then
+		fail "killed-agent/$step" "target stopped: $(grep State /proc/$p/status)"
+		continue
+	fi
+	case $step in
+	mid-redirect) want='^c=28 m=original l=107 o=10 w=ok ' ;;
+	redirected) want='^c=28 m=level2 l=107 o=10 w=ok ' ;;
+	*) want=$ORIG ;;
+	esac
+	if ! wait_for out-pie "$want"; then
+		fail "killed-agent/$step" "output: $(line out-pie)"
+		continue
+	fi
+	# Whatever was left, a new agent lists and reverts it, then applies afresh.
+	if listed $p lvl-2; then
+		"$L" user revert lvl-2 --pid $p >/dev/null 2>&1
+	fi
+	if ! wait_for out-pie "$ORIG" || ! no_patch $p; then
+		fail "killed-agent/$step" "not reverted: $(line out-pie)"
+		continue
+	fi
+	if "$L" user apply level2.o --pid $p >/dev/null 2>&1 && wait_for out-pie '^c=28 m=level2 ' &&
+	   "$L" user revert lvl-2 --pid $p >/dev/null 2>&1 && wait_for out-pie "$ORIG"; then
+		pass "killed-agent/$step"
+	else
+		fail "killed-agent/$step" "apply afterwards failed"
+	fi
+done
+
+# ---- list --json is valid JSON with the patch ----
+"$L" user apply simple-pie.o --pid $p >/dev/null 2>&1
+if "$L" user list --json | python3 -c '
+import json, sys
+a = [x for x in json.load(sys.stdin) if x["id"] == "simple-pie"]
+assert len(a) == 1 and a[0]["state"] == "applied" and a[0]["redirected"] == 1, a
+' 2>"$W/json.log"; then
+	pass list-json
+else
+	fail list-json "$(tail -1 "$W/json.log")"
+fi
+"$L" user revert simple-pie --pid $p >/dev/null 2>&1
+running $p out-pie && wait_for out-pie "$ORIG" && pass target-survived-all || fail target-survived-all "$(line out-pie)"
