@@ -16,6 +16,7 @@ struct apply_ctx {
 	struct lf_found *found;
 	size_t nfound;
 	const struct lf_found *replace;	/* lower level of the same object, if any */
+	const struct lf_found *stale;	/* same id, never redirected: unmapped first */
 	struct lf_image img;
 	uint64_t base;
 	uint64_t old_addr[LF_PATCH_FUNCS_MAX], old_size[LF_PATCH_FUNCS_MAX];
@@ -56,9 +57,16 @@ static int check_applied(struct apply_ctx *c)
 
 	for (size_t i = 0; i < c->nfound; i++) {
 		const struct lf_hdr *h = c->found[i].hdr;
-		if (!strcmp(h->id, p->id))
-			return lf_user_fail(c->msg, c->msg_size, -EEXIST,
-					    "process %d: patch %s is already applied", (int)c->t->pid, p->id);
+		if (!strcmp(h->id, p->id)) {
+			int red = lf_state_redirected(c->t->memfd, h);
+			if (red == 0) {	/* left by an agent that died before redirecting */
+				c->stale = &c->found[i];
+				continue;
+			}
+			return lf_user_fail(c->msg, c->msg_size, -EEXIST, "process %d: patch %s is %s applied",
+					    (int)c->t->pid, p->id,
+					    red == (int)h->nfuncs ? "already" : "partially (revert it first)");
+		}
 		if (h->build_id_len != p->build_id_len || memcmp(h->build_id, p->build_id, p->build_id_len))
 			continue;
 		if (h->level >= p->level)
@@ -251,6 +259,9 @@ static int prepare(struct apply_ctx *c)
 	if ((r = lf_state_scan(pid, &c->t->maps, c->t->memfd, &c->found, &c->nfound)) < 0)
 		return lf_user_fail(c->msg, c->msg_size, r, "process %d: cannot read its patches", (int)pid);
 	if ((r = check_applied(c)) < 0 || (r = resolve_old(c)) < 0)
+		return r;
+	if (c->stale && (r = lf_apply_munmap(pid, c->stale->addr, c->stale->hdr->map_size, NULL, c->msg,
+					     c->msg_size)) < 0)
 		return r;
 	if ((r = lf_link_layout(c->p, &c->img, c->msg, c->msg_size)) < 0)
 		return r;
