@@ -362,17 +362,11 @@ static int run_ext(struct interp *s, uint8_t op, struct cur *c)
 			return -EINVAL;
 		s->stack[s->depth++] = s->row;
 		return 0;
-	case 0x0b: {
+	case 0x0b:	/* the CFA rule is part of the state, as GCC's epilogues expect */
 		if (!s->depth)
 			return -EINVAL;
-		struct row keep = s->row;	/* the CFA is not part of the saved state */
 		s->row = s->stack[--s->depth];
-		s->row.cfa_reg = keep.cfa_reg;
-		s->row.cfa_off = keep.cfa_off;
-		s->row.cfa_expr = keep.cfa_expr;
-		s->row.cfa_expr_end = keep.cfa_expr_end;
 		return 0;
-	}
 	case 0x0c: s->row.cfa_reg = (unsigned)uleb(c); s->row.cfa_off = (int64_t)uleb(c);
 		s->row.cfa_expr = NULL; return 0;
 	case 0x0d: s->row.cfa_reg = (unsigned)uleb(c); s->row.cfa_expr = NULL; return 0;
