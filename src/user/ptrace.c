@@ -92,31 +92,51 @@ static void on_status(struct lf_stop *s, struct lf_thread *t, int st)
 	}
 }
 
+/*
+ * Waits for the threads in order: every interrupt is already sent, so the
+ * threads stop in parallel and, by the time we look at the next one, it
+ * has usually stopped: about one waitpid per thread instead of one per
+ * thread per round.
+ */
 static int wait_all(struct lf_stop *s, uint64_t deadline)
 {
-	for (;;) {
-		bool pending = false, progress = false;
-		for (size_t i = 0; i < s->n; i++) {
-			struct lf_thread *t = &s->t[i];
-			if (!t->seized || t->stopped || t->gone)
-				continue;
+	for (size_t i = 0; i < s->n; i++) {	/* s->n grows when a clone is reported */
+		struct lf_thread *t = &s->t[i];
+		while (t->seized && !t->stopped && !t->gone) {
 			int st;
 			pid_t r = waitpid(t->tid, &st, __WALL | WNOHANG);
 			if (r == t->tid) {
 				on_status(s, t, st);
-				progress = true;
-			} else if (r < 0 && errno == ECHILD) {
-				t->gone = true;
+				t = &s->t[i];	/* on_status may have grown the array */
+				continue;
 			}
-			pending |= !t->stopped && !t->gone;
-		}
-		if (!pending)
-			return 0;
-		if (lf_now_ns() > deadline)
-			return -ETIMEDOUT;
-		if (!progress)
+			if (r < 0 && errno == ECHILD) {
+				t->gone = true;
+				break;
+			}
+			if (lf_now_ns() > deadline)
+				return -ETIMEDOUT;
 			sched_yield();
+		}
 	}
+	return 0;
+}
+
+/*
+ * Each detach wakes a thread which, on a small machine, preempts us at once:
+ * releasing 100 threads then costs 100 context switches (1 ms here). As
+ * SCHED_FIFO for the microseconds of the detach loop, the woken threads wait
+ * for a CPU instead of taking ours (0.2 ms). Without the privilege to do
+ * so, nothing changes. (Boosting the seize loop gained nothing measurable.)
+ */
+static bool boost(int *policy, struct sched_param *saved)
+{
+	struct sched_param fifo = { .sched_priority = 1 };
+
+	*policy = sched_getscheduler(0);
+	if (*policy < 0 || sched_getparam(0, saved) < 0)
+		return false;
+	return sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &fifo) == 0;
 }
 
 static int list_tasks(pid_t pid, pid_t **ret, size_t *ret_n)
@@ -245,8 +265,12 @@ err:
 
 void lf_stop_release(struct lf_stop *s)
 {
+	struct sched_param saved;
+	int policy;
+
 	/* A thread still running cannot be detached: stop it first, bounded. */
 	(void)wait_all(s, lf_now_ns() + RELEASE_WAIT_NS);
+	bool boosted = s->n > 1 && boost(&policy, &saved);
 	for (size_t i = 0; i < s->n; i++) {
 		struct lf_thread *t = &s->t[i];
 		if (!t->seized || t->gone)
@@ -255,6 +279,8 @@ void lf_stop_release(struct lf_stop *s)
 		if (t->pending_sig)
 			syscall(SYS_tgkill, s->pid, t->tid, t->pending_sig);
 	}
+	if (boosted)
+		sched_setscheduler(0, policy, &saved);
 	free(s->t);
 	*s = (struct lf_stop){ 0 };
 }
