@@ -54,18 +54,22 @@ done
 
 echo "== livefix user: per-call cost of a redirected function (jmp rel32), same process"
 start 2 measure
-rounds() { # n -> median ns/call of the next n rounds
+rounds() { # n -> the ns/call of the next n rounds, one per line
 	local from
 	from=$(wc -l <"$W/out")
 	while [ $(($(wc -l <"$W/out") - from)) -lt "$1" ]; do sleep 0.05; done
-	tail -n +"$((from + 1))" "$W/out" | head -n "$1" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	tail -n +"$((from + 1))" "$W/out" | head -n "$1"
 }
-before=$(rounds 15)
-"$L" user apply "$W/work.o" --pid "$tp" --retries 200 >/dev/null
-after=$(rounds 15)
-"$L" user revert bench-work --pid "$tp" --retries 200 >/dev/null
-again=$(rounds 15)
-awk -v b="$before" -v a="$after" -v g="$again" 'BEGIN {
-	printf "unpatched %.3f ns/call, patched %.3f ns/call, reverted %.3f ns/call\n", b, a, g
-	printf "overhead %+.3f ns/call (ratio %.3f)\n", a - (b + g) / 2, a / ((b + g) / 2) }'
+# Alternate three times so that drift on a shared machine hits both sides.
+: >"$W/plain" >"$W/patched"
+for _ in 1 2 3; do
+	rounds 9 >>"$W/plain"
+	"$L" user apply "$W/work.o" --pid "$tp" --retries 500 >/dev/null
+	rounds 9 >>"$W/patched"
+	"$L" user revert bench-work --pid "$tp" --retries 500 >/dev/null
+done
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+awk -v b="$(median "$W/plain")" -v a="$(median "$W/patched")" 'BEGIN {
+	printf "unpatched %.3f ns/call, patched %.3f ns/call (medians of 27 rounds of 2^22 calls each)\n", b, a
+	printf "overhead %+.3f ns/call, ratio %.3f\n", a - b, a / b }'
 stop

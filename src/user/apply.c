@@ -162,6 +162,8 @@ int lf_apply_switch(pid_t pid, int memfd, const struct lf_maps *m, const struct 
 		uint64_t start = s.t_start;
 		lf_stop_release(&s);
 		res->pause_ns = lf_now_ns() - start;
+		if (r == 0)
+			res->msg[0] = '\0';	/* earlier attempts' reasons are history */
 		if (r == 0 || (r != -EBUSY && r != -ETIMEDOUT))
 			break;
 	}
