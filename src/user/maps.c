@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* /proc/PID/maps: parsing, lookup, and a free range within branch reach. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,12 +94,50 @@ err_inval:
 	return -EINVAL;
 }
 
+/*
+ * A leader that called pthread_exit() stays a zombie while the other threads
+ * run; it has no memory any more, and never stops for a tracer. Only the
+ * leader can be in that state: other threads are reaped when they exit.
+ */
+bool lf_proc_is_zombie(pid_t pid)
+{
+	char path[64], buf[512];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (lf_read_line(path, buf, sizeof(buf)) < 0)
+		return false;
+	const char *p = strrchr(buf, ')');
+	return p && (p[1] == ' ') && (p[2] == 'Z' || p[2] == 'X');
+}
+
+void lf_proc_dir(pid_t pid, char *buf, size_t size)
+{
+	char task[64];
+
+	snprintf(buf, size, "/proc/%d", (int)pid);
+	if (!lf_proc_is_zombie(pid))
+		return;
+	snprintf(task, sizeof(task), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(task);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		long tid = strtol(de->d_name, NULL, 10);
+		if (tid > 0 && tid != pid) {
+			snprintf(buf, size, "/proc/%d/task/%ld", (int)pid, tid);
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 int lf_maps_read(pid_t pid, struct lf_maps *ret)
 {
-	char path[64], *text;
+	char path[96], *text;
 	size_t len;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	lf_proc_dir(pid, path, sizeof(path));
+	strcat(path, "/maps");
 	int r = lf_read_file(path, LF_MAPS_TEXT_MAX, &text, &len);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;

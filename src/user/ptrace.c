@@ -210,7 +210,7 @@ static int seize_round(struct lf_stop *s, bool all, unsigned *ret_new, char *msg
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		if (!all && s->n)
 			break;
-		if (find_thread(s, tids[i]))
+		if (find_thread(s, tids[i]) || (tids[i] == s->pid && lf_proc_is_zombie(s->pid)))
 			continue;
 		r = seize(s, tids[i], all, msg, size);
 		if (r > 0)
@@ -382,9 +382,10 @@ restore:
 
 int lf_mem_open(pid_t pid, bool write)
 {
-	char path[64];
+	char path[96];
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	lf_proc_dir(pid, path, sizeof(path));
+	strcat(path, "/mem");
 	int fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }

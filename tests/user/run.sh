@@ -83,10 +83,12 @@ wait_for() { # out regex
 	done
 	return 1
 }
-running() { # pid: alive, not stopped, still printing
-	local st out=$2 n1 n2
-	st=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
-	case $st in t | T | Z | X | "") return 1 ;; esac
+running() { # pid out: no thread stopped, one at least alive, still printing
+	local st out=$2 n1 n2 alive=
+	for st in $(awk '/^State:/ { print $2 }' /proc/$1/task/*/status 2>/dev/null); do
+		case $st in t | T) return 1 ;; R | S | D) alive=1 ;; esac
+	done
+	[ -n "$alive" ] || return 1
 	n1=$(line "$out" | sed 's/.* n=//')
 	sleep 0.05
 	n2=$(line "$out" | sed 's/.* n=//')
@@ -149,6 +151,15 @@ if start out-t8 ./target-pie "$W/out-t8" 8; then
 	kill -9 $tp
 else
 	fail threads-8 "target did not start"
+fi
+
+# ---- a zombie leader (main thread exited): the other threads are patched ----
+if start out-z ./target-pie "$W/out-z" 2 Z; then
+	grep -q '^State:.*Z' /proc/$tp/status || fail zombie-leader "leader is not a zombie"
+	roundtrip zombie-leader $tp out-z simple-pie.o simple-pie '^c=21 .* w=ok '
+	kill -9 $tp
+else
+	fail zombie-leader "target did not start"
 fi
 
 # ---- successive levels: level 2 replaces level 1 in one pause ----

@@ -5,11 +5,12 @@
  *
  *   c=<compute(7)> m=<message()> l=<libfn(7)> o=<offset(7)> w=<workers>
  *
- * usage: target OUTFILE NTHREADS [B][O]
+ * usage: target OUTFILE NTHREADS [B][O][Z]
  *   NTHREADS workers call compute(7) in a loop; w= is "ok" when all of
  *   them saw the same value as the main thread in their last call, or the
  *   values they saw; B adds a thread that sits forever inside
- *   busy_forever(); O a thread that is inside busy_often() half the time.
+ *   busy_forever(); O a thread that is inside busy_often() half the time;
+ *   Z makes the main thread exit (a zombie leader) after starting a printer.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -104,28 +105,14 @@ static void workers_state(int n, int expect, char *buf, size_t size)
 		}
 }
 
-int main(int argc, char **argv)
-{
-	if (argc < 3) {
-		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O]\n");
-		return 2;
-	}
-	FILE *out = fopen(argv[1], "w");
-	int n = atoi(argv[2]);
-	const char *flags = argc > 3 ? argv[3] : "";
-	pthread_t t;
-	char w[256];
+static FILE *out;
+static int nworkers;
 
-	if (!out || n < 0 || n > WORKERS_MAX)
-		return 2;
-	if (argc > 99)
-		offset_value = argc;	/* keeps it a variable, not a constant */
-	for (int i = 0; i < n; i++)
-		pthread_create(&t, NULL, worker, (void *)(long)i);
-	if (strchr(flags, 'B'))
-		pthread_create(&t, NULL, forever, NULL);
-	if (strchr(flags, 'O'))
-		pthread_create(&t, NULL, often, NULL);
+static void *printer(void *arg)
+{
+	char w[256];
+	int n = nworkers;
+
 	for (unsigned long line = 0;; line++) {
 		int c = compute(7);
 		sleep_us(1000);	/* workers catch up with a change */
@@ -135,4 +122,33 @@ int main(int argc, char **argv)
 		sleep_us(2000);
 		(void)tiny();
 	}
+	return arg;
+}
+
+int main(int argc, char **argv)
+{
+	const char *flags = argc > 3 ? argv[3] : "";
+	pthread_t t;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O][Z]\n");
+		return 2;
+	}
+	out = fopen(argv[1], "w");
+	nworkers = atoi(argv[2]);
+	if (!out || nworkers < 0 || nworkers > WORKERS_MAX)
+		return 2;
+	if (argc > 99)
+		offset_value = argc;	/* keeps it a variable, not a constant */
+	for (int i = 0; i < nworkers; i++)
+		pthread_create(&t, NULL, worker, (void *)(long)i);
+	if (strchr(flags, 'B'))
+		pthread_create(&t, NULL, forever, NULL);
+	if (strchr(flags, 'O'))
+		pthread_create(&t, NULL, often, NULL);
+	if (strchr(flags, 'Z')) {	/* the leader exits, the process lives on */
+		pthread_create(&t, NULL, printer, NULL);
+		pthread_exit(NULL);
+	}
+	printer(NULL);
 }
