@@ -63,7 +63,8 @@ static void load_symtab(struct lf_elf *e, unsigned type, const Elf64_Sym **syms,
 {
 	for (unsigned i = 0; i < e->shnum; i++) {
 		const Elf64_Shdr *s = &e->sh[i];
-		if (s->sh_type != type || s->sh_entsize != sizeof(Elf64_Sym) || s->sh_link >= e->shnum)
+		if (s->sh_type != type || s->sh_entsize != sizeof(Elf64_Sym) || s->sh_link >= e->shnum ||
+		    s->sh_offset % 8)
 			continue;
 		const void *d = lf_elf_section_data(e, s);
 		const Elf64_Shdr *ss = &e->sh[s->sh_link];

@@ -81,7 +81,7 @@ static int count_got(const struct lf_elf *e, struct lf_image *img)
 		    section_part(e, &e->sh[s->sh_info]) == PART_NONE)
 			continue;
 		const Elf64_Rela *r = lf_elf_section_data(e, s);
-		if (!r || s->sh_entsize != sizeof(*r) || s->sh_link >= e->shnum)
+		if (!r || s->sh_entsize != sizeof(*r) || s->sh_link >= e->shnum || s->sh_offset % 8)
 			return -ENOEXEC;
 		for (size_t k = 0; k < s->sh_size / sizeof(*r); k++) {
 			size_t sym = ELF64_R_SYM(r[k].r_info);

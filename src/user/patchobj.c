@@ -224,17 +224,24 @@ static int check_new_funcs(const struct lf_user_patch *p, char *msg, size_t size
 int lf_user_patch_load(const char *path, struct lf_user_patch **ret_patch, char *msg,
 		       size_t msg_size)
 {
-	struct lf_user_patch *p = calloc(1, sizeof(*p));
 	char *data = NULL;
 	size_t len;
+	int r = lf_read_file(path, PATCH_FILE_MAX, &data, &len);
+
+	if (r < 0)
+		return lf_user_fail(msg, msg_size, r, "%s: cannot read", path);
+	return lf_patch_parse(path, data, len, ret_patch, msg, msg_size);
+}
+
+int lf_patch_parse(const char *path, void *data, size_t len, struct lf_user_patch **ret_patch,
+		   char *msg, size_t msg_size)
+{
+	struct lf_user_patch *p = calloc(1, sizeof(*p));
 	int r;
 
-	if (!p)
+	if (!p) {
+		free(data);
 		return -ENOMEM;
-	r = lf_read_file(path, PATCH_FILE_MAX, &data, &len);
-	if (r < 0) {
-		r = lf_user_fail(msg, msg_size, r, "%s: cannot read", path);
-		goto err;
 	}
 	r = lf_elf_from_memory(data, len, true, &p->elf);
 	if (r < 0) {

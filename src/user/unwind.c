@@ -295,6 +295,12 @@ int lf_unwind_find_fde(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *r
 	return 0;
 }
 
+/* Factored offsets wrap instead of overflowing: garbage in, garbage addresses out. */
+static int64_t scale(uint64_t v, int64_t factor)
+{
+	return (int64_t)(v * (uint64_t)factor);
+}
+
 enum rule { R_SAME, R_UNDEF, R_OFFSET, R_VAL_OFFSET, R_REG, R_EXPR, R_VAL_EXPR };
 
 struct row {
@@ -349,7 +355,7 @@ static int run_ext(struct interp *s, uint8_t op, struct cur *c)
 	case 0x02: s->loc += u8(c) * cie->code_align; return 0;
 	case 0x03: s->loc += fixed(c, 2) * cie->code_align; return 0;
 	case 0x04: s->loc += fixed(c, 4) * cie->code_align; return 0;
-	case 0x05: reg = uleb(c); return set_rule(s, reg, R_OFFSET, (int64_t)uleb(c) * cie->data_align, NULL);
+	case 0x05: reg = uleb(c); return set_rule(s, reg, R_OFFSET, scale(uleb(c), cie->data_align), NULL);
 	case 0x06: reg = uleb(c);
 		if (reg < LF_DWARF_NREGS)
 			s->row.reg[reg] = s->init.reg[reg];
@@ -381,15 +387,15 @@ static int run_ext(struct interp *s, uint8_t op, struct cur *c)
 		return 0;
 	}
 	case 0x10: return set_rule(s, uleb(c), R_EXPR, 0, c);
-	case 0x11: reg = uleb(c); return set_rule(s, reg, R_OFFSET, sleb(c) * cie->data_align, NULL);
-	case 0x12: s->row.cfa_reg = (unsigned)uleb(c); s->row.cfa_off = sleb(c) * cie->data_align;
+	case 0x11: reg = uleb(c); return set_rule(s, reg, R_OFFSET, scale((uint64_t)sleb(c), cie->data_align), NULL);
+	case 0x12: s->row.cfa_reg = (unsigned)uleb(c); s->row.cfa_off = scale((uint64_t)sleb(c), cie->data_align);
 		s->row.cfa_expr = NULL; return 0;
-	case 0x13: s->row.cfa_off = sleb(c) * cie->data_align; return 0;
-	case 0x14: reg = uleb(c); return set_rule(s, reg, R_VAL_OFFSET, (int64_t)uleb(c) * cie->data_align, NULL);
-	case 0x15: reg = uleb(c); return set_rule(s, reg, R_VAL_OFFSET, sleb(c) * cie->data_align, NULL);
+	case 0x13: s->row.cfa_off = scale((uint64_t)sleb(c), cie->data_align); return 0;
+	case 0x14: reg = uleb(c); return set_rule(s, reg, R_VAL_OFFSET, scale(uleb(c), cie->data_align), NULL);
+	case 0x15: reg = uleb(c); return set_rule(s, reg, R_VAL_OFFSET, scale((uint64_t)sleb(c), cie->data_align), NULL);
 	case 0x16: return set_rule(s, uleb(c), R_VAL_EXPR, 0, c);
 	case 0x2e: uleb(c); return 0;	/* GNU_args_size */
-	case 0x2f: reg = uleb(c); return set_rule(s, reg, R_OFFSET, -(int64_t)uleb(c) * cie->data_align, NULL);
+	case 0x2f: reg = uleb(c); return set_rule(s, reg, R_OFFSET, scale(0 - uleb(c), cie->data_align), NULL);
 	default: return -EINVAL;
 	}
 }
@@ -406,7 +412,7 @@ static int run(struct interp *s, const uint8_t *p, const uint8_t *end)
 		if (hi == 0x40) {
 			s->loc += lo * s->cie->code_align;
 		} else if (hi == 0x80) {
-			r = set_rule(s, lo, R_OFFSET, (int64_t)uleb(&c) * s->cie->data_align, NULL);
+			r = set_rule(s, lo, R_OFFSET, scale(uleb(&c), s->cie->data_align), NULL);
 		} else if (hi == 0xc0) {
 			if (lo < LF_DWARF_NREGS)
 				s->row.reg[lo] = s->init.reg[lo];

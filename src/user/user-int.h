@@ -141,6 +141,9 @@ struct lf_user_patch {
 	unsigned nbinds;
 };
 
+/* Parses a patch object held in data (malloc'd, taken in every case). */
+int lf_patch_parse(const char *path, void *data, size_t len, struct lf_user_patch **ret_patch,
+		   char *msg, size_t msg_size);
 /* Parses the text of a .livefix.patch section into p. */
 int lf_patch_parse_meta(struct lf_user_patch *p, const char *text, size_t len,
 			char *msg, size_t msg_size);
