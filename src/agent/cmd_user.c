@@ -36,9 +36,12 @@ static int parse_uint(const char *prog, const char *opt, const char *s, unsigned
 	return 0;
 }
 
-/* Common options; returns the index of the first operand, or -exit code. */
-static int parse_opts(const char *prog, const char *usage, int argc, char **argv,
-		      struct user_args *a)
+/*
+ * Common options. Returns true when the command goes on, with the index of
+ * the first operand; false with the exit code (help printed, or bad usage).
+ */
+static bool parse_opts(const char *prog, const char *usage, int argc, char **argv,
+		       struct user_args *a, int *ret_index, int *ret_exit)
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' }, { "all", no_argument, NULL, 'a' },
@@ -51,33 +54,45 @@ static int parse_opts(const char *prog, const char *usage, int argc, char **argv
 	int c;
 
 	*a = (struct user_args){ .opts = def };
+	*ret_exit = LF_EXIT_USAGE;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_uint(prog, "--pid", optarg, 1u << 22, &v))
-				return -LF_EXIT_USAGE;
+			if (parse_uint(prog, "--pid", optarg, 1u << 22, &v) || !v)
+				return false;
 			a->pid = (pid_t)v;
 			break;
 		case 'a': a->all = true; break;
 		case 'j': a->json = true; break;
 		case 'b':
-			if (parse_uint(prog, "--budget-ms", optarg, 10000, &a->opts.budget_ms) ||
-			    !a->opts.budget_ms)
-				return -lf_cmd_usage_error(prog, "--budget-ms: 1 to 10000");
+			if (parse_uint(prog, "--budget-ms", optarg, 10000, &a->opts.budget_ms))
+				return false;
+			if (!a->opts.budget_ms) {
+				lf_cmd_usage_error(prog, "--budget-ms: at least 1");
+				return false;
+			}
 			break;
 		case 'r':
-			if (parse_uint(prog, "--retries", optarg, 1000, &a->opts.retries) || !a->opts.retries)
-				return -lf_cmd_usage_error(prog, "--retries: 1 to 1000");
+			if (parse_uint(prog, "--retries", optarg, 1000, &a->opts.retries))
+				return false;
+			if (!a->opts.retries) {
+				lf_cmd_usage_error(prog, "--retries: at least 1");
+				return false;
+			}
 			break;
 		case 'h':
 			printf("usage: %s %s\n", prog, usage);
-			return -LF_EXIT_OK - 1000;
+			*ret_exit = LF_EXIT_OK;
+			return false;
 		default:
-			return -lf_cmd_usage_error(prog, "bad option");
+			lf_cmd_usage_error(prog, "unknown option or missing value: '%s'", argv[optind - 1]);
+			return false;
 		}
 	}
-	return optind;
+	*ret_index = optind;
+	return true;
 }
 
 static void print_result(const char *what, const char *id, const struct lf_user_result *r,
@@ -127,11 +142,11 @@ static int user_apply(int argc, char **argv)
 	struct user_args a;
 	char msg[LF_USER_MSG_MAX];
 	struct lf_user_patch *p = NULL;
-	int i = parse_opts(prog, "FILE --pid PID | --all [--budget-ms N] [--retries N] [--json]",
-			   argc, argv, &a), worst = 0;
+	int i, worst = 0;
 
-	if (i < 0)
-		return i == -LF_EXIT_OK - 1000 ? LF_EXIT_OK : -i;
+	if (!parse_opts(prog, "FILE --pid PID | --all [--budget-ms N] [--retries N] [--json]", argc,
+			argv, &a, &i, &worst))
+		return worst;
 	if (argc - i != 1 || a.all == (a.pid != 0))
 		return lf_cmd_usage_error(prog, "give one patch FILE and either --pid PID or --all");
 	int r = lf_user_patch_load(argv[i], &p, msg, sizeof(msg));
@@ -190,11 +205,11 @@ static int user_revert(int argc, char **argv)
 {
 	const char *prog = "livefix user revert";
 	struct user_args a;
-	int i = parse_opts(prog, "ID [--pid PID] [--budget-ms N] [--retries N] [--json]", argc, argv, &a);
-	int worst = 0;
+	int i, worst = 0;
 
-	if (i < 0)
-		return i == -LF_EXIT_OK - 1000 ? LF_EXIT_OK : -i;
+	if (!parse_opts(prog, "ID [--pid PID] [--budget-ms N] [--retries N] [--json]", argc, argv, &a,
+			&i, &worst))
+		return worst;
 	if (argc - i != 1 || a.all)
 		return lf_cmd_usage_error(prog, "give one patch ID and optionally --pid PID");
 	struct collect c = { .id = argv[i], .pids = calloc(PIDS_MAX, sizeof(pid_t)) };
@@ -259,10 +274,10 @@ static int user_list(int argc, char **argv)
 {
 	const char *prog = "livefix user list";
 	struct user_args a;
-	int i = parse_opts(prog, "[--pid PID] [--json]", argc, argv, &a);
+	int i, code;
 
-	if (i < 0)
-		return i == -LF_EXIT_OK - 1000 ? LF_EXIT_OK : -i;
+	if (!parse_opts(prog, "[--pid PID] [--json]", argc, argv, &a, &i, &code))
+		return code;
 	if (argc != i || a.all)
 		return lf_cmd_usage_error(prog, "no operands expected");
 	struct lf_buf out = LF_BUF_INIT(1 << 24);

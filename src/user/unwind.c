@@ -432,6 +432,29 @@ static int rd64(const struct lf_unwind_mem *mem, uint64_t addr, uint64_t *v)
 	return mem->read(mem->ud, addr, v, 8);
 }
 
+static bool binop(uint8_t op, uint64_t a, uint64_t b, uint64_t *ret)
+{
+	switch (op) {
+	case 0x1a: a &= b; break;
+	case 0x1c: a -= b; break;
+	case 0x1e: a *= b; break;
+	case 0x21: a |= b; break;
+	case 0x22: a += b; break;
+	case 0x24: a = b < 64 ? a << b : 0; break;
+	case 0x25: a = b < 64 ? a >> b : 0; break;
+	case 0x27: a ^= b; break;
+	case 0x29: a = a == b; break;
+	case 0x2a: a = (int64_t)a >= (int64_t)b; break;
+	case 0x2b: a = (int64_t)a > (int64_t)b; break;
+	case 0x2c: a = (int64_t)a <= (int64_t)b; break;
+	case 0x2d: a = (int64_t)a < (int64_t)b; break;
+	case 0x2e: a = a != b; break;
+	default: return false;
+	}
+	*ret = a;
+	return true;
+}
+
 /* The DWARF expression subset found in CFI. */
 static int eval(const uint8_t *p, const uint8_t *end, const uint64_t *regs, uint32_t valid,
 		const struct lf_unwind_mem *mem, bool push_cfa, uint64_t cfa, uint64_t *ret)
@@ -480,25 +503,8 @@ static int eval(const uint8_t *p, const uint8_t *end, const uint64_t *regs, uint
 			default:
 				NEED(2);
 				b = st[--sp];
-				a = st[sp - 1];
-				switch (op) {
-				case 0x1a: a &= b; break;
-				case 0x1c: a -= b; break;
-				case 0x1e: a *= b; break;
-				case 0x21: a |= b; break;
-				case 0x22: a += b; break;
-				case 0x24: a = b < 64 ? a << b : 0; break;
-				case 0x25: a = b < 64 ? a >> b : 0; break;
-				case 0x27: a ^= b; break;
-				case 0x29: a = a == b; break;
-				case 0x2a: a = (int64_t)a >= (int64_t)b; break;
-				case 0x2b: a = (int64_t)a > (int64_t)b; break;
-				case 0x2c: a = (int64_t)a <= (int64_t)b; break;
-				case 0x2d: a = (int64_t)a < (int64_t)b; break;
-				case 0x2e: a = a != b; break;
-				default: return -EINVAL;
-				}
-				st[sp - 1] = a;
+				if (!binop(op, st[sp - 1], b, &st[sp - 1]))
+					return -EINVAL;
 			}
 		}
 		if (c.bad)
@@ -520,12 +526,46 @@ static void init_row(struct row *r, const struct cie *cie)
 	(void)cie;
 }
 
+/* The caller's value of register i under its rule; false when unknown. */
+static bool recover(const struct row *row, unsigned i, uint64_t cfa, const uint64_t *regs,
+		    uint32_t valid, const struct lf_unwind_mem *mem, uint64_t *ret)
+{
+	uint64_t addr;
+
+	switch (row->reg[i].rule) {
+	case R_SAME:
+		*ret = regs[i];
+		return valid & (1u << i);
+	case R_UNDEF:
+		return false;
+	case R_OFFSET:
+		return rd64(mem, cfa + row->reg[i].v, ret) == 0;
+	case R_VAL_OFFSET:
+		*ret = cfa + row->reg[i].v;
+		return true;
+	case R_REG: {
+		uint64_t src = (uint64_t)row->reg[i].v;
+		if (src >= LF_DWARF_NREGS || !(valid & (1u << src)))
+			return false;
+		*ret = regs[src];
+		return true;
+	}
+	case R_EXPR:
+		return eval(row->reg[i].expr, row->reg[i].expr_end, regs, valid, mem, true, cfa,
+			    &addr) == 0 && rd64(mem, addr, ret) == 0;
+	case R_VAL_EXPR:
+		return eval(row->reg[i].expr, row->reg[i].expr_end, regs, valid, mem, true, cfa,
+			    ret) == 0;
+	}
+	return false;
+}
+
 int lf_unwind_step(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *regs, uint32_t *valid,
 		   const struct lf_unwind_mem *mem, bool *signal_frame)
 {
 	struct fde f;
 	struct interp s;
-	uint64_t cfa, out[LF_DWARF_NREGS];
+	uint64_t cfa, out[LF_DWARF_NREGS] = { 0 };
 	uint32_t out_valid = 0;
 	int r = find_fde(cfi, pc, &f);
 
@@ -555,34 +595,9 @@ int lf_unwind_step(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *regs,
 			return -EINVAL;
 		cfa = regs[row->cfa_reg] + row->cfa_off;
 	}
-	for (unsigned i = 0; i < LF_DWARF_NREGS; i++) {
-		uint64_t v = 0, addr;
-		bool ok = true;
-		switch (row->reg[i].rule) {
-		case R_SAME: v = regs[i]; ok = *valid & (1u << i); break;
-		case R_UNDEF: ok = false; break;
-		case R_OFFSET: ok = rd64(mem, cfa + row->reg[i].v, &v) == 0; break;
-		case R_VAL_OFFSET: v = cfa + row->reg[i].v; break;
-		case R_REG: {
-			uint64_t src = (uint64_t)row->reg[i].v;
-			ok = src < LF_DWARF_NREGS && (*valid & (1u << src));
-			v = ok ? regs[src] : 0;
-			break;
-		}
-		case R_EXPR:
-			ok = eval(row->reg[i].expr, row->reg[i].expr_end, regs, *valid, mem, true, cfa,
-				  &addr) == 0 && rd64(mem, addr, &v) == 0;
-			break;
-		case R_VAL_EXPR:
-			ok = eval(row->reg[i].expr, row->reg[i].expr_end, regs, *valid, mem, true, cfa,
-				  &v) == 0;
-			break;
-		}
-		if (ok) {
-			out[i] = v;
+	for (unsigned i = 0; i < LF_DWARF_NREGS; i++)
+		if (recover(row, i, cfa, regs, *valid, mem, &out[i]))
 			out_valid |= 1u << i;
-		}
-	}
 	if (!(out_valid & (1u << f.cie.ra)))
 		return -EFAULT;
 	out[LF_DWARF_SP] = cfa;	/* x86_64 and aarch64: the CFA is the caller's sp */
