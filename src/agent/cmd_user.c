@@ -142,11 +142,11 @@ static int user_apply(int argc, char **argv)
 	struct user_args a;
 	char msg[LF_USER_MSG_MAX];
 	struct lf_user_patch *p = NULL;
-	int i, worst = 0;
+	int i, code, worst = 0;
 
 	if (!parse_opts(prog, "FILE --pid PID | --all [--budget-ms N] [--retries N] [--json]", argc,
-			argv, &a, &i, &worst))
-		return worst;
+			argv, &a, &i, &code))
+		return code;
 	if (argc - i != 1 || a.all == (a.pid != 0))
 		return lf_cmd_usage_error(prog, "give one patch FILE and either --pid PID or --all");
 	int r = lf_user_patch_load(argv[i], &p, msg, sizeof(msg));
@@ -205,11 +205,11 @@ static int user_revert(int argc, char **argv)
 {
 	const char *prog = "livefix user revert";
 	struct user_args a;
-	int i, worst = 0;
+	int i, code, worst = 0;
 
 	if (!parse_opts(prog, "ID [--pid PID] [--budget-ms N] [--retries N] [--json]", argc, argv, &a,
-			&i, &worst))
-		return worst;
+			&i, &code))
+		return code;
 	if (argc - i != 1 || a.all)
 		return lf_cmd_usage_error(prog, "give one patch ID and optionally --pid PID");
 	struct collect c = { .id = argv[i], .pids = calloc(PIDS_MAX, sizeof(pid_t)) };

@@ -53,6 +53,7 @@ build_all() {
 	$mk tiny.o target-pie tiny-1 1 $P/tiny.c "func tiny tiny_v2"
 	$mk forever.o target-pie forever-1 1 $P/busy.c "func busy_forever busy_forever_v2"
 	$mk often.o target-pie often-1 1 $P/busy.c "func busy_often busy_often_v2"
+	$mk insignal.o target-pie insignal-1 1 $P/busy.c "func in_signal in_signal_v2"
 	$mk other.o target-other other-1 1 $P/simple.c "func compute compute_v2"
 }
 if ! (build_all) >"$W/build.log" 2>&1; then
@@ -160,6 +161,45 @@ if start out-z ./target-pie "$W/out-z" 2 Z; then
 	kill -9 $tp
 else
 	fail zombie-leader "target did not start"
+fi
+
+# ---- a thread in a signal handler: unwound through the signal frame ----
+if start out-s ./target-pie "$W/out-s" 1 S; then
+	sp=$tp
+	sleep 0.1
+	"$L" user apply insignal.o --pid $sp --retries 2 >"$W/sig.log" 2>&1
+	rc=$?
+	if [ $rc = 5 ] && grep -Eq 'is in in_signal \(frame [1-9]' "$W/sig.log" && no_patch $sp; then
+		pass signal-frame-busy
+	else
+		fail signal-frame-busy "exit $rc: $(cat "$W/sig.log")"
+	fi
+	# The same stack, unwound to its end, holds nothing that compute() replaces.
+	roundtrip signal-frame-unwinds $sp out-s simple-pie.o simple-pie '^c=21 .* w=ok '
+	kill -9 $sp
+else
+	fail signal-frame-busy "target did not start"
+fi
+
+# ---- threads created and exiting while we stop them ----
+if start out-c ./target-pie "$W/out-c" 2 C; then
+	cp=$tp
+	ok=1
+	for i in $(seq 10); do
+		if ! "$L" user apply simple-pie.o --pid $cp >"$W/clone.log" 2>&1 || ! wait_for out-c '^c=21 .* w=ok ' ||
+		   ! "$L" user revert simple-pie --pid $cp >>"$W/clone.log" 2>&1 || ! wait_for out-c "$ORIG"; then
+			ok=
+			break
+		fi
+	done
+	if [ -n "$ok" ] && running $cp out-c && no_patch $cp; then
+		pass threads-coming-and-going
+	else
+		fail threads-coming-and-going "round $i: $(tr '\n' ' ' <"$W/clone.log")"
+	fi
+	kill -9 $cp
+else
+	fail threads-coming-and-going "target did not start"
 fi
 
 # ---- successive levels: level 2 replaces level 1 in one pause ----
@@ -307,8 +347,18 @@ for step in mapped written protected stopped mid-redirect redirected; do
 	fi
 done
 
-# ---- list --json is valid JSON with the patch ----
-"$L" user apply simple-pie.o --pid $p >/dev/null 2>&1
+# ---- apply --json reports the pause and the threads; list --json the patch ----
+"$L" user apply simple-pie.o --pid $p --json >"$W/apply.json" 2>&1
+if python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+assert r["ok"] and r["exit"] == 0 and r["pid"] == int(sys.argv[2]), r
+assert r["threads"] == int(sys.argv[3]) and 0 < r["pause_ns"] < 10**9 and r["attempts"] >= 1, r
+' "$W/apply.json" $p "$(ls /proc/$p/task | wc -l)" 2>"$W/json.log"; then
+	pass apply-json-pause
+else
+	fail apply-json-pause "$(tail -1 "$W/json.log")"
+fi
 if "$L" user list --json | python3 -c '
 import json, sys
 a = [x for x in json.load(sys.stdin) if x["id"] == "simple-pie"]

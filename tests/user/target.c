@@ -5,14 +5,17 @@
  *
  *   c=<compute(7)> m=<message()> l=<libfn(7)> o=<offset(7)> w=<workers>
  *
- * usage: target OUTFILE NTHREADS [B][O][Z]
+ * usage: target OUTFILE NTHREADS [B][O][S][C][Z]
  *   NTHREADS workers call compute(7) in a loop; w= is "ok" when all of
  *   them saw the same value as the main thread in their last call, or the
  *   values they saw; B adds a thread that sits forever inside
  *   busy_forever(); O a thread that is inside busy_often() half the time;
+ *   S a thread that sits in a signal handler entered inside in_signal();
+ *   C a thread that creates and joins short-lived threads all the time;
  *   Z makes the main thread exit (a zombie leader) after starting a printer.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +59,19 @@ __attribute__((noipa)) int busy_often(int x)
 	return x + zero;
 }
 
+/* Interrupted by a signal whose handler never returns: a signal frame on the stack. */
+__attribute__((noipa)) int in_signal(int x)
+{
+	raise(SIGUSR2);
+	return x + zero;
+}
+
+static void on_usr2(int sig)
+{
+	for (;;)
+		pause();
+}
+
 static void sleep_us(long us)
 {
 	struct timespec ts = { 0, us * 1000 };
@@ -88,6 +104,32 @@ static void *often(void *arg)
 	for (;;) {
 		busy_often(1);
 		sleep_us(4000);
+	}
+	return arg;
+}
+
+static void *signalled(void *arg)
+{
+	struct sigaction sa = { .sa_handler = on_usr2 };
+
+	sigaction(SIGUSR2, &sa, NULL);
+	in_signal(1);
+	return arg;
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+/* Threads come and go all the time. */
+static void *spawner(void *arg)
+{
+	for (;;) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, nothing, NULL) == 0)
+			pthread_join(t, NULL);
+		sleep_us(200);
 	}
 	return arg;
 }
@@ -131,7 +173,7 @@ int main(int argc, char **argv)
 	pthread_t t;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O][Z]\n");
+		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O][S][C][Z]\n");
 		return 2;
 	}
 	out = fopen(argv[1], "w");
@@ -146,6 +188,10 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, forever, NULL);
 	if (strchr(flags, 'O'))
 		pthread_create(&t, NULL, often, NULL);
+	if (strchr(flags, 'S'))
+		pthread_create(&t, NULL, signalled, NULL);
+	if (strchr(flags, 'C'))
+		pthread_create(&t, NULL, spawner, NULL);
 	if (strchr(flags, 'Z')) {	/* the leader exits, the process lives on */
 		pthread_create(&t, NULL, printer, NULL);
 		pthread_exit(NULL);
