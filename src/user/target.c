@@ -213,7 +213,30 @@ int lf_target_seccomp(pid_t pid, int *ret_mode)
 	return 0;
 }
 
-static bool pid_maps_build_id(pid_t pid, const uint8_t *id, unsigned len)
+/* Files already looked at, by device and inode: most processes map the same libraries. */
+#define SEEN_MAX 4096
+
+struct seen_file {
+	uint64_t inode;
+	unsigned major, minor;
+	bool match;
+};
+
+struct seen {
+	struct seen_file v[SEEN_MAX];
+	size_t n;
+};
+
+static int seen_lookup(const struct seen *s, const struct lf_map *m)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].inode == m->inode && s->v[i].major == m->dev_major &&
+		    s->v[i].minor == m->dev_minor)
+			return s->v[i].match;
+	return -1;
+}
+
+static bool pid_maps_build_id(pid_t pid, const uint8_t *id, unsigned len, struct seen *seen)
 {
 	struct lf_maps m;
 	bool found = false;
@@ -225,9 +248,17 @@ static bool pid_maps_build_id(pid_t pid, const uint8_t *id, unsigned len)
 		char path[128];
 		if (!is_object_start(&m, i))
 			continue;
+		int known = seen_lookup(seen, &m.v[i]);
+		if (known >= 0) {
+			found = known;
+			continue;
+		}
 		obj_path(pid, &m.v[i], path, sizeof(path));
 		int n = lf_elf_file_build_id(path, got, sizeof(got));
 		found = n == (int)len && !memcmp(got, id, len);
+		if (seen->n < SEEN_MAX && n != -ENOENT && n != -EACCES)
+			seen->v[seen->n++] = (struct seen_file){ m.v[i].inode, m.v[i].dev_major,
+								  m.v[i].dev_minor, found };
 	}
 	lf_maps_release(&m);
 	return found;
@@ -235,22 +266,29 @@ static bool pid_maps_build_id(pid_t pid, const uint8_t *id, unsigned len)
 
 int lf_user_find_targets(const struct lf_user_patch *p, pid_t *ret_pids, size_t max)
 {
+	struct seen *seen = calloc(1, sizeof(*seen));
 	DIR *d = opendir("/proc");
 	size_t n = 0;
 	pid_t self = getpid();
 
-	if (!d)
-		return -errno;
+	if (!d || !seen) {
+		int r = d ? -ENOMEM : -errno;
+		if (d)
+			closedir(d);
+		free(seen);
+		return r;
+	}
 	struct dirent *de;
 	while ((de = readdir(d)) && n < max) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 		if (*end || pid <= 0 || pid == self)
 			continue;
-		if (pid_maps_build_id((pid_t)pid, p->build_id, p->build_id_len))
+		if (pid_maps_build_id((pid_t)pid, p->build_id, p->build_id_len, seen))
 			ret_pids[n++] = (pid_t)pid;
 	}
 	closedir(d);
+	free(seen);
 	for (size_t i = 1; i < n; i++)	/* insertion sort: ascending pids */
 		for (size_t k = i; k > 0 && ret_pids[k - 1] > ret_pids[k]; k--) {
 			pid_t tmp = ret_pids[k];

@@ -22,7 +22,7 @@ trap cleanup EXIT
 
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1 ($2)"; }
-ORIG='^c=14 m=original l=107 o=10 w=ok '
+ORIG='^c=14 m=original l=107 o=10 w=ok e=0 '
 
 if [ "$(uname -m)" != x86_64 ]; then
 	echo "SKIP: user (x86_64 only for now)"
@@ -122,8 +122,8 @@ for t in pie nopie; do
 	p=$tp
 	declare "pid_$t=$p"
 	wait_for out-$t "$ORIG" || fail "$t/original" "$(line out-$t)"
-	roundtrip "$t/simple-function" $p out-$t simple-$t.o simple-$t '^c=21 .* w=ok '
-	roundtrip "$t/new-function" $p out-$t newfunc-$t.o newfunc-$t '^c=50 .* w=ok '
+	roundtrip "$t/simple-function" $p out-$t simple-$t.o simple-$t '^c=21 .* w=ok e=0 '
+	roundtrip "$t/new-function" $p out-$t newfunc-$t.o newfunc-$t '^c=50 .* w=ok e=0 '
 	roundtrip "$t/new-global-variable" $p out-$t global-$t.o global-$t '^c=35 '
 	roundtrip "$t/libc-functions-data-strings" $p out-$t libc-$t.o libc-$t ' m=patched-42-out '
 	roundtrip "$t/target-local-symbol" $p out-$t local-$t.o local-$t ' o=37 '
@@ -146,7 +146,7 @@ kill -9 "$pid_nopie" 2>/dev/null
 
 # ---- several threads: every worker runs the new code ----
 if start out-t8 ./target-pie "$W/out-t8" 8; then
-	roundtrip threads-8 $tp out-t8 simple-pie.o simple-pie '^c=21 .* w=ok '
+	roundtrip threads-8 $tp out-t8 simple-pie.o simple-pie '^c=21 .* w=ok e=0 '
 	nthreads=$(ls /proc/$tp/task | wc -l)
 	[ "$nthreads" = 9 ] && pass threads-count || fail threads-count "$nthreads threads"
 	kill -9 $tp
@@ -157,7 +157,7 @@ fi
 # ---- a zombie leader (main thread exited): the other threads are patched ----
 if start out-z ./target-pie "$W/out-z" 2 Z; then
 	grep -q '^State:.*Z' /proc/$tp/status || fail zombie-leader "leader is not a zombie"
-	roundtrip zombie-leader $tp out-z simple-pie.o simple-pie '^c=21 .* w=ok '
+	roundtrip zombie-leader $tp out-z simple-pie.o simple-pie '^c=21 .* w=ok e=0 '
 	kill -9 $tp
 else
 	fail zombie-leader "target did not start"
@@ -175,7 +175,7 @@ if start out-s ./target-pie "$W/out-s" 1 S; then
 		fail signal-frame-busy "exit $rc: $(cat "$W/sig.log")"
 	fi
 	# The same stack, unwound to its end, holds nothing that compute() replaces.
-	roundtrip signal-frame-unwinds $sp out-s simple-pie.o simple-pie '^c=21 .* w=ok '
+	roundtrip signal-frame-unwinds $sp out-s simple-pie.o simple-pie '^c=21 .* w=ok e=0 '
 	kill -9 $sp
 else
 	fail signal-frame-busy "target did not start"
@@ -186,7 +186,7 @@ if start out-c ./target-pie "$W/out-c" 2 C; then
 	cp=$tp
 	ok=1
 	for i in $(seq 10); do
-		if ! "$L" user apply simple-pie.o --pid $cp >"$W/clone.log" 2>&1 || ! wait_for out-c '^c=21 .* w=ok ' ||
+		if ! "$L" user apply simple-pie.o --pid $cp >"$W/clone.log" 2>&1 || ! wait_for out-c '^c=21 .* w=ok e=0 ' ||
 		   ! "$L" user revert simple-pie --pid $cp >>"$W/clone.log" 2>&1 || ! wait_for out-c "$ORIG"; then
 			ok=
 			break
@@ -317,8 +317,8 @@ for step in mapped written protected stopped mid-redirect redirected; do
 		continue
 	fi
 	case $step in
-	mid-redirect) want='^c=28 m=original l=107 o=10 w=ok ' ;;
-	redirected) want='^c=28 m=level2 l=107 o=10 w=ok ' ;;
+	mid-redirect) want='^c=28 m=original l=107 o=10 w=ok e=0 ' ;;
+	redirected) want='^c=28 m=level2 l=107 o=10 w=ok e=0 ' ;;
 	*) want=$ORIG ;;
 	esac
 	if ! wait_for out-pie "$want"; then

@@ -3,12 +3,12 @@
  * The process the userspace tests patch live. Every 3 ms the main thread
  * prints one line with the results of the patchable functions:
  *
- *   c=<compute(7)> m=<message()> l=<libfn(7)> o=<offset(7)> w=<workers>
+ *   c=<compute(7)> m=<message()> l=<libfn(7)> o=<offset(7)> w=<workers> e=<errors> n=<line>
  *
  * usage: target OUTFILE NTHREADS [B][O][S][C][Z]
  *   NTHREADS workers call compute(7) in a loop; w= is "ok" when all of
  *   them saw the same value as the main thread in their last call, or the
- *   values they saw; B adds a thread that sits forever inside
+ *   values they saw; e= counts nanosleep calls that failed; B adds a thread that sits forever inside
  *   busy_forever(); O a thread that is inside busy_often() half the time;
  *   S a thread that sits in a signal handler entered inside in_signal();
  *   C a thread that creates and joins short-lived threads all the time;
@@ -72,11 +72,18 @@ static void on_usr2(int sig)
 		pause();
 }
 
+/*
+ * Sleeps that end early or fail: the leader is where syscalls are injected,
+ * usually while it sleeps here, and its nanosleep must restart unharmed.
+ */
+static volatile int sleep_errors;
+
 static void sleep_us(long us)
 {
 	struct timespec ts = { 0, us * 1000 };
 
-	nanosleep(&ts, NULL);
+	if (nanosleep(&ts, NULL) != 0)
+		sleep_errors++;
 }
 
 #define WORKERS_MAX 512
@@ -159,7 +166,8 @@ static void *printer(void *arg)
 		int c = compute(7);
 		sleep_us(1000);	/* workers catch up with a change */
 		workers_state(n, compute(7), w, sizeof(w));
-		fprintf(out, "c=%d m=%s l=%d o=%d w=%s n=%lu\n", c, message(), libfn(7), offset(7), w, line);
+		fprintf(out, "c=%d m=%s l=%d o=%d w=%s e=%d n=%lu\n", c, message(), libfn(7), offset(7), w,
+			sleep_errors, line);
 		fflush(out);
 		sleep_us(2000);
 		(void)tiny();
