@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* pcs around the section itself, where pc-relative FDEs point */
 	for (uint64_t pc = 0xff00; pc < 0x10000 + size + 0x100; pc += 0x1f) {
 		uint64_t regs[LF_DWARF_NREGS] = { 0 }, s, e;
-		uint32_t valid = (1u << LF_DWARF_NREGS) - 1;
+		uint64_t valid = LF_REGS_ALL;
 		bool sig;
 		for (unsigned r = 0; r < LF_DWARF_NREGS; r++)
 			regs[r] = 0x7000 + 8 * r;

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * x86_64 half of the per-architecture interface (user-int.h "arch-*.c"):
+ * x86_64 half of the per-architecture interface (arch.h):
  * relocations, the 5-byte "jmp rel32" redirection, far-call stubs, syscall
  * injection registers and the DWARF register numbering. An aarch64 port
  * provides the same functions (b imm26, +-128 MiB, "svc #0").
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 
@@ -129,9 +130,20 @@ int lf_arch_nr_munmap(void)
  * injected call when the thread was stopped inside an interrupted syscall;
  * the saved registers, restored afterwards, carry the restart as before.
  */
-void lf_arch_set_syscall(struct user_regs_struct *r, uint64_t pc, long nr, const uint64_t *args,
+int lf_arch_get_regs(pid_t tid, struct lf_regs *r)
+{
+	return ptrace(PTRACE_GETREGS, tid, 0, &r->r) < 0 ? -errno : 0;
+}
+
+int lf_arch_set_regs(pid_t tid, const struct lf_regs *r)
+{
+	return ptrace(PTRACE_SETREGS, tid, 0, &r->r) < 0 ? -errno : 0;
+}
+
+void lf_arch_set_syscall(struct lf_regs *regs, uint64_t pc, long nr, const uint64_t *args,
 			 unsigned nargs)
 {
+	struct user_regs_struct *r = &regs->r;
 	uint64_t a[6] = { 0 };
 
 	memcpy(a, args, (nargs > 6 ? 6 : nargs) * sizeof(*a));
@@ -146,33 +158,35 @@ void lf_arch_set_syscall(struct user_regs_struct *r, uint64_t pc, long nr, const
 	r->r9 = a[5];
 }
 
-long lf_arch_syscall_result(const struct user_regs_struct *r)
+long lf_arch_syscall_result(const struct lf_regs *r)
 {
-	return (long)r->rax;
+	return (long)r->r.rax;
 }
 
-uint64_t lf_arch_pc(const struct user_regs_struct *r)
+uint64_t lf_arch_pc(const struct lf_regs *r)
 {
-	return r->rip;
+	return r->r.rip;
 }
 
-void lf_arch_dwarf_regs(const struct user_regs_struct *r, uint64_t *regs)
+void lf_arch_dwarf_regs(const struct lf_regs *regs, uint64_t *out)
 {
-	regs[0] = r->rax;
-	regs[1] = r->rdx;
-	regs[2] = r->rcx;
-	regs[3] = r->rbx;
-	regs[4] = r->rsi;
-	regs[5] = r->rdi;
-	regs[6] = r->rbp;
-	regs[7] = r->rsp;
-	regs[8] = r->r8;
-	regs[9] = r->r9;
-	regs[10] = r->r10;
-	regs[11] = r->r11;
-	regs[12] = r->r12;
-	regs[13] = r->r13;
-	regs[14] = r->r14;
-	regs[15] = r->r15;
-	regs[16] = r->rip;
+	const struct user_regs_struct *r = &regs->r;
+
+	out[0] = r->rax;
+	out[1] = r->rdx;
+	out[2] = r->rcx;
+	out[3] = r->rbx;
+	out[4] = r->rsi;
+	out[5] = r->rdi;
+	out[6] = r->rbp;
+	out[7] = r->rsp;
+	out[8] = r->r8;
+	out[9] = r->r9;
+	out[10] = r->r10;
+	out[11] = r->r11;
+	out[12] = r->r12;
+	out[13] = r->r13;
+	out[14] = r->r14;
+	out[15] = r->r15;
+	out[16] = r->rip;
 }

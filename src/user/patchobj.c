@@ -249,9 +249,9 @@ int lf_patch_parse(const char *path, void *data, size_t len, struct lf_user_patc
 		r = lf_user_fail(msg, msg_size, -ENOEXEC, "%s: not an ELF64 object", path);
 		goto err;
 	}
-	if (p->elf.eh->e_type != ET_REL || p->elf.eh->e_machine != EM_X86_64 || !p->elf.symtab) {
+	if (p->elf.eh->e_type != ET_REL || p->elf.eh->e_machine != LF_ARCH_EM || !p->elf.symtab) {
 		r = lf_user_fail(msg, msg_size, -ENOEXEC,
-				 "%s: not an x86_64 relocatable object with symbols", path);
+				 "%s: not an %s relocatable object with symbols", path, LF_ARCH_NAME);
 		goto err;
 	}
 	const Elf64_Shdr *meta = lf_elf_section(&p->elf, ".livefix.patch");

@@ -247,10 +247,8 @@ int lf_stop_all(pid_t pid, bool all, uint64_t deadline, struct lf_stop *ret, cha
 		if (t->gone || !t->stopped)
 			continue;
 		live++;
-		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0) {
-			r = -errno;
+		if ((r = lf_arch_get_regs(t->tid, &t->regs)) < 0)
 			goto err;
-		}
 	}
 	if (!live) {
 		r = lf_user_fail(msg, size, -ESRCH, "process %d: no thread could be stopped", (int)pid);
@@ -349,12 +347,12 @@ static int park(struct lf_thread *t)
 int lf_inject_syscall(struct lf_stop *s, struct lf_thread *t, uint64_t gadget, long nr,
 		      const uint64_t *args, unsigned nargs, long *ret_val)
 {
-	struct user_regs_struct saved = t->regs, r = saved;
+	struct lf_regs saved = t->regs, r = saved;
 	int err;
 
 	lf_arch_set_syscall(&r, gadget, nr, args, nargs);
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0)
-		return -errno;
+	if ((err = lf_arch_set_regs(t->tid, &r)) < 0)
+		return err;
 	if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) < 0) {
 		err = -errno;
 		goto restore;
@@ -362,10 +360,8 @@ int lf_inject_syscall(struct lf_stop *s, struct lf_thread *t, uint64_t gadget, l
 	err = wait_step(t, lf_now_ns() + 2000000000ull);
 	if (err < 0)
 		goto restore;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0) {
-		err = -errno;
+	if ((err = lf_arch_get_regs(t->tid, &r)) < 0)
 		goto restore;
-	}
 	if (lf_arch_pc(&r) != gadget + sizeof(lf_arch_syscall_insn)) {
 		err = -EFAULT;
 		goto restore;
@@ -373,8 +369,8 @@ int lf_inject_syscall(struct lf_stop *s, struct lf_thread *t, uint64_t gadget, l
 	*ret_val = lf_arch_syscall_result(&r);
 	err = 0;
 restore:
-	if (!t->gone && ptrace(PTRACE_SETREGS, t->tid, 0, &saved) < 0 && !err)
-		err = -errno;
+	if (!t->gone && lf_arch_set_regs(t->tid, &saved) < 0 && !err)
+		err = -EIO;
 	if (!t->gone && park(t) < 0 && !err)
 		err = -ESRCH;
 	return err;

@@ -193,14 +193,14 @@ static int check_thread(const struct lf_thread *t, const struct lf_cfi_cache *c,
 			char *msg, size_t size)
 {
 	uint64_t regs[LF_DWARF_NREGS];
-	uint32_t valid = (1u << LF_DWARF_NREGS) - 1;
+	uint64_t valid = LF_REGS_ALL;
 	struct lf_unwind_mem mem = { stack_read, sm };
 	bool exact = true;
 
 	lf_arch_dwarf_regs(&t->regs, regs);
 	memset(sm->valid, 0, sizeof(sm->valid));
 	for (unsigned frame = 0; frame < FRAMES_MAX; frame++) {
-		uint64_t pc = regs[LF_DWARF_RA], sp = regs[LF_DWARF_SP];
+		uint64_t pc = regs[LF_DWARF_PC], sp = regs[LF_DWARF_SP];
 		uint64_t at = exact ? pc : pc - 1;	/* a return address is past its call */
 		for (size_t i = 0; i < nranges; i++)
 			if (at >= ranges[i].start && at < ranges[i].end)
@@ -218,7 +218,7 @@ static int check_thread(const struct lf_thread *t, const struct lf_cfi_cache *c,
 		if (r < 0)
 			return lf_user_fail(msg, size, -EBUSY, "thread %d: cannot unwind at pc %#llx (frame %u)",
 					    (int)t->tid, (unsigned long long)pc, frame);
-		if (!regs[LF_DWARF_RA])
+		if (!regs[LF_DWARF_PC])
 			return 0;	/* a null return address also ends a stack */
 		if (regs[LF_DWARF_SP] <= sp && !exact)
 			return lf_user_fail(msg, size, -EBUSY, "thread %d: stack does not unwind at pc %#llx",

@@ -456,7 +456,7 @@ static bool binop(uint8_t op, uint64_t a, uint64_t b, uint64_t *ret)
 }
 
 /* The DWARF expression subset found in CFI. */
-static int eval(const uint8_t *p, const uint8_t *end, const uint64_t *regs, uint32_t valid,
+static int eval(const uint8_t *p, const uint8_t *end, const uint64_t *regs, uint64_t valid,
 		const struct lf_unwind_mem *mem, bool push_cfa, uint64_t cfa, uint64_t *ret)
 {
 	uint64_t st[EXPR_STACK];
@@ -475,12 +475,12 @@ static int eval(const uint8_t *p, const uint8_t *end, const uint64_t *regs, uint
 		} else if (op >= 0x70 && op <= 0x8f) {	/* breg0..31 */
 			unsigned r = op - 0x70u;
 			int64_t off = sleb(&c);
-			if (r >= LF_DWARF_NREGS || !(valid & (1u << r)))
+			if (r >= LF_DWARF_NREGS || !(valid & LF_REG_BIT(r)))
 				return -EINVAL;
 			PUSH(regs[r] + off);
 		} else if (op >= 0x50 && op <= 0x6f) {	/* reg0..31: value in register */
 			unsigned r = op - 0x50u;
-			if (r >= LF_DWARF_NREGS || !(valid & (1u << r)))
+			if (r >= LF_DWARF_NREGS || !(valid & LF_REG_BIT(r)))
 				return -EINVAL;
 			PUSH(regs[r]);
 		} else {
@@ -528,14 +528,14 @@ static void init_row(struct row *r, const struct cie *cie)
 
 /* The caller's value of register i under its rule; false when unknown. */
 static bool recover(const struct row *row, unsigned i, uint64_t cfa, const uint64_t *regs,
-		    uint32_t valid, const struct lf_unwind_mem *mem, uint64_t *ret)
+		    uint64_t valid, const struct lf_unwind_mem *mem, uint64_t *ret)
 {
 	uint64_t addr;
 
 	switch (row->reg[i].rule) {
 	case R_SAME:
 		*ret = regs[i];
-		return valid & (1u << i);
+		return valid & LF_REG_BIT(i);
 	case R_UNDEF:
 		return false;
 	case R_OFFSET:
@@ -545,7 +545,7 @@ static bool recover(const struct row *row, unsigned i, uint64_t cfa, const uint6
 		return true;
 	case R_REG: {
 		uint64_t src = (uint64_t)row->reg[i].v;
-		if (src >= LF_DWARF_NREGS || !(valid & (1u << src)))
+		if (src >= LF_DWARF_NREGS || !(valid & LF_REG_BIT(src)))
 			return false;
 		*ret = regs[src];
 		return true;
@@ -560,13 +560,13 @@ static bool recover(const struct row *row, unsigned i, uint64_t cfa, const uint6
 	return false;
 }
 
-int lf_unwind_step(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *regs, uint32_t *valid,
+int lf_unwind_step(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *regs, uint64_t *valid,
 		   const struct lf_unwind_mem *mem, bool *signal_frame)
 {
 	struct fde f;
 	struct interp s;
 	uint64_t cfa, out[LF_DWARF_NREGS] = { 0 };
-	uint32_t out_valid = 0;
+	uint64_t out_valid = 0;
 	int r = find_fde(cfi, pc, &f);
 
 	if (r < 0)
@@ -591,19 +591,19 @@ int lf_unwind_step(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *regs,
 		if (eval(row->cfa_expr, row->cfa_expr_end, regs, *valid, mem, false, 0, &cfa) < 0)
 			return -EINVAL;
 	} else {
-		if (row->cfa_reg >= LF_DWARF_NREGS || !(*valid & (1u << row->cfa_reg)))
+		if (row->cfa_reg >= LF_DWARF_NREGS || !(*valid & LF_REG_BIT(row->cfa_reg)))
 			return -EINVAL;
 		cfa = regs[row->cfa_reg] + row->cfa_off;
 	}
 	for (unsigned i = 0; i < LF_DWARF_NREGS; i++)
 		if (recover(row, i, cfa, regs, *valid, mem, &out[i]))
-			out_valid |= 1u << i;
-	if (!(out_valid & (1u << f.cie.ra)))
+			out_valid |= LF_REG_BIT(i);
+	if (!(out_valid & LF_REG_BIT(f.cie.ra)))
 		return -EFAULT;
 	out[LF_DWARF_SP] = cfa;	/* x86_64 and aarch64: the CFA is the caller's sp */
-	out_valid |= 1u << LF_DWARF_SP;
-	out[16] = out[f.cie.ra];	/* the caller's pc */
-	out_valid |= 1u << 16;
+	out_valid |= LF_REG_BIT(LF_DWARF_SP);
+	out[LF_DWARF_PC] = out[f.cie.ra];	/* the caller's pc */
+	out_valid |= LF_REG_BIT(LF_DWARF_PC);
 	memcpy(regs, out, sizeof(out));
 	*valid = out_valid;
 	return 0;

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <sys/user.h>
-
 #include "livefix/user.h"
+
+#include "arch.h"
 
 __attribute__((format(printf, 4, 5)))
 int lf_user_fail(char *msg, size_t size, int err, const char *fmt, ...);
@@ -218,34 +218,7 @@ int lf_link_symbol(const struct lf_user_patch *p, const struct lf_image *img, co
 		   uint64_t *ret_addr);
 void lf_image_release(struct lf_image *img);
 
-/* ---- arch-*.c ---- */
-
-#define LF_ARCH_BRANCH_REACH (1ull << 31)	/* x86_64 rel32 */
-
-/* Relocates one field: loc is in our memory, place its target address. */
-int lf_arch_reloc(uint32_t type, uint8_t *loc, size_t avail, uint64_t place, uint64_t sym, int64_t addend,
-		  uint64_t got_slot, char *msg, size_t size);
-bool lf_arch_reloc_needs_got(uint32_t type);
-bool lf_arch_reloc_is_branch(uint32_t type);
-/* Writes a branch from 'from' to 'to' into buf; returns its length or -ERANGE. */
-int lf_arch_branch(uint8_t *buf, size_t size, uint64_t from, uint64_t to);
-/* An indirect jump through a 64-bit slot (PLT-like stub); returns length. */
-int lf_arch_stub(uint8_t *buf, size_t size, uint64_t at, uint64_t slot);
-#define LF_ARCH_STUB_SIZE 8
-#define LF_ARCH_BRANCH_SIZE 5
-extern const uint8_t lf_arch_syscall_insn[2];
-int lf_arch_nr_mmap(void);
-int lf_arch_nr_mprotect(void);
-int lf_arch_nr_munmap(void);
-void lf_arch_set_syscall(struct user_regs_struct *r, uint64_t pc, long nr, const uint64_t *args,
-			 unsigned nargs);
-long lf_arch_syscall_result(const struct user_regs_struct *r);
-uint64_t lf_arch_pc(const struct user_regs_struct *r);
-/* DWARF register file from ptrace registers; regs[n] for DWARF n < 17. */
-#define LF_DWARF_NREGS 17
-#define LF_DWARF_SP 7
-#define LF_DWARF_RA 16
-void lf_arch_dwarf_regs(const struct user_regs_struct *r, uint64_t *regs);
+/* ---- arch.h, arch-*.c: see arch.h ---- */
 
 /* ---- ptrace.c: stopping threads, injecting syscalls ---- */
 
@@ -255,7 +228,7 @@ struct lf_thread {
 	bool stopped;
 	bool gone;		/* exited while we held it */
 	int pending_sig;	/* arrived while stopped by us; re-sent on release */
-	struct user_regs_struct regs;	/* valid while stopped */
+	struct lf_regs regs;	/* valid while stopped */
 };
 
 struct lf_stop {
@@ -305,7 +278,7 @@ struct lf_unwind_cfi {
  * address undefined), 0 after a step, negative errno when no rule is found.
  * signal_frame is set when the FDE is a signal trampoline's.
  */
-int lf_unwind_step(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *regs, uint32_t *valid,
+int lf_unwind_step(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *regs, uint64_t *valid,
 		   const struct lf_unwind_mem *mem, bool *signal_frame);
 /* Finds the FDE for pc; returns 0 and its pc range, -ENOENT if none. */
 int lf_unwind_find_fde(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *ret_start,

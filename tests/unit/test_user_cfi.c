@@ -77,21 +77,21 @@ static int fake_read(void *ud, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
-static int step_at(uint64_t pc, uint64_t *regs, uint32_t *valid)
+static int step_at(uint64_t pc, uint64_t *regs, uint64_t *valid)
 {
 	struct lf_unwind_cfi cfi = { .eh = eh, .eh_size = eh_len, .eh_vaddr = EH_VADDR };
 	struct lf_unwind_mem mem = { fake_read, NULL };
 	bool sig;
 
-	regs[16] = pc;
-	*valid = (1u << 6) | (1u << 7) | (1u << 16);
+	regs[LF_DWARF_PC] = pc;
+	*valid = LF_REG_BIT(6) | LF_REG_BIT(7) | LF_REG_BIT(LF_DWARF_PC);
 	return lf_unwind_step(&cfi, pc, regs, valid, &mem, &sig);
 }
 
 static void test_handmade_rows(void **state)
 {
 	uint64_t regs[LF_DWARF_NREGS] = { 0 };
-	uint32_t valid;
+	uint64_t valid;
 
 	build_eh();
 	stack[8] = 0xcafe;		/* return address at 0x7040 */
@@ -100,27 +100,27 @@ static void test_handmade_rows(void **state)
 	/* entry: cfa = rsp + 8 */
 	regs[7] = 0x7040;
 	assert_int_equal(step_at(F, regs, &valid), 0);
-	assert_true(regs[16] == 0xcafe && regs[7] == 0x7048);
+	assert_true(regs[LF_DWARF_PC] == 0xcafe && regs[7] == 0x7048);
 	/* after push %rbp: cfa = rsp + 16, rbp saved */
 	regs[7] = 0x7038;
 	regs[6] = 0x1;
 	assert_int_equal(step_at(F + 2, regs, &valid), 0);
-	assert_true(regs[16] == 0xcafe && regs[7] == 0x7048 && regs[6] == 0x7080);
+	assert_true(regs[LF_DWARF_PC] == 0xcafe && regs[7] == 0x7048 && regs[6] == 0x7080);
 	/* body: cfa = rbp + 16, whatever rsp is */
 	regs[6] = 0x7038;
 	regs[7] = 0x7000;
 	assert_int_equal(step_at(F + 0x20, regs, &valid), 0);
-	assert_true(regs[16] == 0xcafe && regs[7] == 0x7048 && regs[6] == 0x7080);
+	assert_true(regs[LF_DWARF_PC] == 0xcafe && regs[7] == 0x7048 && regs[6] == 0x7080);
 	/* epilogue (remembered state): cfa = rsp + 8 */
 	regs[7] = 0x7040;
 	regs[6] = 0x7080;
 	assert_int_equal(step_at(F + 0x30, regs, &valid), 0);
-	assert_true(regs[16] == 0xcafe && regs[7] == 0x7048);
+	assert_true(regs[LF_DWARF_PC] == 0xcafe && regs[7] == 0x7048);
 	/* after restore_state: rbp + 16 again */
 	regs[6] = 0x7038;
 	regs[7] = 0x7000;
 	assert_int_equal(step_at(F + 0x31, regs, &valid), 0);
-	assert_true(regs[16] == 0xcafe && regs[7] == 0x7048);
+	assert_true(regs[LF_DWARF_PC] == 0xcafe && regs[7] == 0x7048);
 	/* outside the FDE */
 	assert_int_equal(step_at(F + 0x40, regs, &valid), -ENOENT);
 	assert_int_equal(step_at(F - 1, regs, &valid), -ENOENT);
@@ -138,7 +138,7 @@ static void test_handmade_truncated(void **state)
 		uint8_t *copy = malloc(n ? n : 1);
 		memcpy(copy, eh, n);
 		struct lf_unwind_cfi cfi = { .eh = copy, .eh_size = n, .eh_vaddr = EH_VADDR };
-		uint32_t valid = (1u << 6) | (1u << 7) | (1u << 16);
+		uint64_t valid = LF_REG_BIT(6) | LF_REG_BIT(7) | LF_REG_BIT(LF_DWARF_PC);
 		regs[7] = 0x7040;
 		int r = lf_unwind_step(&cfi, F, regs, &valid, &mem, &sig);
 		assert_true(r < 0);
@@ -170,25 +170,25 @@ __attribute__((noinline)) static int walk(const struct lf_cfi_cache *cache, int 
 {
 	uint64_t regs[LF_DWARF_NREGS] = { 0 }, pc, sp, bp;
 	uint64_t ret = (uint64_t)(uintptr_t)__builtin_return_address(0);
-	uint32_t valid = (1u << 6) | (1u << 7) | (1u << 16);
+	uint64_t valid = LF_REG_BIT(6) | LF_REG_BIT(7) | LF_REG_BIT(LF_DWARF_PC);
 	struct lf_unwind_mem mem = { self_read, &fd };
 	bool exact = true;
 	int r = -1;
 
 	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
 			 : "=&r"(pc), "=&r"(sp), "=&r"(bp));
-	regs[16] = pc;
+	regs[LF_DWARF_PC] = pc;
 	regs[7] = sp;
 	regs[6] = bp;
 	*saw_caller = false;
 	for (unsigned frame = 0; frame < 64; frame++) {
-		uint64_t at = exact ? regs[16] : regs[16] - 1;
-		*saw_caller |= regs[16] == ret;
+		uint64_t at = exact ? regs[LF_DWARF_PC] : regs[LF_DWARF_PC] - 1;
+		*saw_caller |= regs[LF_DWARF_PC] == ret;
 		const struct lf_cfi_obj *o = obj_of(cache, at);
 		if (!o || !o->has_cfi)
 			return -ENOENT;
 		r = lf_unwind_step(&o->cfi, at, regs, &valid, &mem, &exact);
-		if (r != 0 || !regs[16])
+		if (r != 0 || !regs[LF_DWARF_PC])
 			break;
 	}
 	return r;
