@@ -154,6 +154,24 @@ else
 	fail threads-8 "target did not start"
 fi
 
+# ---- no free address within jump reach of the program ----
+if start out-f ./target-pie "$W/out-f" 1 F; then
+	fp=$tp
+	"$L" user apply simple-pie.o --pid $fp >"$W/fill.log" 2>&1
+	rc=$?
+	if [ $rc = 6 ] && grep -q 'no free address within branch reach' "$W/fill.log" && no_patch $fp &&
+	   running $fp out-f && wait_for out-f "$ORIG"; then
+		pass refuse-no-address-in-reach
+	else
+		fail refuse-no-address-in-reach "exit $rc: $(cat "$W/fill.log")"
+	fi
+	# A library far from the program still has room next to it.
+	roundtrip library-beside-full-program $fp out-f lib.o lib-1 ' l=207 '
+	kill -9 $fp
+else
+	fail refuse-no-address-in-reach "target did not start"
+fi
+
 # ---- a zombie leader (main thread exited): the other threads are patched ----
 if start out-z ./target-pie "$W/out-z" 2 Z; then
 	grep -q '^State:.*Z' /proc/$tp/status || fail zombie-leader "leader is not a zombie"

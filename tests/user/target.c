@@ -5,20 +5,23 @@
  *
  *   c=<compute(7)> m=<message()> l=<libfn(7)> o=<offset(7)> w=<workers> e=<errors> n=<line>
  *
- * usage: target OUTFILE NTHREADS [B][O][S][C][Z]
+ * usage: target OUTFILE NTHREADS [B][O][S][C][F][Z]
  *   NTHREADS workers call compute(7) in a loop; w= is "ok" when all of
  *   them saw the same value as the main thread in their last call, or the
  *   values they saw; e= counts nanosleep calls that failed; B adds a thread that sits forever inside
  *   busy_forever(); O a thread that is inside busy_often() half the time;
  *   S a thread that sits in a signal handler entered inside in_signal();
  *   C a thread that creates and joins short-lived threads all the time;
+ *   F fills the address space within 2 GiB of the program: no room for a patch;
  *   Z makes the main thread exit (a zombie leader) after starting a printer.
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +80,10 @@ static void on_usr2(int sig)
  * usually while it sleeps here, and its nanosleep must restart unharmed.
  */
 static volatile int sleep_errors;
+
+static void main_anchor(void)
+{
+}
 
 static void sleep_us(long us)
 {
@@ -141,6 +148,34 @@ static void *spawner(void *arg)
 	return arg;
 }
 
+/*
+ * Reserves every free page within 2 GiB of the program (PROT_NONE, no
+ * memory used), so that no patch can be placed within jump reach.
+ */
+static void fill_reach(void)
+{
+	uint64_t anchor = (uint64_t)(uintptr_t)&main_anchor & ~0xfffull, lo = anchor - (3ull << 30),
+		 hi = anchor + (3ull << 30), starts[4096], ends[4096], prev = 0x10000;
+	char line[512];
+	int n = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && n < 4096 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &starts[n], &ends[n]) == 2)
+			n++;
+	if (f)
+		fclose(f);
+	for (int i = 0; i <= n; i++) {
+		uint64_t end = i < n ? starts[i] : hi;
+		uint64_t a = prev > lo ? prev : lo, b = end < hi ? end : hi;
+		if (b > a)
+			mmap((void *)a, b - a, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			     MAP_FIXED_NOREPLACE, -1, 0);
+		if (i < n && ends[i] > prev)
+			prev = ends[i];
+	}
+}
+
 static void workers_state(int n, int expect, char *buf, size_t size)
 {
 	size_t len = 0;
@@ -181,7 +216,7 @@ int main(int argc, char **argv)
 	pthread_t t;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O][S][C][Z]\n");
+		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O][S][C][F][Z]\n");
 		return 2;
 	}
 	out = fopen(argv[1], "w");
@@ -190,6 +225,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (argc > 99)
 		offset_value = argc;	/* keeps it a variable, not a constant */
+	if (strchr(flags, 'F'))
+		fill_reach();
 	for (int i = 0; i < nworkers; i++)
 		pthread_create(&t, NULL, worker, (void *)(long)i);
 	if (strchr(flags, 'B'))
