@@ -52,6 +52,12 @@ static int place_part(const struct lf_elf *e, struct lf_image *img, enum part pa
 			return lf_user_fail(msg, size, -ENOEXEC,
 					    "patch object: section %s: new thread-local data is not supported",
 					    lf_elf_section_name(e, s));
+		if (s->sh_type == SHT_INIT_ARRAY || s->sh_type == SHT_FINI_ARRAY ||
+		    s->sh_type == SHT_PREINIT_ARRAY || !strncmp(lf_elf_section_name(e, s), ".ctors", 6) ||
+		    !strncmp(lf_elf_section_name(e, s), ".dtors", 6))
+			return lf_user_fail(msg, size, -ENOEXEC,
+					    "patch object: section %s: constructors and destructors never run",
+					    lf_elf_section_name(e, s));
 		uint64_t a = s->sh_addralign ? s->sh_addralign : 1;
 		if (a > PAGE || (a & (a - 1)) || s->sh_size > MAP_MAX)
 			return lf_user_fail(msg, size, -ENOEXEC, "patch object: section %s: bad size",

@@ -55,6 +55,8 @@ build_all() {
 	$mk often.o target-pie often-1 1 $P/busy.c "func busy_often busy_often_v2"
 	$mk insignal.o target-pie insignal-1 1 $P/busy.c "func in_signal in_signal_v2"
 	$mk other.o target-other other-1 1 $P/simple.c "func compute compute_v2"
+	$mk ctor.o target-pie ctor-1 1 $P/ctor.c "func compute compute_v2"
+	$mk missing.o target-pie missing-1 1 $P/simple.c "func no_such_function compute_v2"
 }
 if ! (build_all) >"$W/build.log" 2>&1; then
 	cat "$W/build.log"
@@ -269,6 +271,8 @@ refuse refuse-no-matching-process 4 'no process maps build-id' "$L" user apply o
 refuse refuse-short-function 6 'tiny is 3 bytes, too short' "$L" user apply tiny.o --pid $p
 refuse refuse-no-such-patch 1 'not applied' "$L" user revert no-such-patch --pid $p
 refuse refuse-bad-object 4 'not an ELF64 object' "$L" user apply "$S/run.sh" --pid $p
+refuse refuse-constructor 4 'constructors and destructors never run' "$L" user apply ctor.o --pid $p
+refuse refuse-unknown-function 4 'function no_such_function is not in' "$L" user apply missing.o --pid $p
 
 # seccomp: refuse before touching the process
 if start out-sc ./seccomp-run ./target-pie "$W/out-sc" 1; then
