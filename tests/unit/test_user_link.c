@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -204,6 +205,118 @@ static void test_meta_bounds(void **state)
 	free(p);
 }
 
+/* ---- a real patch object (fuzz seed built by tests/user/mkpatch.sh) ---- */
+
+struct seen_names {
+	char names[8][32];
+	unsigned n;
+};
+
+static int resolve_far(void *ud, const char *name, uint64_t *ret_addr, char *msg, size_t size)
+{
+	struct seen_names *s = ud;
+
+	if (s->n < 8)
+		snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
+	/* libc-like addresses: far beyond rel32 reach of the patch */
+	*ret_addr = 0x7f1234560000ull + 0x100 * (uint64_t)strlen(name);
+	return 0;
+}
+
+static char *seed_path(const char *name)
+{
+	/* __FILE__ is relative to the build directory the tests run in. */
+	char *p = NULL;
+	const char *slash = strrchr(__FILE__, '/');
+	int dir = slash ? (int)(slash - __FILE__) : 0;
+
+	if (asprintf(&p, "%.*s/../../fuzz/corpus/user_patch/%s", dir, __FILE__, name) < 0)
+		return NULL;
+	return p;
+}
+
+static void test_link_real_object(void **state)
+{
+	char *path = seed_path("libc.o"), msg[256];
+	struct lf_user_patch *p;
+	struct lf_image img;
+	struct seen_names seen = { .n = 0 };
+	struct lf_link_sym res = { resolve_far, &seen };
+	const uint64_t base = 0x555500000000ull;
+	uint64_t fn;
+
+	assert_non_null(path);
+	if (access(path, R_OK) < 0) {
+		free(path);
+		skip();
+	}
+	assert_int_equal(lf_user_patch_load(path, &p, msg, sizeof(msg)), 0);
+	free(path);
+	assert_string_equal(p->funcs[0].new_name, "message_v2");
+	assert_int_equal(lf_link_layout(p, &img, msg, sizeof(msg)), 0);
+	assert_true(img.ro_end % 4096 == 0 && img.text_end % 4096 == 0 && img.map_size % 4096 == 0);
+	assert_true(img.hdr_size <= img.got_off && img.got_off + 8ull * img.ngot <= img.ro_end);
+	assert_true(img.ngot >= 2);	/* snprintf (far call) and stdout (GOTPCREL) at least */
+	assert_int_equal(lf_link_apply(p, &img, base, &res, msg, sizeof(msg)), 0);
+	assert_int_equal(lf_link_symbol(p, &img, "message_v2", &fn), 0);
+	assert_true(fn >= base + img.ro_end && fn < base + img.text_end);
+	assert_true(img.eh_frame_size > 0 && img.eh_frame_off < img.ro_end);
+
+	/* Every stub jumps through its own GOT slot, which holds a resolved address. */
+	for (unsigned i = 0; i < img.ngot; i++) {
+		const uint8_t *stub = img.data + img.stub_off + LF_ARCH_STUB_SIZE * i;
+		uint64_t at = base + img.stub_off + LF_ARCH_STUB_SIZE * i, slot, value;
+		assert_true(stub[0] == 0xff && stub[1] == 0x25);
+		slot = at + 6 + (int64_t)get32(stub + 2);
+		assert_true(slot == base + img.got_off + 8ull * i);
+		memcpy(&value, img.data + img.got_off + 8ull * i, 8);
+		assert_true(value >= 0x7f1234560000ull && value < 0x7f1234570000ull);
+	}
+	/* The far call to snprintf lands on a stub, not on the unreachable address. */
+	bool call_to_stub = false;
+	for (uint64_t o = fn - base; o + 5 <= img.stub_off; o++) {
+		if (img.data[o] != 0xe8)
+			continue;
+		uint64_t dst = base + o + 5 + (int64_t)get32(img.data + o + 1);
+		call_to_stub |= dst >= base + img.stub_off && dst < base + img.stub_off + LF_ARCH_STUB_SIZE * img.ngot &&
+				(dst - base - img.stub_off) % LF_ARCH_STUB_SIZE == 0;
+	}
+	assert_true(call_to_stub);
+	bool saw_snprintf = false, saw_stdout = false;
+	for (unsigned i = 0; i < seen.n; i++) {
+		saw_snprintf |= !strcmp(seen.names[i], "snprintf");
+		saw_stdout |= !strcmp(seen.names[i], "stdout");
+	}
+	assert_true(saw_snprintf && saw_stdout);
+	lf_image_release(&img);
+	lf_user_patch_free(p);
+}
+
+static int refuse_all(void *ud, const char *name, uint64_t *ret_addr, char *msg, size_t size)
+{
+	return lf_user_fail(msg, size, -ENOENT, "no %s here", name);
+}
+
+static void test_link_unresolved(void **state)
+{
+	char *path = seed_path("libc.o"), msg[256] = "";
+	struct lf_user_patch *p;
+	struct lf_image img;
+	struct lf_link_sym res = { refuse_all, NULL };
+
+	if (!path || access(path, R_OK) < 0) {
+		free(path);
+		skip();
+	}
+	assert_int_equal(lf_user_patch_load(path, &p, msg, sizeof(msg)), 0);
+	free(path);
+	assert_int_equal(lf_link_layout(p, &img, msg, sizeof(msg)), 0);
+	assert_int_equal(lf_link_apply(p, &img, 0x555500000000ull, &res, msg, sizeof(msg)), -ENOENT);
+	assert_non_null(strstr(msg, "no "));
+	lf_image_release(&img);
+	lf_user_patch_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +329,8 @@ int main(void)
 		cmocka_unit_test(test_meta_ok),
 		cmocka_unit_test(test_meta_refused),
 		cmocka_unit_test(test_meta_bounds),
+		cmocka_unit_test(test_link_real_object),
+		cmocka_unit_test(test_link_unresolved),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
