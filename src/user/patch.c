@@ -16,7 +16,8 @@ struct apply_ctx {
 	struct lf_found *found;
 	size_t nfound;
 	const struct lf_found *replace;	/* lower level of the same object, if any */
-	const struct lf_found *stale;	/* same id, never redirected: unmapped first */
+	const struct lf_found *stale[LF_STATE_MAX];	/* redirect nothing: unmapped first */
+	size_t nstale;
 	struct lf_image img;
 	uint64_t base;
 	uint64_t old_addr[LF_PATCH_FUNCS_MAX], old_size[LF_PATCH_FUNCS_MAX];
@@ -51,25 +52,37 @@ static int resolve(void *ud, const char *name, uint64_t *ret_addr, char *msg, si
 	return r;
 }
 
+/*
+ * What is already in the process decides what this apply does:
+ *  - the same id, fully or partly redirected: refused;
+ *  - a patch of the same object that redirects nothing (left by a killed
+ *    agent, before its switch or after a later level's): unmapped first;
+ *  - an active patch of the same object: a lower level is replaced in the
+ *    same pause, an equal or higher level refuses this one.
+ */
 static int check_applied(struct apply_ctx *c)
 {
 	const struct lf_user_patch *p = c->p;
 
 	for (size_t i = 0; i < c->nfound; i++) {
 		const struct lf_hdr *h = c->found[i].hdr;
-		if (!strcmp(h->id, p->id)) {
-			int red = lf_state_redirected(c->t->memfd, h);
-			if (red == 0) {	/* left by an agent that died before redirecting */
-				c->stale = &c->found[i];
-				continue;
-			}
+		bool same_id = !strcmp(h->id, p->id);
+		bool same_obj = h->build_id_len == p->build_id_len &&
+				!memcmp(h->build_id, p->build_id, p->build_id_len);
+		if (!same_id && !same_obj)
+			continue;
+		int red = lf_state_redirected(c->t->memfd, h);
+		if (red < 0)
+			return lf_user_fail(c->msg, c->msg_size, red, "cannot read patch %s", h->id);
+		if (red == 0) {
+			c->stale[c->nstale++] = &c->found[i];
+			continue;
+		}
+		if (same_id)
 			return lf_user_fail(c->msg, c->msg_size, -EEXIST, "process %d: patch %s is %s applied",
 					    (int)c->t->pid, p->id,
 					    red == (int)h->nfuncs ? "already" : "partially (revert it first)");
-		}
-		if (h->build_id_len != p->build_id_len || memcmp(h->build_id, p->build_id, p->build_id_len))
-			continue;
-		if (h->level >= p->level)
+		if (h->level >= p->level || c->replace)
 			return lf_user_fail(c->msg, c->msg_size, -EALREADY,
 					    "process %d: patch %s level %u is applied, %s is level %u",
 					    (int)c->t->pid, h->id, h->level, p->id, p->level);
@@ -260,9 +273,10 @@ static int prepare(struct apply_ctx *c)
 		return lf_user_fail(c->msg, c->msg_size, r, "process %d: cannot read its patches", (int)pid);
 	if ((r = check_applied(c)) < 0 || (r = resolve_old(c)) < 0)
 		return r;
-	if (c->stale && (r = lf_apply_munmap(pid, c->stale->addr, c->stale->hdr->map_size, NULL, c->msg,
-					     c->msg_size)) < 0)
-		return r;
+	for (size_t i = 0; i < c->nstale; i++)
+		if ((r = lf_apply_munmap(pid, c->stale[i]->addr, c->stale[i]->hdr->map_size, NULL, c->msg,
+					 c->msg_size)) < 0)
+			return r;
 	if ((r = lf_link_layout(c->p, &c->img, c->msg, c->msg_size)) < 0)
 		return r;
 	o = &c->t->objs[c->t->obj_index];

@@ -50,6 +50,7 @@ build_all() {
 	$mk lib.o libtlib.so lib-1 1 $P/lib.c "func libfn libfn_v2"
 	$mk level1.o target-pie lvl-1 1 $P/level1.c "func compute compute_l1" "func offset offset_l1"
 	$mk level2.o target-pie lvl-2 2 $P/level2.c "func compute compute_l2" "func message message_l2"
+	$mk level3.o target-pie lvl-3 3 $P/level1.c "func compute compute_l1" "func offset offset_l1"
 	$mk tiny.o target-pie tiny-1 1 $P/tiny.c "func tiny tiny_v2"
 	$mk forever.o target-pie forever-1 1 $P/busy.c "func busy_forever busy_forever_v2"
 	$mk often.o target-pie often-1 1 $P/busy.c "func busy_often busy_often_v2"
@@ -368,6 +369,23 @@ for step in mapped written protected stopped mid-redirect redirected; do
 		fail "killed-agent/$step" "apply afterwards failed"
 	fi
 done
+
+# ---- killed between a level's switch and the unmapping of the level it replaced ----
+killed_level() {
+	"$L" user apply level1.o --pid $p >/dev/null 2>&1 || { echo "apply l1"; return 1; }
+	(LIVEFIX_TEST_KILL_AT=redirected "$L" user apply level2.o --pid $p >/dev/null 2>&1; exit $?) 2>/dev/null
+	[ $? = 137 ] || { echo "agent not killed"; return 1; }
+	running $p out-pie && wait_for out-pie '^c=28 m=level2 l=107 o=10 ' || { echo "l2: $(line out-pie)"; return 1; }
+	"$L" user list --pid $p | grep -q ' lvl-1 .* inactive ' || { echo "lvl-1 not inactive"; return 1; }
+	# Level 3 takes over: the dead level 1 mapping goes, level 2 is replaced.
+	"$L" user apply level3.o --pid $p >/dev/null 2>&1 || { echo "apply l3"; return 1; }
+	wait_for out-pie '^c=21 m=original l=107 o=37 ' || { echo "l3: $(line out-pie)"; return 1; }
+	"$L" user list --pid $p | awk 'NR > 1 { print $2 }' | tr '\n' ' ' | grep -qx 'lvl-3 ' ||
+		{ echo "list: $("$L" user list --pid $p | tr '\n' ' ')"; return 1; }
+	"$L" user revert lvl-3 --pid $p >/dev/null 2>&1 && wait_for out-pie "$ORIG" && no_patch $p ||
+		{ echo "revert l3"; return 1; }
+}
+if r=$(killed_level); then pass killed-agent/level-replace; else fail killed-agent/level-replace "$r"; fi
 
 # ---- apply --json reports the pause and the threads; list --json the patch ----
 "$L" user apply simple-pie.o --pid $p --json >"$W/apply.json" 2>&1
