@@ -410,7 +410,10 @@ int lf_mem_write(int fd, uint64_t addr, const void *buf, size_t len)
 	return 0;
 }
 
-/* Any two bytes "syscall" in executable memory do; the vDSO has them. */
+/*
+ * Any two bytes "syscall" in executable memory do, instruction boundary or
+ * not: the thread executes just those two bytes. The vDSO has them.
+ */
 int lf_find_syscall_gadget(pid_t pid, const struct lf_maps *m, uint64_t *ret_addr)
 {
 	int fd = lf_mem_open(pid, false), r = -ENOENT;
@@ -422,7 +425,9 @@ int lf_find_syscall_gadget(pid_t pid, const struct lf_maps *m, uint64_t *ret_add
 		for (size_t i = 0; i < m->n && r == -ENOENT; i++) {
 			const struct lf_map *v = &m->v[i];
 			bool vdso = v->path && !strcmp(v->path, "[vdso]");
-			if (!v->x || !v->r || vdso != (pass == 0))
+			/* Code that cannot change under us: the vDSO, else read-only file mappings. */
+			if (!v->x || !v->r || v->w || vdso != (pass == 0) ||
+			    (!vdso && (!v->path || v->path[0] != '/')))
 				continue;
 			size_t len = v->end - v->start > GADGET_SCAN_MAX ? GADGET_SCAN_MAX : v->end - v->start;
 			if (lf_mem_read(fd, v->start, buf, len) < 0)
