@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 /* livefix user apply|revert|list: userspace live patches in running processes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "livefix/buf.h"
 #include "livefix/cmd.h"
 #include "livefix/error.h"
+#include "livefix/file.h"
 #include "livefix/json.h"
 #include "livefix/log.h"
 #include "livefix/user.h"
@@ -95,6 +100,37 @@ static bool parse_opts(const char *prog, const char *usage, int argc, char **arg
 	return true;
 }
 
+#define LOCK_WAIT_MS 60000
+
+/*
+ * One applier at a time on a device: between its two phases an apply
+ * leaves a mapping that nothing jumps to yet, which another agent would
+ * take for a leftover and unmap. The lock is released when we exit.
+ */
+static int lock_appliers(void)
+{
+	const char *dir = getenv("LIVEFIX_RUNTIME_DIR");
+	char path[512];
+
+	dir = dir && *dir ? dir : "/run/livefix";
+	int r = lf_mkdir_p(dir, 0755);
+	if (r < 0)
+		return lf_log_errno(r, "%s", dir);
+	snprintf(path, sizeof(path), "%s/user.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return lf_log_errno(-errno, "%s", path);
+	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
+		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+			close(fd);
+			return lf_log_errno(errno == EWOULDBLOCK ? -ETIMEDOUT : -errno,
+					    "%s: another livefix user command is running", path);
+		}
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	return fd;	/* held until exit */
+}
+
 static void print_result(const char *what, const char *id, const struct lf_user_result *r,
 			 struct lf_json *j)
 {
@@ -152,6 +188,10 @@ static int user_apply(int argc, char **argv)
 	int r = lf_user_patch_load(argv[i], &p, msg, sizeof(msg));
 	if (r < 0) {
 		lf_err("%s", msg);
+		return lf_exit_code(r);
+	}
+	if ((r = lock_appliers()) < 0) {
+		lf_user_patch_free(p);
 		return lf_exit_code(r);
 	}
 	pid_t *pids = calloc(PIDS_MAX, sizeof(*pids));
@@ -212,6 +252,9 @@ static int user_revert(int argc, char **argv)
 		return code;
 	if (argc - i != 1 || a.all)
 		return lf_cmd_usage_error(prog, "give one patch ID and optionally --pid PID");
+	int lock = lock_appliers();
+	if (lock < 0)
+		return lf_exit_code(lock);
 	struct collect c = { .id = argv[i], .pids = calloc(PIDS_MAX, sizeof(pid_t)) };
 	if (!c.pids)
 		return LF_EXIT_FAILURE;

@@ -223,11 +223,18 @@ static int write_image(void *ud)
 	if (!c->calls[0].done || (uint64_t)c->calls[0].ret != c->base)
 		return lf_user_fail(c->msg, c->msg_size, -EADDRNOTAVAIL, "mmap did not map at %#llx",
 				    (unsigned long long)c->base);
-	int r = lf_mem_write(c->t->memfd, c->base + 8, c->img.data + 8, c->img.map_size - 8);
-	if (r == 0) {
+	/*
+	 * The header first, magic included: from now on any agent can find
+	 * this mapping (inactive: nothing jumps to it) and drop it, even if we
+	 * die before the rest is written.
+	 */
+	memcpy(c->img.data, LF_HDR_MAGIC, 8);
+	int r = lf_mem_write(c->t->memfd, c->base, c->img.data, c->img.hdr_size);
+	if (r == 0)
+		r = lf_mem_write(c->t->memfd, c->base + c->img.hdr_size, c->img.data + c->img.hdr_size,
+				 c->img.map_size - c->img.hdr_size);
+	if (r == 0)
 		lf_user_test_point("written");
-		r = lf_mem_write(c->t->memfd, c->base, LF_HDR_MAGIC, 8);	/* magic last */
-	}
 	return r < 0 ? lf_user_fail(c->msg, c->msg_size, r, "cannot write the patch") : 0;
 }
 

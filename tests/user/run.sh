@@ -9,6 +9,7 @@ build=${LIVEFIX_BUILD:-$src/build/main}
 L=$build/src/agent/livefix
 S=$src/tests/user
 W=$(mktemp -d /tmp/livefix-user.XXXXXX)
+export LIVEFIX_RUNTIME_DIR=$W/run	# the appliers' lock
 pids=()
 
 cleanup() {
@@ -351,7 +352,7 @@ for step in mapped written protected stopped mid-redirect redirected; do
 	# Whatever was left, a new agent lists and reverts it, then applies afresh.
 	# A mapping that was never redirected is taken over by the next apply.
 	case $step in
-	protected | stopped)
+	written | protected | stopped)
 		"$L" user list --pid $p | grep -q ' lvl-2 .* inactive ' || { fail "killed-agent/$step" "not listed inactive"; continue; }
 		;;
 	mid-redirect | redirected)
@@ -386,6 +387,23 @@ killed_level() {
 		{ echo "revert l3"; return 1; }
 }
 if r=$(killed_level); then pass killed-agent/level-replace; else fail killed-agent/level-replace "$r"; fi
+
+# ---- one applier at a time: a second one waits for the lock ----
+mkdir -p "$LIVEFIX_RUNTIME_DIR"
+flock "$LIVEFIX_RUNTIME_DIR/user.lock" sleep 0.6 &
+holder=$!
+sleep 0.1
+t0=$(date +%s%N)
+"$L" user apply simple-pie.o --pid $p >"$W/lock.log" 2>&1
+rc=$?
+waited=$((($(date +%s%N) - t0) / 1000000))
+wait $holder
+if [ $rc = 0 ] && [ $waited -ge 400 ] && wait_for out-pie '^c=21 ' &&
+   "$L" user revert simple-pie --pid $p >>"$W/lock.log" 2>&1 && wait_for out-pie "$ORIG"; then
+	pass appliers-take-turns
+else
+	fail appliers-take-turns "exit $rc after $waited ms: $(cat "$W/lock.log")"
+fi
 
 # ---- apply --json reports the pause and the threads; list --json the patch ----
 "$L" user apply simple-pie.o --pid $p --json >"$W/apply.json" 2>&1
