@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The .eh_frame interpreter on arbitrary bytes: every pc, fake registers and stack. */
 #include <stdint.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /proc/PID/maps parsing and the gap search on what it parsed. */
 #include <stdint.h>
 #include <stdlib.h>

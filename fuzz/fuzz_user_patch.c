@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The patch object parser and linker: ELF, .livefix.patch, relocations. */
 #include <stdint.h>
 #include <stdlib.h>

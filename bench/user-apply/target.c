@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Benchmark target. usage: target OUTFILE NTHREADS sleep|measure
  *   sleep:   NTHREADS threads (main included) sleep 1 ms in a loop.

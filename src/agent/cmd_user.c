@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* livefix user apply|revert|list: userspace live patches in running processes. */
 #include <errno.h>
 #include <fcntl.h>

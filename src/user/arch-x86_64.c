@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * x86_64 half of the per-architecture interface (arch.h):
  * relocations, the 5-byte "jmp rel32" redirection, far-call stubs, syscall

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A small, bounds-checked ELF64 reader for the applier: the patch object,
  * the target's executables and libraries (mapped read-only from disk) and

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Links the patch object for one process, in the agent's memory: lays out
  * the mapping, resolves every symbol to an absolute address in the target

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /proc/PID/maps: parsing, lookup, and a free range within branch reach. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lf_user_apply, lf_user_revert and lf_user_for_each_applied: the public steps. */
 #include <dirent.h>
 #include <errno.h>

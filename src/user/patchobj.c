@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The patch object: an ELF64 ET_REL with code, data, symbols, RELA
  * relocations and a text section ".livefix.patch" (docs/USERSPACE.md):

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Stopping a process's threads with PTRACE_SEIZE + PTRACE_INTERRUPT, and
  * running single syscalls (mmap, mprotect, munmap) in one of them.

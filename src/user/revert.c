@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reverting and listing what is applied, from the targets' own memory. */
 #include <dirent.h>
 #include <errno.h>

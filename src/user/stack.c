@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The consistency check: unwind every stopped thread with the CFI of the
  * object each pc is in, and refuse (-EBUSY) when a frame's pc is inside a

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What is applied is read back from the target itself: every patch mapping
  * starts with a header (struct lf_hdr) whose magic is written last, so any

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A target process as the linker sees it: its maps, the object with the
  * patch's build-id and its load bias, and the symbols of every mapped ELF

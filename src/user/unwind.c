@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A small .eh_frame CFI interpreter: finds the FDE of a pc (through the
  * sorted .eh_frame_hdr table when there is one), runs the CIE and FDE

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The .eh_frame CFI interpreter: hand-made programs and this very binary. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Relocation arithmetic, branch and stub encodings, .livefix.patch parsing. */
 #include <elf.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /proc/PID/maps parsing and the choice of an address within branch reach. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runs a program under a seccomp filter (one that allows everything). */
 #include <linux/filter.h>
 #include <linux/seccomp.h>

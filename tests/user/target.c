@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The process the userspace tests patch live. Every 3 ms the main thread
  * prints one line with the results of the patchable functions:

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A shared library used by the test target; libfn is patched in place. */
 volatile int tlib_zero;
 

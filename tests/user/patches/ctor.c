@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A constructor would never run in a live patch: refused. */
 extern volatile int zero;
 static int ready;

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* New global variables: initialised (.data) and zeroed (.bss). */
 extern volatile int zero;
 int patch_scale = 5;

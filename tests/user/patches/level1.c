@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Level 1: compute = 3x and offset = x + 30. */
 extern volatile int zero;
 extern int offset_value;

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Level 2: compute = 4x and a new message; offset back to the original. */
 extern volatile int zero;
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A function of a shared library used by the program. */
 extern volatile int tlib_zero;
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libc functions and data, string literals: snprintf, errno, stdout. */
 #include <errno.h>
 #include <stdio.h>

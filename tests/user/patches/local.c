@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Binds to a static variable of the target (offset_value, from .symtab). */
 extern volatile int zero;
 extern int offset_value;

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The replacement calls a function that is new in the patch. */
 extern volatile int zero;
 

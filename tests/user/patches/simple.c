@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A simple function change: compute(x) = 3x instead of 2x. */
 extern volatile int zero;
 
