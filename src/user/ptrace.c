@@ -261,24 +261,41 @@ err:
 	return r;
 }
 
-void lf_stop_release(struct lf_stop *s)
+static void detach_stopped(struct lf_stop *s)
 {
 	struct sched_param saved;
 	int policy;
-
-	/* A thread still running cannot be detached: stop it first, bounded. */
-	(void)wait_all(s, lf_now_ns() + RELEASE_WAIT_NS);
 	bool boosted = s->n > 1 && boost(&policy, &saved);
+
 	for (size_t i = 0; i < s->n; i++) {
 		struct lf_thread *t = &s->t[i];
-		if (!t->seized || t->gone)
+		if (!t->seized || t->gone || !t->stopped)
 			continue;
-		ptrace(PTRACE_DETACH, t->tid, 0, 0);
+		if (ptrace(PTRACE_DETACH, t->tid, 0, 0) == 0 || errno == ESRCH)
+			t->seized = false;
 		if (t->pending_sig)
 			syscall(SYS_tgkill, s->pid, t->tid, t->pending_sig);
 	}
 	if (boosted)
 		sched_setscheduler(0, policy, &saved);
+}
+
+/*
+ * The stopped threads go first, so that a thread slow to stop (after a
+ * timeout) does not keep the others waiting. A thread can only be detached
+ * once stopped: the slow ones are waited for, bounded, and detached as they
+ * stop. One still running after that stays traced until it stops and this
+ * process exits, which detaches it (the CLI exits right away).
+ */
+void lf_stop_release(struct lf_stop *s)
+{
+	detach_stopped(s);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->t[i].seized && !s->t[i].gone) {
+			(void)wait_all(s, lf_now_ns() + RELEASE_WAIT_NS);
+			detach_stopped(s);
+			break;
+		}
 	free(s->t);
 	*s = (struct lf_stop){ 0 };
 }
