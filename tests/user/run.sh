@@ -176,6 +176,24 @@ else
 	fail refuse-no-address-in-reach "target did not start"
 fi
 
+# ---- a thread that cannot be stopped within the budget: refused, not frozen ----
+if start out-v ./target-pie "$W/out-v" 2 V; then
+	vp=$tp
+	t0=$(date +%s%N)
+	"$L" user apply simple-pie.o --pid $vp --retries 5 --budget-ms 5 >"$W/vfork.log" 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if [ $rc = 5 ] && grep -q 'did not stop in time' "$W/vfork.log" && no_patch $vp && [ $ms -lt 5000 ] &&
+	   running $vp out-v && wait_for out-v "$ORIG"; then
+		pass refuse-thread-not-stopping
+	else
+		fail refuse-thread-not-stopping "exit $rc after $ms ms: $(cat "$W/vfork.log")"
+	fi
+	kill -9 $vp
+else
+	fail refuse-thread-not-stopping "target did not start"
+fi
+
 # ---- a zombie leader (main thread exited): the other threads are patched ----
 if start out-z ./target-pie "$W/out-z" 2 Z; then
 	grep -q '^State:.*Z' /proc/$tp/status || fail zombie-leader "leader is not a zombie"

@@ -5,13 +5,14 @@
  *
  *   c=<compute(7)> m=<message()> l=<libfn(7)> o=<offset(7)> w=<workers> e=<errors> n=<line>
  *
- * usage: target OUTFILE NTHREADS [B][O][S][C][F][Z]
+ * usage: target OUTFILE NTHREADS [B][O][S][C][V][F][Z]
  *   NTHREADS workers call compute(7) in a loop; w= is "ok" when all of
  *   them saw the same value as the main thread in their last call, or the
  *   values they saw; e= counts nanosleep calls that failed; B adds a thread that sits forever inside
  *   busy_forever(); O a thread that is inside busy_often() half the time;
  *   S a thread that sits in a signal handler entered inside in_signal();
  *   C a thread that creates and joins short-lived threads all the time;
+ *   V a thread that is almost always inside vfork(), which no tracer can stop;
  *   F fills the address space within 2 GiB of the program: no room for a patch;
  *   Z makes the main thread exit (a zombie leader) after starting a printer.
  */
@@ -22,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -176,6 +179,22 @@ static void fill_reach(void)
 	}
 }
 
+/* Almost always inside vfork(), waiting for a child: a thread that cannot be stopped. */
+static void *vforker(void *arg)
+{
+	for (;;) {
+		pid_t child = vfork();
+		if (child == 0) {
+			struct timespec ts = { 0, 50 * 1000000 };
+			syscall(SYS_nanosleep, &ts, NULL);
+			_exit(0);
+		}
+		if (child > 0)
+			waitpid(child, NULL, 0);
+	}
+	return arg;
+}
+
 static void workers_state(int n, int expect, char *buf, size_t size)
 {
 	size_t len = 0;
@@ -216,7 +235,7 @@ int main(int argc, char **argv)
 	pthread_t t;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O][S][C][F][Z]\n");
+		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O][S][C][V][F][Z]\n");
 		return 2;
 	}
 	out = fopen(argv[1], "w");
@@ -237,6 +256,8 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, signalled, NULL);
 	if (strchr(flags, 'C'))
 		pthread_create(&t, NULL, spawner, NULL);
+	if (strchr(flags, 'V'))
+		pthread_create(&t, NULL, vforker, NULL);
 	if (strchr(flags, 'Z')) {	/* the leader exits, the process lives on */
 		pthread_create(&t, NULL, printer, NULL);
 		pthread_exit(NULL);
