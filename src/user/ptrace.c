@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "livefix/file.h"
+
 #include "user-int.h"
 
 #define ROUNDS_MAX 64
@@ -172,14 +174,36 @@ static int list_tasks(pid_t pid, pid_t **ret, size_t *ret_n)
 	return 0;
 }
 
+/*
+ * A thread just created by a thread we hold is already ours (TRACECLONE)
+ * before its creator reports the clone; seizing it again fails with EPERM.
+ */
+static bool traced_by_us(pid_t pid, pid_t tid)
+{
+	char path[96], *text;
+	size_t len;
+	bool ours = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (lf_read_file(path, 1 << 16, &text, &len) < 0)
+		return false;
+	const char *line = strstr(text, "\nTracerPid:");
+	ours = line && strtol(line + strlen("\nTracerPid:"), NULL, 10) == getpid();
+	free(text);
+	return ours;
+}
+
 static int seize(struct lf_stop *s, pid_t tid, bool all, char *msg, size_t size)
 {
 	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)(all ? PTRACE_O_TRACECLONE : 0)) < 0) {
 		if (errno == ESRCH)
 			return 0;	/* exited meanwhile */
-		return lf_user_fail(msg, size, errno == EPERM ? -EPERM : -errno,
-				    "thread %d: cannot ptrace (%s; already traced, or no CAP_SYS_PTRACE?)",
-				    (int)tid, strerror(errno));
+		if (errno == EPERM && traced_by_us(s->pid, tid))
+			errno = 0;	/* auto-attached: it reports its own stop */
+		if (errno)
+			return lf_user_fail(msg, size, errno == EPERM ? -EPERM : -errno,
+					    "thread %d: cannot ptrace (%s; already traced, or no CAP_SYS_PTRACE?)",
+					    (int)tid, strerror(errno));
 	}
 	struct lf_thread *t = add_thread(s, tid);
 	if (!t) {
