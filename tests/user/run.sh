@@ -40,6 +40,7 @@ build_all() {
 	# Same source, another build: a build-id no process maps.
 	gcc -O1 -g -fPIE -pie -Wl,--build-id -o target-other "$S/target.c" -L. -ltlib -Wl,-rpath,"$W" -lpthread
 	gcc -O2 -o seccomp-run "$S/seccomp-run.c"
+	gcc -O2 -static -Wl,--build-id -o target-static "$S/static-target.c"
 	local t mk=$S/mkpatch.sh P=$S/patches
 	for t in pie nopie; do
 		$mk simple-$t.o target-$t simple-$t 1 $P/simple.c "func compute compute_v2"
@@ -58,6 +59,7 @@ build_all() {
 	$mk insignal.o target-pie insignal-1 1 $P/busy.c "func in_signal in_signal_v2"
 	$mk other.o target-other other-1 1 $P/simple.c "func compute compute_v2"
 	$mk ctor.o target-pie ctor-1 1 $P/ctor.c "func compute compute_v2"
+	$mk static.o target-static static-1 1 $P/static.c "func compute compute_v2"
 	$mk missing.o target-pie missing-1 1 $P/simple.c "func no_such_function compute_v2"
 }
 if ! (build_all) >"$W/build.log" 2>&1; then
@@ -134,6 +136,21 @@ for t in pie nopie; do
 done
 
 p=$pid_pie
+
+# ---- a static executable: libc is part of the program ----
+if start out-st ./target-static "$W/out-st"; then
+	stp=$tp
+	if "$L" user apply static.o --pid $stp >"$W/static.log" 2>&1 && wait_for out-st '^c=21 ' &&
+	   "$L" user revert static-1 --pid $stp >>"$W/static.log" 2>&1 && wait_for out-st '^c=14 ' &&
+	   no_patch $stp && running $stp out-st; then
+		pass static-executable
+	else
+		fail static-executable "$(tr '\n' ' ' <"$W/static.log") $(line out-st)"
+	fi
+	kill -9 $stp
+else
+	fail static-executable "target did not start"
+fi
 
 # ---- a shared library, in every process that maps it (--all) ----
 if "$L" user apply lib.o --all >"$W/lib.log" 2>&1 && wait_for out-pie ' l=207 ' && wait_for out-nopie ' l=207 ' &&
