@@ -99,15 +99,22 @@ err_inval:
  * run; it has no memory any more, and never stops for a tracer. Only the
  * leader can be in that state: other threads are reaped when they exit.
  */
+char lf_proc_task_state(pid_t pid, pid_t tid)
+{
+	char path[96], buf[512];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	if (lf_read_line(path, buf, sizeof(buf)) < 0)
+		return '?';
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
 bool lf_proc_is_zombie(pid_t pid)
 {
-	char path[64], buf[512];
+	char st = lf_proc_task_state(pid, pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (lf_read_line(path, buf, sizeof(buf)) < 0)
-		return false;
-	const char *p = strrchr(buf, ')');
-	return p && (p[1] == ' ') && (p[2] == 'Z' || p[2] == 'X');
+	return st == 'Z' || st == 'X';
 }
 
 void lf_proc_dir(pid_t pid, char *buf, size_t size)

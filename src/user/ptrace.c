@@ -225,12 +225,25 @@ static int seize_round(struct lf_stop *s, bool all, unsigned *ret_new, char *msg
 	*ret_new = 0;
 	if (r < 0)
 		return r;
-	/* One thread only: the leader first, then any other. */
+	/*
+	 * One thread only: the leader first, then any other; a thread in
+	 * uninterruptible sleep (D) would not stop in time, so it goes last.
+	 */
 	for (size_t i = 0; !all && i < n; i++)
 		if (tids[i] == s->pid) {
 			tids[i] = tids[0];
 			tids[0] = s->pid;
 		}
+	for (size_t i = 0, moved = 0; !all && i + moved < n;) {
+		if (lf_proc_task_state(s->pid, tids[i]) != 'D') {
+			i++;
+			continue;
+		}
+		pid_t d = tids[i];
+		memmove(&tids[i], &tids[i + 1], (n - i - 1) * sizeof(*tids));
+		tids[n - 1] = d;
+		moved++;
+	}
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		if (!all && s->n)
 			break;

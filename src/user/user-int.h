@@ -38,6 +38,8 @@ struct lf_maps {
 int lf_maps_parse(char *text, struct lf_maps *ret);	/* takes text */
 int lf_maps_read(pid_t pid, struct lf_maps *ret);
 bool lf_proc_is_zombie(pid_t pid);
+/* The state letter of a thread in /proc/PID/task/TID/stat, '?' if unknown. */
+char lf_proc_task_state(pid_t pid, pid_t tid);
 /* "/proc/PID", or a live thread's "/proc/PID/task/TID" when the leader is a zombie. */
 void lf_proc_dir(pid_t pid, char *buf, size_t size);
 void lf_maps_release(struct lf_maps *m);

@@ -252,7 +252,7 @@ if start out-c ./target-pie "$W/out-c" 2 C; then
 	if [ -n "$ok" ] && running $cp out-c && no_patch $cp; then
 		pass threads-coming-and-going
 	else
-		fail threads-coming-and-going "round $i: $(tr '\n' ' ' <"$W/clone.log")"
+		fail threads-coming-and-going "round $i: $(tr '\n' ' ' <"$W/clone.log") output: $(line out-c); $(grep -h State /proc/$cp/task/*/status | sort | uniq -c | tr '\n' ' ')"
 	fi
 	kill -9 $cp
 else
