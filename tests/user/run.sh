@@ -97,9 +97,11 @@ running() { # pid out: no thread stopped, one at least alive, still printing
 	done
 	[ -n "$alive" ] || return 1
 	n1=$(line "$out" | sed 's/.* n=//')
-	sleep 0.05
-	n2=$(line "$out" | sed 's/.* n=//')
-	[ "$n1" != "$n2" ]
+	for _ in $(seq 40); do	# a new line within 2 s, even on a loaded machine
+		sleep 0.05
+		[ "$(line "$out" | sed 's/.* n=//')" != "$n1" ] && return 0
+	done
+	return 1
 }
 listed() { "$L" user list --pid "$1" | awk -v id="$2" '$2 == id' | grep -q .; }
 no_patch() { ! "$L" user list --pid "$1" | awk 'NR > 1' | grep -q .; }
@@ -249,10 +251,14 @@ if start out-c ./target-pie "$W/out-c" 2 C; then
 			break
 		fi
 	done
-	if [ -n "$ok" ] && running $cp out-c && no_patch $cp; then
-		pass threads-coming-and-going
+	if [ -z "$ok" ]; then
+		fail threads-coming-and-going "round $i: $(tr '\n' ' ' <"$W/clone.log") output: $(line out-c)"
+	elif ! running $cp out-c; then
+		fail threads-coming-and-going "not running: $(grep -h State /proc/$cp/task/*/status | sort | uniq -c | tr '\n' ' ')"
+	elif ! no_patch $cp; then
+		fail threads-coming-and-going "still listed: $("$L" user list --pid $cp | tr '\n' ' ')"
 	else
-		fail threads-coming-and-going "round $i: $(tr '\n' ' ' <"$W/clone.log") output: $(line out-c); $(grep -h State /proc/$cp/task/*/status | sort | uniq -c | tr '\n' ' ')"
+		pass threads-coming-and-going
 	fi
 	kill -9 $cp
 else
