@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "livefix/buf.h"
+#include "livefix/hex.h"
 #include "livefix/json_parse.h"
 
 /*
@@ -101,8 +102,6 @@ int lf_signed_sign(const struct lf_jv *body, const struct lf_privkey *const *key
 		   size_t nkeys, struct lf_buf *out);
 
 /* Hex helpers. */
-void lf_hex(const uint8_t *in, size_t n, char *out); /* out: 2n+1 bytes */
-int lf_unhex(const char *hex, uint8_t *out, size_t n); /* exactly 2n digits */
 void lf_sha256_hex(const void *data, size_t len, char out[LF_SHA256_HEX + 1]);
 /* SHA-1, only to name kernels by /proc/version (not for security). */
 void lf_sha1_hex(const void *data, size_t len, char out[41]);

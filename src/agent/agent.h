@@ -11,4 +11,6 @@ int cmd_uname(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 
+int cmd_user(int argc, char **argv);
+
 #endif

@@ -22,6 +22,7 @@ static const struct lf_cmd commands[] = {
 	{ "trust", cmd_trust, "pin the repository root, show trusted metadata" },
 	{ "uname", cmd_uname, "print the effective kernel version (release + patch level)" },
 	{ "version", cmd_version, "print the agent version" },
+	{ "user", cmd_user, "userspace live patches: apply, revert, list" },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The per-architecture interface of the userspace applier. Everything that
+ * depends on the instruction set or the register file is here and in
+ * arch-<arch>.c; the rest of src/user is generic. x86_64 is implemented;
+ * an aarch64 port provides the same names (b imm26 with +-128 MiB reach,
+ * a 16-byte "ldr x16, #8; br x16; .quad" stub, "svc #0", registers through
+ * PTRACE_GETREGSET/NT_PRSTATUS and the syscall number through
+ * NT_ARM_SYSTEM_CALL, DWARF x0-x30 plus sp 31 and a pc slot 32).
+ */
+#ifndef LF_USER_ARCH_H
+#define LF_USER_ARCH_H
+
+#include <elf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#if defined(__x86_64__)
+#define LF_ARCH_NAME "x86_64"
+#define LF_ARCH_EM EM_X86_64
+#define LF_ARCH_BRANCH_REACH (1ull << 31)	/* jmp rel32 */
+#define LF_ARCH_BRANCH_SIZE 5
+#define LF_ARCH_STUB_SIZE 8			/* jmp *rel32(%rip); int3; int3 */
+#define LF_DWARF_NREGS 17	/* rax..r15 and the return-address column */
+#define LF_DWARF_SP 7
+#define LF_DWARF_PC 16		/* the return-address column doubles as pc */
+struct lf_regs {
+	struct user_regs_struct r;
+};
+#else
+#error "livefix user: this architecture has no arch-*.c backend yet"
+#endif
+
+#define LF_REG_BIT(n) (1ull << (n))
+#define LF_REGS_ALL (LF_REG_BIT(LF_DWARF_NREGS) - 1)
+
+/* Relocates one field: loc (avail bytes) in our memory, place its target address. */
+int lf_arch_reloc(uint32_t type, uint8_t *loc, size_t avail, uint64_t place, uint64_t sym,
+		  int64_t addend, uint64_t got_slot, char *msg, size_t size);
+bool lf_arch_reloc_needs_got(uint32_t type);
+bool lf_arch_reloc_is_branch(uint32_t type);
+/* Writes a branch from 'from' to 'to' into buf; returns its length or -ERANGE. */
+int lf_arch_branch(uint8_t *buf, size_t size, uint64_t from, uint64_t to);
+/* An indirect jump through a 64-bit slot (PLT-like stub); returns its length. */
+int lf_arch_stub(uint8_t *buf, size_t size, uint64_t at, uint64_t slot);
+
+extern const uint8_t lf_arch_syscall_insn[2];
+int lf_arch_nr_mmap(void);
+int lf_arch_nr_mprotect(void);
+int lf_arch_nr_munmap(void);
+
+int lf_arch_get_regs(pid_t tid, struct lf_regs *r);
+int lf_arch_set_regs(pid_t tid, const struct lf_regs *r);
+/* Registers that run syscall nr at pc, and keep the kernel's restart logic out of it. */
+void lf_arch_set_syscall(struct lf_regs *r, uint64_t pc, long nr, const uint64_t *args,
+			 unsigned nargs);
+long lf_arch_syscall_result(const struct lf_regs *r);
+uint64_t lf_arch_pc(const struct lf_regs *r);
+/* The DWARF register file (LF_DWARF_NREGS values) of a stopped thread. */
+void lf_arch_dwarf_regs(const struct lf_regs *r, uint64_t *regs);
+
+#endif
