@@ -95,7 +95,26 @@ out:
 	return r;
 }
 
+static int migrate_locked(struct lf_store *s);
+
 static int migrate(struct lf_store *s)
+{
+	int r = 0, q;
+
+	if (s->be->migrate_serialize_sql)
+		r = s->be->script(s->conn, s->be->migrate_serialize_sql);
+	if (r < 0)
+		return r;
+	r = migrate_locked(s);
+	if (s->be->migrate_unserialize_sql) {
+		q = s->be->script(s->conn, s->be->migrate_unserialize_sql);
+		if (r == 0)
+			r = q;
+	}
+	return r;
+}
+
+static int migrate_locked(struct lf_store *s)
 {
 	int version = 0, r;
 

@@ -53,6 +53,14 @@ struct lf_store_backend {
 	const char *begin_sql;
 	/* Run after begin_sql while migrating, so that one migrator runs at a time. */
 	const char *migrate_lock_sql;
+	/*
+	 * Around the whole migration, on the connection (NULL: none needed).
+	 * PostgreSQL: concurrent CREATE TABLE IF NOT EXISTS of the same table
+	 * can fail (a unique violation in its catalog), so first starts of
+	 * several portals take a session advisory lock before creating anything.
+	 */
+	const char *migrate_serialize_sql;
+	const char *migrate_unserialize_sql;
 	/* Type names substituted into the schema: {{id}} and {{blob}}. */
 	const char *id_type;
 	const char *blob_type;

@@ -228,6 +228,9 @@ const struct lf_store_backend lf_store_pg_backend = {
 	.exec = pg_exec,
 	.begin_sql = "BEGIN",
 	.migrate_lock_sql = "LOCK TABLE schema_migrations IN EXCLUSIVE MODE",
+	/* The key is arbitrary but fixed: "lfmigr" in ASCII. */
+	.migrate_serialize_sql = "SELECT pg_advisory_lock(119187178088306)",
+	.migrate_unserialize_sql = "SELECT pg_advisory_unlock(119187178088306)",
 	.id_type = "BIGSERIAL PRIMARY KEY",
 	.blob_type = "BYTEA",
 };
