@@ -3,6 +3,7 @@
 #define LIVEFIX_JSON_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "livefix/buf.h"
@@ -42,6 +43,12 @@ void lf_json_kv_bool(struct lf_json *j, const char *key, bool v);
 
 /* Appends a newline when pretty; returns the first error, or 0. */
 int lf_json_finish(struct lf_json *j);
+
+/*
+ * Finishes j and writes the document to f (nothing when there was an
+ * error), then releases j's buffer. Returns the first error, or 0.
+ */
+int lf_json_flush(struct lf_json *j, FILE *f);
 
 /* Appends s as a JSON string literal (quotes included) to b. */
 int lf_json_escape(struct lf_buf *b, const char *s);

@@ -94,9 +94,7 @@ static void print_report(const struct apply_opts *o, const struct report *rep)
 		lf_json_kv_int(&j, "requests", rep->requests);
 	}
 	lf_json_object_end(&j);
-	if (lf_json_finish(&j) == 0)
-		fputs(out.data, stdout);
-	lf_buf_release(&out);
+	lf_json_flush(&j, stdout);
 }
 
 /* Kernel identity, kind and level checks shared by both modes. */

@@ -221,7 +221,6 @@ static int print_json(const struct doctor *d)
 {
 	struct lf_buf out = LF_BUF_INIT(1u << 20);
 	struct lf_json j;
-	int r;
 
 	lf_json_init(&j, &out, true);
 	lf_json_object_begin(&j);
@@ -237,11 +236,7 @@ static int print_json(const struct doctor *d)
 	}
 	lf_json_array_end(&j);
 	lf_json_object_end(&j);
-	r = lf_json_finish(&j);
-	if (r == 0)
-		fputs(out.data, stdout);
-	lf_buf_release(&out);
-	return r;
+	return lf_json_flush(&j, stdout);
 }
 
 int cmd_doctor(int argc, char **argv)

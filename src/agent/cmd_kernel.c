@@ -284,10 +284,7 @@ static int cmd_kernel_list(int argc, char **argv)
 
 		lf_json_init(&j, &out, true);
 		list_json(&env, &l, &j);
-		r = lf_json_finish(&j);
-		if (r == 0)
-			fputs(out.data, stdout);
-		lf_buf_release(&out);
+		r = lf_json_flush(&j, stdout);
 	} else {
 		list_text(&env, &l);
 	}

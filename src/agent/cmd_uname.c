@@ -71,10 +71,7 @@ int cmd_uname(int argc, char **argv)
 				lf_json_string(&j, l.patches[i].name);
 		lf_json_array_end(&j);
 		lf_json_object_end(&j);
-		r = lf_json_finish(&j);
-		if (r == 0)
-			fputs(out.data, stdout);
-		lf_buf_release(&out);
+		r = lf_json_flush(&j, stdout);
 	} else {
 		printf("%s\n", effective);
 		r = 0;

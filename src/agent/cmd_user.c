@@ -166,11 +166,7 @@ static int finish_json(struct lf_json *j, struct lf_buf *out)
 	if (!j)
 		return 0;
 	lf_json_array_end(j);
-	int r = lf_json_finish(j);
-	if (r == 0)
-		fputs(out->data, stdout);
-	lf_buf_release(out);
-	return r;
+	return lf_json_flush(j, stdout);
 }
 
 static int user_apply(int argc, char **argv)

@@ -154,3 +154,13 @@ int lf_json_finish(struct lf_json *j)
 		check(j, lf_buf_putc(j->out, '\n'));
 	return j->err;
 }
+
+int lf_json_flush(struct lf_json *j, FILE *f)
+{
+	int r = lf_json_finish(j);
+
+	if (r == 0 && fputs(j->out->data, f) == EOF)
+		r = -EIO;
+	lf_buf_release(j->out);
+	return r;
+}

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "livefix/hex.h"
 #include "livefix/elf.h"
 
 struct reloc_row {
@@ -185,11 +186,5 @@ int lf_elf_build_id(const struct lf_elf *e, uint8_t *buf, size_t max)
 
 void lf_elf_build_id_hex(const uint8_t *id, size_t len, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[id[i] >> 4];
-		out[2 * i + 1] = hex[id[i] & 15];
-	}
-	out[2 * len] = '\0';
+	lf_hex(id, len, out);
 }

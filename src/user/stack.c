@@ -20,6 +20,18 @@
 #define PAGE 4096ull
 #define VDSO_MAX (64u << 10)
 
+/* The object's unwind tables, at the addresses they are mapped at in the target. */
+static void set_cfi(struct lf_cfi_obj *o, uint64_t bias)
+{
+	o->cfi = (struct lf_unwind_cfi){
+		.eh = o->elf.eh_frame, .eh_size = o->elf.eh_frame_size,
+		.eh_vaddr = bias + o->elf.eh_frame_vaddr,
+		.hdr = o->elf.eh_hdr, .hdr_size = o->elf.eh_hdr_size,
+		.hdr_vaddr = bias + o->elf.eh_hdr_vaddr,
+	};
+	o->has_cfi = true;
+}
+
 static int load_file_obj(struct lf_cfi_obj *o, pid_t pid, const struct lf_map *map)
 {
 	char path[128];
@@ -34,14 +46,7 @@ static int load_file_obj(struct lf_cfi_obj *o, pid_t pid, const struct lf_map *m
 		return r;
 	if (lf_elf_offset_to_vaddr(&o->elf, map->offset, &vaddr) < 0 || !o->elf.eh_frame)
 		return 0;
-	uint64_t bias = map->start - vaddr;
-	o->cfi = (struct lf_unwind_cfi){
-		.eh = o->elf.eh_frame, .eh_size = o->elf.eh_frame_size,
-		.eh_vaddr = bias + o->elf.eh_frame_vaddr,
-		.hdr = o->elf.eh_hdr, .hdr_size = o->elf.eh_hdr_size,
-		.hdr_vaddr = bias + o->elf.eh_hdr_vaddr,
-	};
-	o->has_cfi = true;
+	set_cfi(o, map->start - vaddr);
 	return 0;
 }
 
@@ -65,14 +70,7 @@ static int load_vdso_obj(struct lf_cfi_obj *o, int memfd, const struct lf_maps *
 	}
 	if (lf_elf_offset_to_vaddr(&o->elf, 0, &vaddr) < 0 || !o->elf.eh_frame)
 		return 0;
-	uint64_t bias = map->start - vaddr;
-	o->cfi = (struct lf_unwind_cfi){
-		.eh = o->elf.eh_frame, .eh_size = o->elf.eh_frame_size,
-		.eh_vaddr = bias + o->elf.eh_frame_vaddr,
-		.hdr = o->elf.eh_hdr, .hdr_size = o->elf.eh_hdr_size,
-		.hdr_vaddr = bias + o->elf.eh_hdr_vaddr,
-	};
-	o->has_cfi = true;
+	set_cfi(o, map->start - vaddr);
 	return 0;
 }
 
