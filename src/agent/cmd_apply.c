@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "livefix/cmd.h"
@@ -40,7 +41,8 @@ static const char usage[] =
 	"\n"
 	"Exit codes: 0 applied or nothing to do, 1 other failure, 2 usage, 3 refused\n"
 	"(signature, key, threshold, expiry, rollback, hash, length), 4 not for this\n"
-	"kernel, 5 timed out or busy, 6 not supported (userspace patches).\n";
+	"kernel or no process maps the file, 5 timed out or busy, 6 not supported here.\n"
+	"A userspace bundle is applied to every process that maps its file, or none.\n";
 
 struct apply_opts {
 	const char *state_dir, *sysroot, *repo, *feed;
@@ -66,7 +68,8 @@ static void print_report(const struct apply_opts *o, const struct report *rep)
 
 	if (!o->json) {
 		if (rep->m)
-			printf("%s: kernel patch %s level %lld (%zu CVE(s))\n", rep->status,
+			printf("%s: %s patch %s level %lld (%zu CVE(s))\n", rep->status,
+			       rep->m->target.kind == LF_KIND_USER ? "userspace" : "kernel",
 			       rep->m->id, (long long)rep->m->level, rep->m->ncves);
 		else
 			printf("%s\n", rep->status);
@@ -97,6 +100,23 @@ static void print_report(const struct apply_opts *o, const struct report *rep)
 	lf_json_flush(&j, stdout);
 }
 
+/*
+ * A userspace bundle names an ELF file by build-id; which processes map it
+ * is the applier's business. Here only the architecture is checked, and
+ * levels are compared per process by the applier (a device runs many
+ * patched files, each with its own levels).
+ */
+static int check_user(const struct lf_bundle *b, struct lf_why *why)
+{
+	struct utsname u;
+
+	uname(&u);
+	if (strcmp(b->m.target.arch, u.machine) != 0)
+		return lf_why_set(why, "bundle %s is for arch %s, this machine is %s", b->m.id,
+				  b->m.target.arch, u.machine), -EMEDIUMTYPE;
+	return 0;
+}
+
 /* Kernel identity, kind and level checks shared by both modes. */
 static int check_for_us(const struct apply_opts *o, const struct lf_bundle *b,
 			struct lf_applied *applied, struct lf_why *why)
@@ -104,9 +124,9 @@ static int check_for_us(const struct apply_opts *o, const struct lf_bundle *b,
 	struct lf_identity sys;
 	int r;
 
+	memset(applied, 0, sizeof(*applied));
 	if (b->m.target.kind == LF_KIND_USER)
-		return lf_why_set(why, "bundle %s: userspace patches are not supported yet",
-				  b->m.id), -EOPNOTSUPP;
+		return check_user(b, why);
 	r = lf_identity_kernel(lf_agent_sysroot(o->sysroot), &sys);
 	if (r < 0)
 		return lf_why_set(why, "cannot read the running kernel's identity: %s",
@@ -122,6 +142,25 @@ static int check_for_us(const struct apply_opts *o, const struct lf_bundle *b,
 				  "(downgrade; --allow-downgrade)", b->m.id, (long long)b->m.level,
 				  (long long)applied->level), -ESTALE;
 	return 0;
+}
+
+static int apply_user(const struct apply_opts *o, const struct lf_bundle *b, struct lf_tuf *t,
+		      struct report *rep, struct lf_why *why)
+{
+	bool up_to_date;
+	int r;
+
+	if (o->dry_run) {
+		rep->status = "would-apply";
+		return t ? lf_tuf_commit(t) : 0;
+	}
+	if (t && (r = lf_tuf_commit(t)) < 0)
+		return lf_why_set(why, "cannot save trusted metadata: %s", strerror(-r)), r;
+	r = lf_agent_apply_user(lf_agent_state_dir(o->state_dir), lf_agent_sysroot(o->sysroot), b,
+				rep->sha256, &up_to_date, why);
+	if (r == 0)
+		rep->status = up_to_date ? "up-to-date" : "applied";
+	return r;
 }
 
 /*
@@ -143,6 +182,8 @@ static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
 	lf_sha256_hex(b->data, b->len, rep->sha256);
 	if (r < 0)
 		return r;
+	if (b->m.target.kind == LF_KIND_USER)
+		return apply_user(o, b, t, rep, why);
 	/* The same bundle is applied only if it is loaded in this boot. */
 	if (applied.have && strcmp(applied.sha256, rep->sha256) == 0 &&
 	    lf_applied_is_current(&applied, lf_agent_sysroot(o->sysroot))) {

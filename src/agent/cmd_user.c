@@ -20,6 +20,7 @@
 #include "livefix/user.h"
 
 #include "agent.h"
+#include "trust_agent.h"
 
 #define PIDS_MAX 4096
 
@@ -101,7 +102,6 @@ static bool parse_opts(const char *prog, const char *usage, int argc, char **arg
 	return true;
 }
 
-#define LOCK_WAIT_MS 60000
 
 /*
  * One applier at a time on a device: between its two phases an apply
@@ -110,26 +110,11 @@ static bool parse_opts(const char *prog, const char *usage, int argc, char **arg
  */
 static int lock_appliers(void)
 {
-	const char *dir = getenv("LIVEFIX_RUNTIME_DIR");
-	char path[512];
+	int r = lf_agent_lock_user();
 
-	dir = dir && *dir ? dir : "/run/livefix";
-	int r = lf_mkdir_p(dir, 0755);
 	if (r < 0)
-		return lf_log_errno(r, "%s", dir);
-	snprintf(path, sizeof(path), "%s/user.lock", dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return lf_log_errno(-errno, "%s", path);
-	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
-		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
-			close(fd);
-			return lf_log_errno(errno == EWOULDBLOCK ? -ETIMEDOUT : -errno,
-					    "%s: another livefix user command is running", path);
-		}
-		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
-	}
-	return fd;	/* held until exit */
+		lf_log_errno(r, "another livefix user command is running");
+	return r;
 }
 
 static void print_result(const char *what, const char *id, const struct lf_user_result *r,

@@ -55,6 +55,17 @@ int lf_agent_boot_id(const char *sysroot, char ret[40]);
 /* Whether a kernel record describes a patch that is applied right now. */
 bool lf_applied_is_current(const struct lf_applied *a, const char *sysroot);
 
+/*
+ * Applies a verified userspace bundle to every process that maps its target
+ * file, all or nothing, and records it. *ret_up_to_date is set when every
+ * such process runs it already (nothing done).
+ */
+int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct lf_bundle *b,
+			const char *sha256, bool *ret_up_to_date, struct lf_why *why);
+
+/* One applier of userspace patches at a time (<runtime>/user.lock). */
+int lf_agent_lock_user(void);
+
 /* A targets role made of the public keys in paths, threshold 1 (--key). */
 int lf_agent_trust_keys(const char *const *paths, size_t n, struct lf_root *ret,
 			struct lf_why *why);

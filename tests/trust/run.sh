@@ -165,7 +165,7 @@ refuse "apply file: bundle signed by a key of the wrong role" 3 "do not hold thi
 refuse "apply file: bundle for another kernel build" 4 "bundle is for build-id 77c1" "$A" apply --dry-run pother.lfb
 refuse "apply file: bundle for another arch" 4 "bundle is for arch aarch64" "$A" apply --dry-run parch.lfb
 refuse "apply file: bundle for another kernel release" 4 "bundle is for release 6.1.0-55" "$A" apply --dry-run prelease.lfb
-refuse "apply file: userspace bundle is not silently accepted" 6 "userspace patches are not supported yet" "$A" apply puser.lfb
+refuse "apply file: userspace bundle whose payload is no patch object" 4 "payload is not a patch object" "$A" apply puser.lfb
 accept "apply file: /proc/version fallback without notes" "would-apply" "$A" apply --dry-run --sysroot sys-nonotes ppv.lfb
 accept "bundle: identity from --target-kernel-notes and --proc-version" "would-apply" "$A" apply --dry-run pnotes.lfb
 accept "bundle: ... and its /proc/version hash alone" "would-apply" "$A" apply --dry-run --sysroot sys-nonotes pnotes.lfb

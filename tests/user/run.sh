@@ -285,6 +285,34 @@ levels() {
 }
 if r=$(levels); then pass levels-replace; else fail levels-replace "$r"; fi
 
+# ---- a signed bundle through livefix apply: every process of the file ----
+LB=$build/src/builder/livefix-build
+bundles() {
+	"$LB" keygen --role targets -o "$W/tk.key" >/dev/null &&
+	"$LB" bundle --kind user --payload level1.o --target-elf target-pie --level 1 \
+		--cve CVE-2026-1111:high --key "$W/tk.key" -o "$W/u1.lfb" >/dev/null &&
+	"$LB" bundle --kind user --payload other.o --target-elf target-other --level 1 \
+		--key "$W/tk.key" -o "$W/uother.lfb" >/dev/null &&
+	"$LB" bundle --kind user --payload level1.o --target-elf target-other --level 1 \
+		--key "$W/tk.key" -o "$W/umismatch.lfb" >/dev/null || { echo "bundles not built"; return 1; }
+	local A=("$L" apply --state-dir "$W/state" --key "$W/tk.key.pub")
+	"${A[@]}" "$W/u1.lfb" >"$W/b.log" 2>&1 || { echo "apply: $(cat "$W/b.log")"; return 1; }
+	grep -q '^applied: userspace patch' "$W/b.log" || { echo "said: $(cat "$W/b.log")"; return 1; }
+	wait_for out-pie '^c=21 m=original l=107 o=37 ' || { echo "output: $(line out-pie)"; return 1; }
+	listed $p lvl-1 || { echo "not listed"; return 1; }
+	"${A[@]}" "$W/u1.lfb" >"$W/b.log" 2>&1 && grep -q '^up-to-date' "$W/b.log" ||
+		{ echo "second apply: $(cat "$W/b.log")"; return 1; }
+	"${A[@]}" "$W/uother.lfb" >"$W/b.log" 2>&1
+	[ $? = 4 ] && grep -q 'no running process maps build-id' "$W/b.log" ||
+		{ echo "unmapped build-id: $(cat "$W/b.log")"; return 1; }
+	"${A[@]}" "$W/umismatch.lfb" >"$W/b.log" 2>&1
+	[ $? = 3 ] && grep -q 'its patch object for' "$W/b.log" ||
+		{ echo "mismatch: $(cat "$W/b.log")"; return 1; }
+	"$L" user revert lvl-1 --pid $p >/dev/null 2>&1 || { echo "revert failed"; return 1; }
+	wait_for out-pie "$ORIG" && no_patch $p || { echo "after revert: $(line out-pie)"; return 1; }
+}
+if r=$(bundles); then pass signed-bundle-apply; else fail signed-bundle-apply "$r"; fi
+
 # ---- refusals: the target is left untouched ----
 refuse() { # name expected-exit regex-in-message command...
 	local name=$1 want=$2 re=$3 rc

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A verified userspace bundle (livefix apply): its payload is a patch
+ * object (docs/USERSPACE.md) for the ELF file named by the bundle's
+ * build-id. It is applied to every running process that maps that file,
+ * all or nothing: if one process cannot be patched, the processes patched
+ * by this run are reverted, so a bundle is either applied wherever it can
+ * be seen or nowhere. Then it is recorded like a kernel patch.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "livefix/error.h"
+#include "livefix/file.h"
+#include "livefix/user.h"
+
+#include "trust_agent.h"
+
+#define USER_PIDS_MAX 4096
+#define LOCK_WAIT_MS 60000
+
+int lf_agent_lock_user(void)
+{
+	const char *dir = getenv("LIVEFIX_RUNTIME_DIR");
+	char path[512];
+	int fd, r;
+
+	dir = dir && *dir ? dir : "/run/livefix";
+	r = lf_mkdir_p(dir, 0755);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/user.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
+		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+			r = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+			close(fd);
+			return r;
+		}
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	return fd; /* held until exit */
+}
+
+struct has_patch {
+	const char *id;
+	bool found;
+};
+
+static int find_id(const struct lf_user_applied *a, void *ud)
+{
+	struct has_patch *h = ud;
+
+	if (!strcmp(a->id, h->id) && a->redirected == a->nfuncs)
+		h->found = true;
+	return 0;
+}
+
+/* Every process mapping the target runs this patch already. */
+static bool applied_everywhere(const struct lf_user_patch *p, const pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct has_patch h = { lf_user_patch_id(p), false };
+
+		lf_user_for_each_applied(pids[i], find_id, &h);
+		if (!h.found)
+			return false;
+	}
+	return n > 0;
+}
+
+static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n, struct lf_why *why)
+{
+	struct lf_user_opts o = LF_USER_OPTS_DEFAULT;
+	struct lf_user_result res;
+	int r = 0, done;
+
+	for (done = 0; done < n; done++) {
+		r = lf_user_apply(p, pids[done], &o, &res);
+		if (r < 0) {
+			lf_why_set(why, "pid %d: %s", (int)pids[done], res.msg[0] ? res.msg : lf_strerror(r));
+			break;
+		}
+	}
+	if (r < 0) /* all or nothing: take back what this run applied */
+		while (done-- > 0)
+			lf_user_revert(lf_user_patch_id(p), pids[done], &o, &res);
+	return r;
+}
+
+static int load_payload(const struct lf_bundle *b, const struct lf_payload *pl,
+			struct lf_user_patch **ret, char *msg, size_t size)
+{
+	int fd = memfd_create("livefix-patch", MFD_CLOEXEC), r;
+	char path[64];
+
+	if (fd < 0) {
+		snprintf(msg, size, "memfd: %s", strerror(errno));
+		return -errno;
+	}
+	if (write(fd, b->data + pl->offset, pl->length) != (ssize_t)pl->length) {
+		snprintf(msg, size, "memfd: short write");
+		close(fd);
+		return -EIO;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	r = lf_user_patch_load(path, ret, msg, size);
+	close(fd);
+	return r;
+}
+
+int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct lf_bundle *b,
+			const char *sha256, bool *ret_up_to_date, struct lf_why *why)
+{
+	const struct lf_payload *pl = &b->m.payloads[0];
+	struct lf_applied now = { .have = true };
+	struct lf_user_patch *p = NULL;
+	char msg[LF_USER_MSG_MAX];
+	pid_t *pids = NULL;
+	int n, r, lock;
+
+	*ret_up_to_date = false;
+	/* The patch lives in the processes, not on disk: nothing is written
+	 * to the state until it is applied. */
+	r = load_payload(b, pl, &p, msg, sizeof(msg));
+	if (r < 0)
+		return lf_why_set(why, "bundle %s: payload is not a patch object: %s", b->m.id, msg), r;
+	/* The signed manifest and the object must name the same file. */
+	if (strcmp(lf_user_patch_target(p), b->m.target.build_id) != 0) {
+		lf_why_set(why, "bundle %s: manifest is for build-id %.16s…, its patch object for %.16s…",
+			   b->m.id, b->m.target.build_id, lf_user_patch_target(p));
+		r = -EBADMSG;
+		goto out;
+	}
+	if ((lock = lf_agent_lock_user()) < 0) {
+		r = lock;
+		lf_why_set(why, "another livefix user command is running");
+		goto out;
+	}
+	pids = calloc(USER_PIDS_MAX, sizeof(*pids));
+	n = pids ? lf_user_find_targets(p, pids, USER_PIDS_MAX) : -ENOMEM;
+	if (n <= 0) {
+		r = n < 0 ? n : -EMEDIUMTYPE;
+		if (n == 0)
+			lf_why_set(why, "bundle %s: no running process maps build-id %.16s…", b->m.id,
+				   b->m.target.build_id);
+		goto out;
+	}
+	if (applied_everywhere(p, pids, n)) {
+		*ret_up_to_date = true;
+		goto out;
+	}
+	r = apply_all(p, pids, n, why);
+	if (r < 0)
+		goto out;
+	snprintf(now.id, sizeof(now.id), "%s", b->m.id);
+	snprintf(now.sha256, sizeof(now.sha256), "%s", sha256);
+	now.level = b->m.level;
+	now.when = lf_time_now();
+	if (lf_agent_boot_id(sysroot, now.boot_id) < 0)
+		now.boot_id[0] = '\0';
+	r = lf_applied_record(state_dir, LF_KIND_USER, &now);
+	if (r < 0)
+		lf_why_set(why, "patch applied but not recorded: %s", strerror(-r));
+out:
+	free(pids);
+	lf_user_patch_free(p);
+	return r;
+}
