@@ -70,18 +70,17 @@ else
 	count FAIL build/asan
 fi
 
-for suite in "$top"/tests/*/run.sh; do
-	[ -x "$suite" ] || continue
-	name=$(basename "$(dirname "$suite")")
+# run_suite NAME SCRIPT BUILD-DIR: one end-to-end suite, its lines counted.
+run_suite() {
+	local name=$1 suite=$2 before=$fail log rc
 	echo "== suite $name"
-	if [ ! -x "$LIVEFIX_BUILD/src/agent/livefix" ]; then
+	if [ ! -x "$3/src/agent/livefix" ]; then
 		count FAIL "$name (not built)"
-		continue
+		return
 	fi
-	before=$fail
-	log=$build/suite-$name.log
+	log=$build/suite-${name//\//-}.log
 	# A hung suite must not take CI's whole budget: bound each one.
-	timeout -k 30 "${LIVEFIX_SUITE_TIMEOUT:-1500}" "$suite" > >(tee "$log") 2>&1
+	LIVEFIX_BUILD=$3 timeout -k 30 "${LIVEFIX_SUITE_TIMEOUT:-1500}" "$suite" > >(tee "$log") 2>&1
 	rc=$?
 	wait
 	if ((rc == 124)); then
@@ -95,6 +94,16 @@ for suite in "$top"/tests/*/run.sh; do
 	if ((rc != 0 && fail == before)); then
 		count FAIL "$name (suite exited $rc)"
 	fi
+}
+
+for suite in "$top"/tests/*/run.sh; do
+	[ -x "$suite" ] || continue
+	run_suite "$(basename "$(dirname "$suite")")" "$suite" "$LIVEFIX_BUILD"
+done
+# The suites that drive the most parsing and ptrace code run once more
+# against the ASan+UBSan build: a sanitizer report fails the program.
+for name in ${LIVEFIX_SANITIZED_SUITES-trust user}; do
+	[ -x "$top/tests/$name/run.sh" ] && run_suite "asan/$name" "$top/tests/$name/run.sh" "$build/asan"
 done
 
 if ((fail > 0)); then

@@ -78,22 +78,45 @@ static bool applied_everywhere(const struct lf_user_patch *p, const pid_t *pids,
 	return n > 0;
 }
 
+/* Exited, or exiting: its memory is going away and needs no patch. */
+static bool process_gone(pid_t pid)
+{
+	char path[64], stat[256], *paren;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (lf_read_line(path, stat, sizeof(stat)) < 0)
+		return true;
+	paren = strrchr(stat, ')');
+	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
 static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n, struct lf_why *why)
 {
 	struct lf_user_opts o = LF_USER_OPTS_DEFAULT;
 	struct lf_user_result res;
-	int r = 0, done;
+	bool *applied = calloc((size_t)n, sizeof(*applied));
+	int r = applied ? 0 : -ENOMEM, i, count = 0;
 
-	for (done = 0; done < n; done++) {
-		r = lf_user_apply(p, pids[done], &o, &res);
-		if (r < 0) {
-			lf_why_set(why, "pid %d: %s", (int)pids[done], res.msg[0] ? res.msg : lf_strerror(r));
-			break;
+	for (i = 0; r == 0 && i < n; i++) {
+		r = lf_user_apply(p, pids[i], &o, &res);
+		if (r == 0) {
+			applied[i] = true;
+			count++;
+		} else if (process_gone(pids[i])) {
+			r = 0;
+		} else {
+			lf_why_set(why, "pid %d: %s", (int)pids[i], res.msg[0] ? res.msg : lf_strerror(r));
 		}
 	}
+	if (r == 0 && count == 0) {
+		lf_why_set(why, "every process that mapped the file exited");
+		r = -EMEDIUMTYPE;
+	}
 	if (r < 0) /* all or nothing: take back what this run applied */
-		while (done-- > 0)
-			lf_user_revert(lf_user_patch_id(p), pids[done], &o, &res);
+		for (i = 0; i < n && applied; i++)
+			if (applied[i])
+				lf_user_revert(lf_user_patch_id(p), pids[i], &o, &res);
+	free(applied);
 	return r;
 }
 
