@@ -55,7 +55,7 @@ static int sign_snapshot(void *ctx, const char *feed, const struct lf_portal_blo
 }
 
 static int sign_timestamp(void *ctx, const char *feed, const struct lf_portal_blob *snapshot,
-			  unsigned char **ret, size_t *ret_len)
+			  const struct lf_portal_blob *prev, unsigned char **ret, size_t *ret_len)
 {
 	struct signer *sg = ctx;
 
