@@ -181,6 +181,8 @@ int cmd_init(int argc, char **argv)
 	if (r < 0)
 		return lf_exit_code(lf_log_errno(r, "%s: TLS certificate", c.data));
 	/* stdout carries only the admin token; the public keys go to stderr. */
+	fprintf(stderr, "livefix-portal: online keys (ROLE PUBLIC-KEY-FILE KEYID) for root.json, "
+		"via 'livefix-build repo init --snapshot-key/--timestamp-key':\n");
 	r = lf_portal_online_keys_init(c.data, stderr);
 	if (r < 0)
 		return lf_exit_code(lf_log_errno(r, "%s/keys", c.data));

@@ -178,7 +178,10 @@ int cmd_serve(int argc, char **argv)
 		r = lf_portal_check(&cfg);
 		if (r < 0)
 			return lf_exit_code(lf_log_errno(r, "%s: configuration", cfg.data_dir));
-		printf("configuration of %s is valid\n", cfg.data_dir);
+		open_signer(cfg.data_dir, &sc, &ops);
+		printf("configuration of %s is valid (%s signer for snapshot and timestamp)\n",
+		       cfg.data_dir, ops.name);
+		lf_portal_signer_close(&ops);
 		return LF_EXIT_OK;
 	}
 	sigemptyset(&set);
