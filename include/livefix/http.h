@@ -30,9 +30,13 @@ struct lf_http_opts {
 	long min_rate_time;   /* seconds */
 	long timeout;         /* seconds, whole transfer */
 	const char *etag;     /* sent as If-None-Match when non-empty */
+	const char *ca_file;  /* PEM certificates to trust for https (CURLOPT_CAINFO);
+				 NULL: the system's store */
+	const char *bearer;   /* sent as Authorization: Bearer, over https only */
 };
 
 #define LF_HTTP_ETAG_MAX 128
+#define LF_HTTP_BEARER_MAX 256
 
 struct lf_http_result {
 	long status;

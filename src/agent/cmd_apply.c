@@ -18,6 +18,7 @@
 #include "livefix/cmd.h"
 #include "livefix/error.h"
 #include "livefix/file.h"
+#include "livefix/http.h"
 #include "livefix/json.h"
 #include "livefix/log.h"
 
@@ -36,6 +37,11 @@ static const char usage[] =
 	"  --min-rate BYTES     slowest acceptable download rate (default 1024 bytes/s) ...\n"
 	"  --slow-timeout SECS  ... sustained for this long before giving up (default 30)\n"
 	"  --timeout SECS       longest time for one file (default 600)\n"
+	"  --ca FILE            https: trust the certificates in this PEM file, e.g. the\n"
+	"                       portal's self-signed one (default $LIVEFIX_CA, else the\n"
+	"                       system's store)\n"
+	"  --token-file FILE    https: send the device credential in FILE (lfd_...) as a\n"
+	"                       bearer token (default $LIVEFIX_TOKEN_FILE)\n"
 	"  --allow-downgrade    apply a level below the one applied\n"
 	"  --json               print the result as JSON\n"
 	"\n"
@@ -45,7 +51,7 @@ static const char usage[] =
 	"A userspace bundle is applied to every process that maps its file, or none.\n";
 
 struct apply_opts {
-	const char *state_dir, *sysroot, *repo, *feed;
+	const char *state_dir, *sysroot, *repo, *feed, *ca_file, *token_file;
 	const char *keys[LF_MAX_ROLE_KEYS];
 	size_t nkeys;
 	bool dry_run, json, allow_downgrade;
@@ -271,7 +277,9 @@ static int apply_repo(const struct apply_opts *o, struct report *rep, struct lf_
 	/* One trailing slash is dropped so that names join with exactly one. */
 	char *base = strndup(o->repo, n > 1 && o->repo[n - 1] == '/' ? n - 1 : n);
 	struct lf_agent_fetch fctx = { .base = base, .min_rate = o->min_rate,
-				       .min_rate_time = o->min_rate_time, .timeout = o->timeout };
+				       .min_rate_time = o->min_rate_time, .timeout = o->timeout,
+				       .ca_file = o->ca_file };
+	char token[LF_HTTP_BEARER_MAX + 2] = "";
 	struct lf_buf data = LF_BUF_INIT(0);
 	struct lf_bundle *b = calloc(1, sizeof(*b));
 	const struct lf_target *tg;
@@ -283,6 +291,14 @@ static int apply_repo(const struct apply_opts *o, struct report *rep, struct lf_
 			  : -ENOMEM;
 
 	t.step_hook = lf_agent_crash_point;
+	if (r == 0 && o->token_file) {
+		r = lf_read_line(o->token_file, token, sizeof(token));
+		if (r < 0)
+			lf_why_set(why, "device credential %s: %s", o->token_file, strerror(-r));
+		else
+			r = 0; /* the line's length */
+		fctx.bearer = token;
+	}
 	if (r == 0) {
 		lf_agent_fetcher(&fctx, &f);
 		r = lf_tuf_update(&t, &f, why);
@@ -311,6 +327,7 @@ out:
 	rep->requests = fctx.requests;
 	lf_buf_release(&data);
 	lf_tuf_close(&t);
+	explicit_bzero(token, sizeof(token));
 	free(base);
 	free(b);
 	return r;
@@ -347,6 +364,8 @@ static int parse_opt(struct apply_opts *o, int c, const char *arg)
 	case 'm': return parse_long(arg, 1, 1L << 30, &o->min_rate);
 	case 'M': return parse_long(arg, 1, 3600, &o->min_rate_time);
 	case 'T': return parse_long(arg, 1, 86400, &o->timeout);
+	case 'c': o->ca_file = arg; return 0;
+	case 't': o->token_file = arg; return 0;
 	}
 	return -EINVAL;
 }
@@ -365,11 +384,14 @@ int cmd_apply(int argc, char **argv)
 		{ "min-rate", required_argument, NULL, 'm' },
 		{ "slow-timeout", required_argument, NULL, 'M' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "token-file", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct apply_opts o = { .feed = "production", .min_rate = 1024, .min_rate_time = 30,
-				.timeout = 600 };
+				.timeout = 600, .ca_file = getenv("LIVEFIX_CA"),
+				.token_file = getenv("LIVEFIX_TOKEN_FILE") };
 	struct report rep = { .status = "refused" };
 	struct lf_why why = { "" };
 	int c, r;

@@ -33,7 +33,8 @@ static int explain(int r, const char *name, size_t max, unsigned flags,
 	case -ENOENT:
 		break;
 	default:
-		lf_why_set(why, "%s: cannot fetch from %s: %s", name, f->base, strerror(-r));
+		lf_why_set(why, "%s: cannot fetch from %s: %s", name, f->base,
+			   f->error[0] ? f->error : strerror(-r));
 	}
 	return r;
 }
@@ -74,9 +75,9 @@ static int http_get(struct lf_agent_fetch *f, const char *name, size_t max, unsi
 	struct lf_http_opts o = {
 		.max = max, .exact = flags & LF_FETCH_EXACT, .min_rate = f->min_rate,
 		.min_rate_time = f->min_rate_time, .timeout = f->timeout,
-		.etag = etag,
+		.etag = etag, .ca_file = f->ca_file, .bearer = f->bearer,
 	};
-	struct lf_http_result res;
+	struct lf_http_result res = { 0 };
 	char *url;
 	int r;
 
@@ -85,6 +86,7 @@ static int http_get(struct lf_agent_fetch *f, const char *name, size_t max, unsi
 	r = lf_http_get(url, &o, out, &res);
 	free(url);
 	f->bytes += res.bytes;
+	snprintf(f->error, sizeof(f->error), "%s", r < 0 ? res.error : "");
 	if (r >= 0 && etag && etag_size) {
 		if (r == 0)
 			snprintf(etag, etag_size, "%s", res.etag);

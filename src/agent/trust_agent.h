@@ -24,7 +24,10 @@ struct lf_agent_fetch {
 	long min_rate;       /* bytes/s */
 	long min_rate_time;  /* seconds below min_rate before giving up */
 	long timeout;        /* seconds per file */
+	const char *ca_file; /* https: PEM certificates to trust, NULL: the system's */
+	const char *bearer;  /* https: the device credential, NULL: none */
 	uint64_t bytes;      /* transferred, headers included */
+	char error[128];     /* the transport's own words for the last failure */
 	unsigned requests;
 };
 

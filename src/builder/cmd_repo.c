@@ -82,7 +82,7 @@ static int sign_and_write(const char *dir, const char *name, const char *alt,
 			  const struct lf_buf *body, const struct lf_build_keys *keys)
 {
 	struct lf_buf out = LF_BUF_INIT(LF_TARGETS_MAX + 65536);
-	int r = repo_sign_body(body, keys->ptrs, keys->n, &out);
+	int r = lf_meta_sign_body(body, keys->ptrs, keys->n, &out);
 
 	if (r == 0 && alt)
 		r = repo_write(dir, alt, &out);
@@ -388,107 +388,119 @@ out:
 	return r;
 }
 
-static int describe(const char *dir, const char *name, struct lf_metafile *m, int64_t *version)
+/* Writes a signed document as name and, when given, also as alt. */
+static int write_signed(const char *dir, const char *name, const char *alt,
+			const struct lf_buf *out, size_t nsig)
 {
-	struct lf_signed s;
-	struct lf_why why = { "" };
-	const struct lf_jv *v;
-	char *data;
-	size_t len;
-	int r = repo_read(dir, name, LF_TARGETS_MAX, &data, &len);
+	int r = alt ? repo_write(dir, alt, out) : 0;
 
+	if (r == 0)
+		r = repo_write(dir, name, out);
 	if (r < 0)
-		return r;
-	r = lf_signed_parse(data, len, &s, &why);
-	if (r == 0) {
-		v = lf_jv_get(s.body, "version");
-		if (!v || v->type != LF_JINT || v->u.i < 1 || v->u.i > INT32_MAX)
-			r = -EBADMSG;
-		else
-			*version = v->u.i;
-		lf_signed_release(&s);
+		return lf_log_errno(r, "%s/%s", dir, name);
+	printf("%s/%s: %zu bytes, %zu signature(s)%s%s\n", dir, name, out->len, nsig,
+	       alt ? ", also as " : "", alt ? alt : "");
+	return 0;
+}
+
+/* Reads an optional document into d (d->data stays NULL when absent). */
+static int read_doc(const char *dir, const char *name, size_t max, struct lf_meta_doc *d)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r = repo_read(dir, name, max, &data, &len);
+
+	d->data = data;
+	d->len = len;
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Every feed's targets/<feed>.json, for the snapshot. */
+static int read_targets(const char *dir, struct lf_meta_doc *docs, char names[][LF_NAME_MAX + 1],
+			size_t *ret_n)
+{
+	struct dirent *de;
+	char *tdir = NULL;
+	size_t n = 0;
+	DIR *d = NULL;
+	int r = repo_path(dir, "targets", &tdir);
+
+	if (r == 0 && !(d = opendir(tdir)))
+		r = lf_log_errno(-errno, "%s", tdir);
+	while (r == 0 && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		if (n == LF_MAX_FEEDS || len > LF_NAME_MAX - 8) {
+			r = -E2BIG;
+			break;
+		}
+		snprintf(names[n], LF_NAME_MAX + 1, "targets/%s", de->d_name);
+		docs[n].name = names[n];
+		r = read_doc(dir, names[n], LF_TARGETS_MAX, &docs[n]);
+		n++;
 	}
-	if (r == 0 && m) {
-		snprintf(m->name, sizeof(m->name), "%s", name);
-		m->version = *version;
-		m->length = (int64_t)len;
-		lf_sha256_hex(data, len, m->sha256);
-	}
-	free(data);
+	if (d)
+		closedir(d);
+	free(tdir);
+	*ret_n = n;
 	return r;
 }
 
 static int make_snapshot(const char *dir, const struct repo_opts *o, bool consistent,
 			 const struct lf_build_keys *keys)
 {
-	struct lf_snapshot *s = calloc(1, sizeof(*s));
-	struct lf_buf body = LF_BUF_INIT(LF_SNAPSHOT_MAX);
-	struct lf_json j;
-	struct dirent *de;
-	char *tdir = NULL, alt[32];
-	DIR *d = NULL;
-	int r = s ? repo_path(dir, "targets", &tdir) : -ENOMEM;
+	struct lf_meta_doc docs[LF_MAX_FEEDS] = { 0 }, prev = { "snapshot.json", NULL, 0 };
+	char (*names)[LF_NAME_MAX + 1] = calloc(LF_MAX_FEEDS, LF_NAME_MAX + 1);
+	struct lf_buf out = LF_BUF_INIT(LF_SNAPSHOT_MAX + 65536);
+	size_t n = 0;
+	int64_t expires, version = 0;
+	char alt[32];
+	int r = names ? read_targets(dir, docs, names, &n) : -ENOMEM;
 
-	if (r == 0 && !(d = opendir(tdir)))
-		r = lf_log_errno(-errno, "%s", tdir);
-	while (r == 0 && (de = readdir(d))) {
-		char name[LF_NAME_MAX + 16];
-		size_t n = strlen(de->d_name);
-		int64_t v;
-
-		if (de->d_name[0] == '.' || n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
-			continue;
-		if (s->n == LF_MAX_FEEDS || n > LF_NAME_MAX - 8) {
-			r = -E2BIG;
-			break;
-		}
-		snprintf(name, sizeof(name), "targets/%.*s", (int)n, de->d_name);
-		r = describe(dir, name, &s->meta[s->n], &v);
-		s->n += r == 0;
-	}
-	if (d)
-		closedir(d);
-	if (r == 0 && describe(dir, "snapshot.json", NULL, &s->h.version) < 0)
-		s->h.version = 0;
-	s->h.version++;
 	if (r == 0)
-		r = expires_or(o->snapshot_expires, "+7d", &s->h.expires);
-	lf_json_init(&j, &body, false);
-	if (s)
-		repo_write_snapshot(&j, s);
+		r = read_doc(dir, "snapshot.json", LF_SNAPSHOT_MAX, &prev);
 	if (r == 0)
-		r = lf_json_finish(&j);
-	snprintf(alt, sizeof(alt), "%lld.snapshot.json", (long long)(s ? s->h.version : 0));
+		r = expires_or(o->snapshot_expires, "+7d", &expires);
 	if (r == 0)
-		r = sign_and_write(dir, "snapshot.json", consistent ? alt : NULL, &body, keys);
-	lf_buf_release(&body);
-	free(tdir);
-	free(s);
+		r = lf_repo_sign_snapshot(docs, n, &prev, expires, keys->ptrs, keys->n, &out, &version);
+	snprintf(alt, sizeof(alt), "%lld.snapshot.json", (long long)version);
+	if (r == 0)
+		r = write_signed(dir, "snapshot.json", consistent ? alt : NULL, &out, keys->n);
+	else
+		lf_log_errno(r, "%s/snapshot.json", dir);
+	for (size_t i = 0; i < n; i++)
+		free((void *)docs[i].data);
+	free((void *)prev.data);
+	free(names);
+	lf_buf_release(&out);
 	return r;
 }
 
 static int make_timestamp(const char *dir, const struct repo_opts *o,
 			  const struct lf_build_keys *keys)
 {
-	struct lf_timestamp ts = { 0 };
-	struct lf_buf body = LF_BUF_INIT(LF_TIMESTAMP_MAX);
-	struct lf_json j;
-	int64_t v;
-	int r = describe(dir, "snapshot.json", &ts.snapshot, &v);
+	struct lf_meta_doc snap = { "snapshot.json", NULL, 0 }, prev = { "timestamp.json", NULL, 0 };
+	struct lf_buf out = LF_BUF_INIT(LF_TIMESTAMP_MAX + 65536);
+	int64_t expires;
+	int r = read_doc(dir, "snapshot.json", LF_SNAPSHOT_MAX, &snap);
 
-	if (r < 0)
-		return lf_log_errno(r, "%s/snapshot.json", dir);
-	if (describe(dir, "timestamp.json", NULL, &ts.h.version) < 0)
-		ts.h.version = 0;
-	ts.h.version++;
-	r = expires_or(o->timestamp_expires, "+1d", &ts.h.expires);
-	lf_json_init(&j, &body, false);
-	repo_write_timestamp(&j, &ts);
+	if (r == 0 && !snap.data)
+		r = -ENOENT;
 	if (r == 0)
-		r = lf_json_finish(&j);
+		r = read_doc(dir, "timestamp.json", LF_TIMESTAMP_MAX, &prev);
 	if (r == 0)
-		r = sign_and_write(dir, "timestamp.json", NULL, &body, keys);
-	lf_buf_release(&body);
+		r = expires_or(o->timestamp_expires, "+1d", &expires);
+	if (r == 0)
+		r = lf_repo_sign_timestamp(&snap, &prev, expires, keys->ptrs, keys->n, &out);
+	if (r == 0)
+		r = write_signed(dir, "timestamp.json", NULL, &out, keys->n);
+	else
+		lf_log_errno(r, "%s/timestamp.json", dir);
+	free((void *)snap.data);
+	free((void *)prev.data);
+	lf_buf_release(&out);
 	return r;
 }
 

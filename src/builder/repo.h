@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "livefix/json.h"
+#include "livefix/repo_sign.h"
 #include "livefix/tuf.h"
 
 #include "builder.h"
@@ -16,10 +17,6 @@
  */
 void repo_write_root(struct lf_json *j, const struct lf_root *root);
 void repo_write_targets(struct lf_json *j, const struct lf_targets *t);
-void repo_write_snapshot(struct lf_json *j, const struct lf_snapshot *s);
-void repo_write_timestamp(struct lf_json *j, const struct lf_timestamp *t);
-int repo_sign_body(const struct lf_buf *body, const struct lf_privkey *const *keys, size_t n,
-		   struct lf_buf *out);
 
 int repo_path(const char *dir, const char *name, char **ret);
 int repo_read(const char *dir, const char *name, size_t max, char **data, size_t *len);

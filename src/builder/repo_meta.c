@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Writing repository metadata: each role's "signed" body is written with the
- * JSON writer, parsed back with the same bounded parser devices use (so the
- * build host cannot produce what devices would refuse to parse), and signed
- * over its canonical form.
+ * Writing root and targets metadata (the online roles, snapshot and
+ * timestamp, are built in src/trust/repo_sign.c, shared with the portal):
+ * each role's "signed" body is written with the JSON writer, parsed back with
+ * the same bounded parser devices use (so the build host cannot produce what
+ * devices would refuse to parse), and signed over its canonical form.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,36 +16,12 @@
 
 #include "repo.h"
 
-static void write_head(struct lf_json *j, enum lf_role role, int64_t version, int64_t expires)
-{
-	char when[21];
-
-	lf_time_format(expires, when);
-	lf_json_kv_string(j, "_type", lf_role_name(role));
-	lf_json_kv_string(j, "expires", when);
-	lf_json_kv_string(j, "spec_version", "1.0");
-	lf_json_kv_int(j, "version", version);
-}
-
-static void write_metafile(struct lf_json *j, const struct lf_metafile *m)
-{
-	lf_json_key(j, m->name);
-	lf_json_object_begin(j);
-	lf_json_key(j, "hashes");
-	lf_json_object_begin(j);
-	lf_json_kv_string(j, "sha256", m->sha256);
-	lf_json_object_end(j);
-	lf_json_kv_int(j, "length", m->length);
-	lf_json_kv_int(j, "version", m->version);
-	lf_json_object_end(j);
-}
-
 void repo_write_root(struct lf_json *j, const struct lf_root *root)
 {
 	char hex[65];
 
 	lf_json_object_begin(j);
-	write_head(j, LF_ROLE_ROOT, root->h.version, root->h.expires);
+	lf_meta_write_head(j, LF_ROLE_ROOT, root->h.version, root->h.expires);
 	lf_json_kv_bool(j, "consistent_snapshot", root->consistent_snapshot);
 	lf_json_key(j, "keys");
 	lf_json_object_begin(j);
@@ -81,7 +58,7 @@ void repo_write_root(struct lf_json *j, const struct lf_root *root)
 void repo_write_targets(struct lf_json *j, const struct lf_targets *t)
 {
 	lf_json_object_begin(j);
-	write_head(j, LF_ROLE_TARGETS, t->h.version, t->h.expires);
+	lf_meta_write_head(j, LF_ROLE_TARGETS, t->h.version, t->h.expires);
 	lf_json_kv_string(j, "feed", t->feed);
 	lf_json_key(j, "targets");
 	lf_json_object_begin(j);
@@ -107,42 +84,6 @@ void repo_write_targets(struct lf_json *j, const struct lf_targets *t)
 	}
 	lf_json_object_end(j);
 	lf_json_object_end(j);
-}
-
-void repo_write_snapshot(struct lf_json *j, const struct lf_snapshot *s)
-{
-	lf_json_object_begin(j);
-	write_head(j, LF_ROLE_SNAPSHOT, s->h.version, s->h.expires);
-	lf_json_key(j, "meta");
-	lf_json_object_begin(j);
-	for (size_t i = 0; i < s->n; i++)
-		write_metafile(j, &s->meta[i]);
-	lf_json_object_end(j);
-	lf_json_object_end(j);
-}
-
-void repo_write_timestamp(struct lf_json *j, const struct lf_timestamp *t)
-{
-	lf_json_object_begin(j);
-	write_head(j, LF_ROLE_TIMESTAMP, t->h.version, t->h.expires);
-	lf_json_key(j, "meta");
-	lf_json_object_begin(j);
-	write_metafile(j, &t->snapshot);
-	lf_json_object_end(j);
-	lf_json_object_end(j);
-}
-
-int repo_sign_body(const struct lf_buf *body, const struct lf_privkey *const *keys, size_t n,
-		   struct lf_buf *out)
-{
-	struct lf_jv *v;
-	int r = lf_json_parse(body->data, body->len, NULL, &v);
-
-	if (r < 0)
-		return r;
-	r = lf_signed_sign(v, keys, n, out);
-	lf_jv_free(v);
-	return r;
 }
 
 int repo_path(const char *dir, const char *name, char **ret)

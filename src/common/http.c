@@ -151,9 +151,37 @@ static void setup(CURL *c, const char *url, const struct lf_http_opts *o, struct
 	if (o->timeout > 0)
 		api.easy_setopt(c, CURLOPT_TIMEOUT, o->timeout);
 	api.easy_setopt(c, CURLOPT_USERAGENT, "livefix/" LIVEFIX_VERSION);
+	if (o->ca_file)
+		api.easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
 	if (hdrs)
 		api.easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	api.easy_setopt(c, CURLOPT_ERRORBUFFER, x->res->error);
+}
+
+/* A credential travels only inside TLS, and never with a line break in it. */
+static int add_bearer(struct curl_slist **hdrs, const char *url, const char *bearer)
+{
+	char h[LF_HTTP_BEARER_MAX + 32];
+	struct curl_slist *n;
+
+	if (!bearer || !bearer[0])
+		return 0;
+	if (strncmp(url, "https://", 8) != 0 || strlen(bearer) > LF_HTTP_BEARER_MAX ||
+	    strpbrk(bearer, "\r\n")) {
+		api.slist_free_all(*hdrs);
+		*hdrs = NULL;
+		return -EINVAL;
+	}
+	snprintf(h, sizeof(h), "Authorization: Bearer %s", bearer);
+	n = api.slist_append(*hdrs, h);
+	explicit_bzero(h, sizeof(h));
+	if (!n) {
+		api.slist_free_all(*hdrs);
+		*hdrs = NULL;
+		return -ENOMEM;
+	}
+	*hdrs = n;
+	return 0;
 }
 
 int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *out,
@@ -182,6 +210,9 @@ int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *ou
 		if (!hdrs)
 			return -ENOMEM;
 	}
+	r = add_bearer(&hdrs, url, o->bearer);
+	if (r < 0)
+		return r;
 	memset(res, 0, sizeof(*res));
 	lf_buf_reset(out);
 	if (!(c = api.easy_init())) {

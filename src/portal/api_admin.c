@@ -178,11 +178,14 @@ int lf_api_feed_file_put(struct lf_req *req)
 	snprintf(name, sizeof(name), "%s%s", strstr(file, ".lfb") ? "bundles/" : "", file);
 	r = lf_repo_put(req->store, req->portal->repo_ops, req->params[0], name,
 			req->body ? req->body : "", req->body_len);
-	if (r == -EBADMSG)
+	if (r == -EBADMSG && !strncmp(name, "bundles/", 8))
 		return lf_req_error(req, r, "bundle name must be <sha256 of its content>.lfb");
+	if (r == -EBADMSG)
+		return lf_req_error(req, r, "%s: not signed metadata the portal can list in its "
+				    "snapshot", name);
 	if (r == -EINVAL)
-		return lf_req_error(req, r, "file must be root|targets|snapshot|timestamp.json"
-				    " or <sha256>.lfb");
+		return lf_req_error(req, r, "file must be root|targets|snapshot|timestamp.json,"
+				    " N.root.json, N.snapshot.json or <sha256>.lfb");
 	if (r < 0)
 		return r;
 	r = lf_repo_get(req->store, req->params[0], name, false, &f);

@@ -133,14 +133,16 @@ int lf_api_events(struct lf_req *req)
 	return lf_req_json(req, 202, json_pack("{s:i}", "accepted", r));
 }
 
-static int serve_file(struct lf_req *req, const char *feed, const char *name)
+static int serve_file(struct lf_req *req, const char *feed, const char *path)
 {
 	const char *inm = lf_req_header(req, "If-None-Match");
 	struct lf_repo_file f;
+	char stored[LF_REPO_NAME_MAX];
+	const char *name = stored;
 	int64_t feed_id;
 	int r;
 
-	if (!lf_repo_valid_feed(feed) || !lf_repo_valid_file(name))
+	if (!lf_repo_valid_feed(feed) || lf_repo_served_name(feed, path, stored, sizeof(stored)) < 0)
 		return -ENOENT;
 	if (req->who.device_id) {
 		/* A device reads its own feed only. */
@@ -178,5 +180,22 @@ int lf_api_repo_bundle_get(struct lf_req *req)
 	char name[LF_MAX_PARAM_LEN + 16];
 
 	snprintf(name, sizeof(name), "bundles/%s", req->params[1]);
+	return serve_file(req, req->params[0], name);
+}
+
+/* targets/<feed>.json and, with consistent snapshots, targets/<feed>/N.json. */
+int lf_api_repo_targets_get(struct lf_req *req)
+{
+	char name[2 * LF_MAX_PARAM_LEN + 16];
+
+	snprintf(name, sizeof(name), "targets/%s", req->params[1]);
+	return serve_file(req, req->params[0], name);
+}
+
+int lf_api_repo_targets_version_get(struct lf_req *req)
+{
+	char name[2 * LF_MAX_PARAM_LEN + 16];
+
+	snprintf(name, sizeof(name), "targets/%s/%s", req->params[1], req->params[2]);
 	return serve_file(req, req->params[0], name);
 }

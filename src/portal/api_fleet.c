@@ -324,19 +324,19 @@ int lf_api_rollout_action(struct lf_req *req)
 
 int lf_api_tokens_create(struct lf_req *req)
 {
-	enum lf_role role = lf_role_parse(json_string_value(json_object_get(req->json, "role")));
+	enum lf_access role = lf_access_parse(json_string_value(json_object_get(req->json, "role")));
 	const char *label = json_string_value(json_object_get(req->json, "label"));
 	char token[LF_TOKEN_MAX];
 	int64_t id;
 	int r;
 
-	if (role == LF_ROLE_NONE || (label && strlen(label) > 128))
+	if (role == LF_ACCESS_NONE || (label && strlen(label) > 128))
 		return lf_req_error(req, -EINVAL, "role must be admin, operator or viewer");
 	r = lf_auth_admin_token_create(req->store, role, label, token, &id);
 	if (r < 0)
 		return r;
 	r = lf_req_json(req, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id,
-					    "role", lf_role_name(role), "token", token));
+					    "role", lf_access_name(role), "token", token));
 	sodium_memzero(token, sizeof(token));
 	return r;
 }

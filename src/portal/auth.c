@@ -8,30 +8,30 @@
 #include "auth.h"
 
 static const char *const role_names[] = {
-	[LF_ROLE_NONE] = "none",
-	[LF_ROLE_VIEWER] = "viewer",
-	[LF_ROLE_OPERATOR] = "operator",
-	[LF_ROLE_ADMIN] = "admin",
+	[LF_ACCESS_NONE] = "none",
+	[LF_ACCESS_VIEWER] = "viewer",
+	[LF_ACCESS_OPERATOR] = "operator",
+	[LF_ACCESS_ADMIN] = "admin",
 };
 
-const char *lf_role_name(enum lf_role role)
+const char *lf_access_name(enum lf_access role)
 {
-	if (role < LF_ROLE_NONE || role > LF_ROLE_ADMIN)
+	if (role < LF_ACCESS_NONE || role > LF_ACCESS_ADMIN)
 		return "none";
 	return role_names[role];
 }
 
-enum lf_role lf_role_parse(const char *name)
+enum lf_access lf_access_parse(const char *name)
 {
-	for (int r = LF_ROLE_VIEWER; r <= LF_ROLE_ADMIN; r++)
+	for (int r = LF_ACCESS_VIEWER; r <= LF_ACCESS_ADMIN; r++)
 		if (name && !strcmp(name, role_names[r]))
-			return (enum lf_role)r;
-	return LF_ROLE_NONE;
+			return (enum lf_access)r;
+	return LF_ACCESS_NONE;
 }
 
-bool lf_role_allows(enum lf_role have, enum lf_role need)
+bool lf_access_allows(enum lf_access have, enum lf_access need)
 {
-	return need >= LF_ROLE_VIEWER && have >= need;
+	return need >= LF_ACCESS_VIEWER && have >= need;
 }
 
 int lf_auth_token_new(const char *prefix, char ret_token[LF_TOKEN_MAX])
@@ -66,14 +66,14 @@ void lf_auth_random_hex(char *ret, size_t bytes)
 	sodium_bin2hex(ret, bytes * 2 + 1, raw, bytes);
 }
 
-int lf_auth_admin_token_create(struct lf_store *s, enum lf_role role, const char *label,
+int lf_auth_admin_token_create(struct lf_store *s, enum lf_access role, const char *label,
 			       char ret_token[LF_TOKEN_MAX], int64_t *ret_id)
 {
 	char token[LF_TOKEN_MAX], hash[LF_HASH_HEX];
 	int64_t id;
 	int r;
 
-	if (role < LF_ROLE_VIEWER || role > LF_ROLE_ADMIN)
+	if (role < LF_ACCESS_VIEWER || role > LF_ACCESS_ADMIN)
 		return -EINVAL;
 	r = lf_auth_token_new("lfa_", token);
 	if (r < 0)
@@ -81,7 +81,7 @@ int lf_auth_admin_token_create(struct lf_store *s, enum lf_role role, const char
 	lf_auth_hash(token, hash);
 	r = lf_store_int(s, "INSERT INTO tokens (token_hash, role, label, created)"
 			 " VALUES ($1, $2, $3, $4) RETURNING id", &id, "sssi",
-			 hash, lf_role_name(role), label, lf_now());
+			 hash, lf_access_name(role), label, lf_now());
 	if (r < 0)
 		goto out;
 	memcpy(ret_token, token, LF_TOKEN_MAX);
@@ -97,7 +97,7 @@ static int admin_row(void *ctx, const struct lf_row *row)
 	struct lf_principal *p = ctx;
 
 	p->token_id = strtoll(row->vals[0], NULL, 10);
-	p->role = lf_role_parse(row->vals[1]);
+	p->role = lf_access_parse(row->vals[1]);
 	return 0;
 }
 
@@ -124,7 +124,7 @@ int lf_auth_lookup(struct lf_store *s, const char *token, struct lf_principal *r
 	if (!strncmp(token, "lfa_", 4)) {
 		r = lf_store_q(s, "SELECT id, role FROM tokens WHERE token_hash = $1 AND revoked = 0",
 			       admin_row, &p, "s", hash);
-		if (r == 1 && p.role != LF_ROLE_NONE) {
+		if (r == 1 && p.role != LF_ACCESS_NONE) {
 			*ret = p;
 			return 0;
 		}

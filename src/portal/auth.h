@@ -14,18 +14,18 @@
  * keys. Only their SHA-256 is stored, so a copy of the database lets nobody
  * in. Roles form a ladder: admin > operator > viewer. Devices are outside it.
  */
-enum lf_role {
-	LF_ROLE_NONE = 0,
-	LF_ROLE_VIEWER = 1,
-	LF_ROLE_OPERATOR = 2,
-	LF_ROLE_ADMIN = 3,
+enum lf_access {
+	LF_ACCESS_NONE = 0,
+	LF_ACCESS_VIEWER = 1,
+	LF_ACCESS_OPERATOR = 2,
+	LF_ACCESS_ADMIN = 3,
 };
 
 #define LF_TOKEN_MAX 64 /* prefix + 43 base64url characters + NUL, rounded */
 #define LF_HASH_HEX 65
 
 struct lf_principal {
-	enum lf_role role;
+	enum lf_access role;
 	int64_t token_id;   /* admin tokens */
 	int64_t device_id;  /* devices; 0 for admins */
 	int64_t group_id;
@@ -33,10 +33,10 @@ struct lf_principal {
 	char device_uid[40];
 };
 
-const char *lf_role_name(enum lf_role role);
-/* Returns LF_ROLE_NONE for an unknown name. */
-enum lf_role lf_role_parse(const char *name);
-bool lf_role_allows(enum lf_role have, enum lf_role need);
+const char *lf_access_name(enum lf_access role);
+/* Returns LF_ACCESS_NONE for an unknown name. */
+enum lf_access lf_access_parse(const char *name);
+bool lf_access_allows(enum lf_access have, enum lf_access need);
 
 /* Makes a new random token "<prefix><base64url>"; prefix is 4 characters. */
 int lf_auth_token_new(const char *prefix, char ret_token[LF_TOKEN_MAX]);
@@ -45,7 +45,7 @@ void lf_auth_hash(const char *token, char ret_hex[LF_HASH_HEX]);
 void lf_auth_random_hex(char *ret, size_t bytes);
 
 /* Creates an admin token; returns its id, the token text in ret_token. */
-int lf_auth_admin_token_create(struct lf_store *s, enum lf_role role, const char *label,
+int lf_auth_admin_token_create(struct lf_store *s, enum lf_access role, const char *label,
 			       char ret_token[LF_TOKEN_MAX], int64_t *ret_id);
 
 /*

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "portal.h"
 #include "repo.h"
+#include "signer.h"
 #include "tls.h"
 
 int lf_cli_conf_db(const char *data, char *buf, size_t size)
@@ -58,30 +59,6 @@ int lf_cli_open_store(const struct lf_cli_common *c, struct lf_store **ret)
 	r = lf_store_open(target, ret);
 	explicit_bzero(target, sizeof(target));
 	return r;
-}
-
-/* Online keys for snapshot and timestamp: Ed25519, raw secret key in hex. */
-static int write_online_key(const char *data, const char *role)
-{
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-	char hex[2 * crypto_sign_SECRETKEYBYTES + 2], path[4096];
-	int r;
-
-	snprintf(path, sizeof(path), "%s/keys/%s.key", data, role);
-	if (access(path, F_OK) == 0)
-		return 0;
-	crypto_sign_keypair(pk, sk);
-	sodium_bin2hex(hex, sizeof(hex) - 1, sk, sizeof(sk));
-	strcat(hex, "\n");
-	r = lf_write_file_atomic(path, hex, strlen(hex), 0600);
-	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(hex, sizeof(hex));
-	if (r < 0)
-		return r;
-	snprintf(path, sizeof(path), "%s/keys/%s.pub", data, role);
-	sodium_bin2hex(hex, sizeof(hex) - 1, pk, sizeof(pk));
-	strcat(hex, "\n");
-	return lf_write_file_atomic(path, hex, strlen(hex), 0644);
 }
 
 static int copy_file(const char *from, const char *to, mode_t mode)
@@ -151,7 +128,7 @@ static int first_objects(struct lf_store *s, char token[LF_TOKEN_MAX])
 			       " ('default', $1, $2) ON CONFLICT (name) DO NOTHING", NULL, NULL, "ii",
 			       feed_id, lf_now());
 	if (r >= 0)
-		r = lf_auth_admin_token_create(s, LF_ROLE_ADMIN, "init", token, NULL);
+		r = lf_auth_admin_token_create(s, LF_ACCESS_ADMIN, "init", token, NULL);
 	if (r >= 0)
 		r = lf_store_audit(s, 0, "local", "init", NULL, "first admin token created");
 	return r;
@@ -161,9 +138,12 @@ static void init_usage(void)
 {
 	printf("usage: livefix-portal init --data DIR [--db postgresql://...]\n"
 	       "                           [--tls-cert PEM --tls-key PEM]\n\n"
-	       "Creates DIR (database, TLS certificate and key, online key placeholders in\n"
-	       "DIR/keys), the feed 'production' with the group 'default', and prints the\n"
-	       "first admin token. It is shown once and stored only as a hash.\n");
+	       "Creates DIR (database, TLS certificate and key, the online snapshot and\n"
+	       "timestamp keys in DIR/keys), the feed 'production' with the group 'default',\n"
+	       "and prints the first admin token. It is shown once and stored only as a hash.\n"
+	       "The online keys' public halves (DIR/keys/ROLE.key.pub, listed on stderr) go\n"
+	       "into root.json: livefix-build repo init --snapshot-key DIR/keys/snapshot.key.pub\n"
+	       "--timestamp-key DIR/keys/timestamp.key.pub ...\n");
 }
 
 int cmd_init(int argc, char **argv)
@@ -200,9 +180,10 @@ int cmd_init(int argc, char **argv)
 	r = setup_tls(c.data, cert, key);
 	if (r < 0)
 		return lf_exit_code(lf_log_errno(r, "%s: TLS certificate", c.data));
-	r = write_online_key(c.data, "snapshot");
-	if (r >= 0)
-		r = write_online_key(c.data, "timestamp");
+	/* stdout carries only the admin token; the public keys go to stderr. */
+	fprintf(stderr, "livefix-portal: online keys (ROLE PUBLIC-KEY-FILE KEYID) for root.json, "
+		"via 'livefix-build repo init --snapshot-key/--timestamp-key':\n");
+	r = lf_portal_online_keys_init(c.data, stderr);
 	if (r < 0)
 		return lf_exit_code(lf_log_errno(r, "%s/keys", c.data));
 	r = lf_cli_open_store(&c, &s);
@@ -252,13 +233,13 @@ int cmd_token(int argc, char **argv)
 	}
 	if (optind >= argc || strcmp(argv[optind], "create"))
 		return lf_cmd_usage_error("livefix-portal token", "only 'token create' exists");
-	if (!c.data || lf_role_parse(role) == LF_ROLE_NONE)
+	if (!c.data || lf_access_parse(role) == LF_ACCESS_NONE)
 		return lf_cmd_usage_error("livefix-portal token",
 					  "--data and --role admin|operator|viewer are required");
 	r = lf_cli_open_store(&c, &s);
 	if (r < 0)
 		return lf_exit_code(lf_log_errno(r, "database"));
-	r = lf_auth_admin_token_create(s, lf_role_parse(role), label, token, &id);
+	r = lf_auth_admin_token_create(s, lf_access_parse(role), label, token, &id);
 	if (r >= 0)
 		r = lf_store_audit(s, 0, "local", "token create", role, label);
 	lf_store_close(s);

@@ -17,25 +17,79 @@
 #include "cli.h"
 #include "portal.h"
 #include "repo.h"
+#include "signer.h"
 
 static void serve_usage(void)
 {
 	printf("usage: livefix-portal serve --data DIR [--listen ADDR:PORT] [--db postgresql://...]\n"
 	       "                            [--threads N] [--checkin-interval SECONDS]\n"
-	       "                            [-n|--check-config]\n\n"
+	       "                            [--refresh-interval SECONDS] [--timestamp-expiry SECONDS]\n"
+	       "                            [--snapshot-expiry SECONDS] [-n|--check-config]\n\n"
 	       "Serves HTTPS (TLS 1.3) until SIGTERM or SIGINT. Port 0 picks a free port;\n"
 	       "the port in use is written to DIR/portal.port. --check-config checks the\n"
-	       "address, the TLS files and the database, then exits.\n");
+	       "address, the TLS files and the database, then exits.\n"
+	       "With the online keys in DIR/keys, snapshot and timestamp of every feed are\n"
+	       "re-signed after each publish and the timestamp every --refresh-interval\n"
+	       "(default 3600 s; expiries: timestamp 86400 s, snapshot 604800 s).\n");
+}
+
+/* Seconds, 1 .. 10 years. */
+static int parse_seconds(const char *s, int64_t *ret)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (end == s || *end || v < 1 || v > 10LL * 366 * 86400)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* Options shared by serve and publish: how the online roles are signed. */
+static int parse_signer_opt(int o, const char *arg, struct lf_portal_signer_config *sc)
+{
+	int64_t v;
+
+	if (parse_seconds(arg, &v) < 0)
+		return -EINVAL;
+	switch (o) {
+	case 'R': sc->refresh = (unsigned)(v > 86400 * 30 ? 86400 * 30 : v); return 0;
+	case 'T': sc->timestamp_expiry = v; return 0;
+	case 'S': sc->snapshot_expiry = v; return 0;
+	}
+	return -EINVAL;
+}
+
+#define SIGNER_OPTIONS \
+	{ "refresh-interval", required_argument, NULL, 'R' }, \
+	{ "timestamp-expiry", required_argument, NULL, 'T' }, \
+	{ "snapshot-expiry", required_argument, NULL, 'S' }
+
+/*
+ * The trust library's signer with the keys in DATA/keys; without usable
+ * keys (a data directory from before they existed), what the build host
+ * published is served as it is.
+ */
+static void open_signer(const char *data, const struct lf_portal_signer_config *sc,
+			struct lf_portal_repo_ops *ops)
+{
+	int r = lf_portal_signer_open(data, sc, ops);
+
+	if (r < 0) {
+		lf_warn("%s/keys: no usable online keys (%s); snapshot and timestamp are served as "
+			"published ('livefix-portal init' creates the keys)", data, strerror(-r));
+		*ops = lf_portal_repo_passthrough;
+	}
 }
 
 static int parse_serve(int argc, char **argv, struct lf_portal_config *cfg, char *dbbuf, size_t dbsz,
-		       bool *check_only)
+		       bool *check_only, struct lf_portal_signer_config *sc)
 {
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' }, { "db", required_argument, NULL, 'b' },
 		{ "listen", required_argument, NULL, 'l' }, { "threads", required_argument, NULL, 't' },
 		{ "checkin-interval", required_argument, NULL, 'i' },
-		{ "check-config", no_argument, NULL, 'n' },
+		{ "check-config", no_argument, NULL, 'n' }, SIGNER_OPTIONS,
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -51,6 +105,10 @@ static int parse_serve(int argc, char **argv, struct lf_portal_config *cfg, char
 		case 't': cfg->threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'i': cfg->checkin_interval = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'h': serve_usage(); return 1;
+		case 'R': case 'T': case 'S':
+			if (parse_signer_opt(o, optarg, sc) < 0)
+				return -EINVAL;
+			break;
 		default: return -EINVAL;
 		}
 	}
@@ -102,13 +160,15 @@ static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
 int cmd_serve(int argc, char **argv)
 {
 	struct lf_portal_config cfg = { 0 };
+	struct lf_portal_signer_config sc = { 0 };
+	struct lf_portal_repo_ops ops;
 	bool check_only = false;
 	struct lf_portal p;
 	char dbbuf[4096];
 	sigset_t set;
 	int r;
 
-	r = parse_serve(argc, argv, &cfg, dbbuf, sizeof(dbbuf), &check_only);
+	r = parse_serve(argc, argv, &cfg, dbbuf, sizeof(dbbuf), &check_only, &sc);
 	if (r > 0)
 		return LF_EXIT_OK;
 	if (r < 0)
@@ -118,7 +178,10 @@ int cmd_serve(int argc, char **argv)
 		r = lf_portal_check(&cfg);
 		if (r < 0)
 			return lf_exit_code(lf_log_errno(r, "%s: configuration", cfg.data_dir));
-		printf("configuration of %s is valid\n", cfg.data_dir);
+		open_signer(cfg.data_dir, &sc, &ops);
+		printf("configuration of %s is valid (%s signer for snapshot and timestamp)\n",
+		       cfg.data_dir, ops.name);
+		lf_portal_signer_close(&ops);
 		return LF_EXIT_OK;
 	}
 	sigemptyset(&set);
@@ -126,16 +189,21 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before MHD starts its threads */
 	signal(SIGPIPE, SIG_IGN);
+	open_signer(cfg.data_dir, &sc, &ops);
+	cfg.repo_ops = &ops;
 	r = lf_portal_start(&p, &cfg);
+	if (r < 0)
+		lf_portal_signer_close(&ops);
 	if (r < 0)
 		return lf_exit_code(lf_log_errno(r, "cannot serve %s on %s", cfg.data_dir,
 						 cfg.listen ? cfg.listen : "0.0.0.0:8443"));
 	write_port(cfg.data_dir, p.port);
-	lf_notice("serving %s (%s, %u threads) on port %u", cfg.data_dir,
-		  cfg.db ? "postgresql" : "sqlite", cfg.threads, p.port);
+	lf_notice("serving %s (%s, %u threads, %s signer) on port %u", cfg.data_dir,
+		  cfg.db ? "postgresql" : "sqlite", cfg.threads, ops.name, p.port);
 	wait_for_stop(&p, &set);
 	lf_notice("stopping");
 	lf_portal_stop(&p);
+	lf_portal_signer_close(&ops);
 	explicit_bzero(dbbuf, sizeof(dbbuf));
 	return LF_EXIT_OK;
 }
@@ -143,9 +211,12 @@ int cmd_serve(int argc, char **argv)
 static void publish_usage(void)
 {
 	printf("usage: livefix-portal publish --data DIR [--db URL] --repo REPODIR --feed NAME\n"
-	       "                              [--meta FACTS.json]\n\n"
-	       "Copies a repository signed on the build host (root.json, targets.json,\n"
-	       "snapshot.json and timestamp.json when present, bundles/ *.lfb) into the feed,\n"
+	       "                              [--meta FACTS.json] [--timestamp-expiry SECONDS]\n"
+	       "                              [--snapshot-expiry SECONDS]\n\n"
+	       "Copies a repository signed on the build host (root.json and N.root.json,\n"
+	       "targets/NAME.json or targets.json, snapshot.json and timestamp.json when\n"
+	       "present, bundles/ *.lfb) into the feed, re-signs snapshot and timestamp\n"
+	       "with the online keys in DIR/keys (when they exist),\n"
 	       "then records the bundle facts (default REPODIR/bundles.json when it exists):\n"
 	       "one object or an array of {id, kind, level, sha256, target {build_id, arch,\n"
 	       "release}, cves [{id, severity}]}.\n");
@@ -156,9 +227,11 @@ int cmd_publish(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' }, { "db", required_argument, NULL, 'b' },
 		{ "repo", required_argument, NULL, 'r' }, { "feed", required_argument, NULL, 'f' },
-		{ "meta", required_argument, NULL, 'm' },
+		{ "meta", required_argument, NULL, 'm' }, SIGNER_OPTIONS,
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
+	struct lf_portal_signer_config sc = { 0 };
+	struct lf_portal_repo_ops ops;
 	struct lf_cli_common c = { 0 };
 	const char *repo = NULL, *feed = NULL, *meta_path = NULL;
 	char def_meta[4096];
@@ -175,6 +248,10 @@ int cmd_publish(int argc, char **argv)
 		case 'f': feed = optarg; break;
 		case 'm': meta_path = optarg; break;
 		case 'h': publish_usage(); return LF_EXIT_OK;
+		case 'R': case 'T': case 'S':
+			if (parse_signer_opt(o, optarg, &sc) < 0)
+				return lf_cmd_usage_error("livefix-portal publish", "bad seconds");
+			break;
 		default: return lf_cmd_usage_error("livefix-portal publish", "bad option");
 		}
 	}
@@ -198,7 +275,9 @@ int cmd_publish(int argc, char **argv)
 		json_decref(meta);
 		return lf_exit_code(lf_log_errno(r, "database"));
 	}
-	r = lf_repo_publish_dir(s, &lf_portal_repo_passthrough, feed, repo, meta);
+	open_signer(c.data, &sc, &ops);
+	r = lf_repo_publish_dir(s, &ops, feed, repo, meta);
+	lf_portal_signer_close(&ops);
 	if (r >= 0)
 		lf_store_audit(s, 0, "local", "publish", feed, repo);
 	lf_store_close(s);

@@ -32,6 +32,7 @@ struct lf_portal_config {
 	unsigned checkin_interval; /* seconds */
 	const char *tls_cert;  /* PEM files; NULL: <data_dir>/tls/... */
 	const char *tls_key;
+	const struct lf_portal_repo_ops *repo_ops; /* NULL: lf_portal_repo_passthrough */
 };
 
 struct lf_store_slot {
@@ -137,6 +138,8 @@ int lf_api_checkin(struct lf_req *req);
 int lf_api_events(struct lf_req *req);
 int lf_api_repo_get(struct lf_req *req);
 int lf_api_repo_bundle_get(struct lf_req *req);
+int lf_api_repo_targets_get(struct lf_req *req);
+int lf_api_repo_targets_version_get(struct lf_req *req);
 int lf_api_health(struct lf_req *req);
 
 int lf_api_groups_list(struct lf_req *req);

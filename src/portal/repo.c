@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "livefix/file.h"
+#include "livefix/repo_sign.h"
 
 #include "repo.h"
 
@@ -24,7 +25,7 @@ static int keep_published(void *ctx, const char *feed, const struct lf_portal_bl
 }
 
 static int keep_timestamp(void *ctx, const char *feed, const struct lf_portal_blob *a,
-			  unsigned char **ret, size_t *ret_len)
+			  const struct lf_portal_blob *b, unsigned char **ret, size_t *ret_len)
 {
 	return -EOPNOTSUPP;
 }
@@ -59,6 +60,14 @@ bool lf_repo_valid_feed(const char *name)
 	return name && all_of(name, 1, 64, "._-") && name[0] != '.';
 }
 
+/* "<N>.<role>.json", N a version without leading zeros. */
+static bool is_versioned(const char *name, const char *suffix)
+{
+	size_t n = strspn(name, "0123456789");
+
+	return n > 0 && n < 11 && name[0] != '0' && !strcmp(name + n, suffix);
+}
+
 bool lf_repo_valid_file(const char *name)
 {
 	char hex[65];
@@ -68,6 +77,8 @@ bool lf_repo_valid_file(const char *name)
 	for (size_t i = 0; i < 4; i++)
 		if (!strcmp(name, metadata_files[i]))
 			return true;
+	if (is_versioned(name, ".root.json") || is_versioned(name, ".snapshot.json"))
+		return true;
 	if (strncmp(name, "bundles/", 8) || strlen(name) != 8 + 64 + 4 ||
 	    strcmp(name + 8 + 64, ".lfb"))
 		return false;
@@ -82,6 +93,24 @@ static void sha256_hex(const void *data, size_t len, char ret[65])
 
 	crypto_hash_sha256(h, data, len);
 	sodium_bin2hex(ret, 65, h, sizeof(h));
+}
+
+int lf_repo_served_name(const char *feed, const char *path, char *ret, size_t size)
+{
+	size_t n = strlen(feed);
+
+	if (!strncmp(path, "targets/", 8) && !strncmp(path + 8, feed, n)) {
+		const char *rest = path + 8 + n;
+
+		if (!strcmp(rest, ".json"))
+			return snprintf(ret, size, "targets.json") < (int)size ? 0 : -ENOENT;
+		if (rest[0] == '/' && is_versioned(rest + 1, ".json"))
+			return snprintf(ret, size, "%s", path) < (int)size ? 0 : -ENOENT;
+		return -ENOENT;
+	}
+	if (!lf_repo_valid_file(path))
+		return -ENOENT;
+	return snprintf(ret, size, "%s", path) < (int)size ? 0 : -ENOENT;
 }
 
 int lf_repo_feed_id(struct lf_store *s, const char *feed, int64_t *ret_id)
@@ -116,6 +145,32 @@ static int store_blob(struct lf_store *s, int64_t feed_id, const char *name,
 			  " SET sha256 = excluded.sha256, length = excluded.length,"
 			  " content = excluded.content, updated = excluded.updated",
 			  NULL, NULL, "issibi", feed_id, name, hex, (int64_t)len, data, len, lf_now());
+}
+
+/*
+ * Stores a metadata file and, when it is signed metadata, also under the
+ * version-numbered name a client fetches with consistent snapshots
+ * (N.root.json, N.snapshot.json, targets/<feed>/N.json), so a client half-way
+ * through an update still finds the version its timestamp named.
+ */
+static int store_meta(struct lf_store *s, int64_t feed_id, const char *feed, const char *name,
+		      const void *data, size_t len)
+{
+	char vname[LF_REPO_NAME_MAX];
+	int64_t v;
+	int r = store_blob(s, feed_id, name, data, len);
+
+	if (r < 0 || lf_meta_peek(data, len, &v, NULL) < 0)
+		return r; /* not signed metadata (yet): served under its own name only */
+	if (!strcmp(name, "root.json"))
+		snprintf(vname, sizeof(vname), "%lld.root.json", (long long)v);
+	else if (!strcmp(name, "snapshot.json"))
+		snprintf(vname, sizeof(vname), "%lld.snapshot.json", (long long)v);
+	else if (!strcmp(name, "targets.json"))
+		snprintf(vname, sizeof(vname), "targets/%s/%lld.json", feed, (long long)v);
+	else
+		return r;
+	return store_blob(s, feed_id, vname, data, len);
 }
 
 struct file_ctx {
@@ -170,8 +225,8 @@ int lf_repo_get(struct lf_store *s, const char *feed, const char *name, bool wit
 static int resign(struct lf_store *s, const struct lf_portal_repo_ops *ops, const char *feed,
 		  int64_t feed_id, bool snapshot_too)
 {
-	struct lf_repo_file targets = { 0 }, snap = { 0 };
-	struct lf_portal_blob tb, sb = { NULL, 0 };
+	struct lf_repo_file targets = { 0 }, snap = { 0 }, prev_ts = { 0 };
+	struct lf_portal_blob tb, sb = { NULL, 0 }, pb;
 	unsigned char *out = NULL;
 	size_t out_len = 0;
 	int r;
@@ -187,7 +242,7 @@ static int resign(struct lf_store *s, const struct lf_portal_repo_ops *ops, cons
 		tb = (struct lf_portal_blob){ targets.content, (size_t)targets.length };
 		r = ops->sign_snapshot(ops->ctx, feed, &tb, &sb, &out, &out_len);
 		if (r == 0) {
-			r = store_blob(s, feed_id, "snapshot.json", out, out_len);
+			r = store_meta(s, feed_id, feed, "snapshot.json", out, out_len);
 			sb = (struct lf_portal_blob){ out, out_len };
 		} else if (r == -EOPNOTSUPP) {
 			r = 0; /* snapshot kept as published; the timestamp may still be ours */
@@ -195,11 +250,15 @@ static int resign(struct lf_store *s, const struct lf_portal_repo_ops *ops, cons
 		if (r < 0)
 			goto out;
 	}
+	r = lf_repo_get(s, feed, "timestamp.json", true, &prev_ts);
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	pb = (struct lf_portal_blob){ prev_ts.content, (size_t)prev_ts.length };
 	{
 		unsigned char *ts = NULL;
 		size_t ts_len = 0;
 
-		r = ops->sign_timestamp(ops->ctx, feed, &sb, &ts, &ts_len);
+		r = ops->sign_timestamp(ops->ctx, feed, &sb, &pb, &ts, &ts_len);
 		if (r == 0)
 			r = store_blob(s, feed_id, "timestamp.json", ts, ts_len);
 		else if (r == -EOPNOTSUPP)
@@ -210,6 +269,25 @@ out:
 	free(out);
 	lf_repo_file_release(&targets);
 	lf_repo_file_release(&snap);
+	lf_repo_file_release(&prev_ts);
+	return r;
+}
+
+int lf_repo_resign(struct lf_store *s, const struct lf_portal_repo_ops *ops, const char *feed,
+		   bool snapshot_too)
+{
+	int64_t feed_id;
+	int r = lf_store_begin(s);
+
+	if (r < 0)
+		return r;
+	r = lf_repo_feed_id(s, feed, &feed_id);
+	if (r >= 0)
+		r = resign(s, ops, feed, feed_id, snapshot_too);
+	if (r >= 0)
+		r = lf_store_commit(s);
+	if (r < 0)
+		lf_store_rollback(s);
 	return r;
 }
 
@@ -235,7 +313,8 @@ int lf_repo_put(struct lf_store *s, const struct lf_portal_repo_ops *ops, const 
 		return r;
 	r = lf_repo_feed_ensure(s, feed, &feed_id);
 	if (r >= 0)
-		r = store_blob(s, feed_id, name, data, len);
+		r = bundle ? store_blob(s, feed_id, name, data, len)
+			   : store_meta(s, feed_id, feed, name, data, len);
 	if (r >= 0 && ops && !strcmp(name, "targets.json"))
 		r = resign(s, ops, feed, feed_id, true);
 	if (r >= 0)

@@ -32,6 +32,14 @@ bool lf_repo_valid_feed(const char *name);
  */
 bool lf_repo_valid_file(const char *name);
 
+/*
+ * The stored name of a file a client asks for under /repo/<feed>/: the TUF
+ * layout of docs/FORMATS.md, with the feed's targets document stored as
+ * "targets.json" and served as targets/<feed>.json. -ENOENT for any other.
+ */
+#define LF_REPO_NAME_MAX 160
+int lf_repo_served_name(const char *feed, const char *path, char *ret, size_t size);
+
 int lf_repo_feed_id(struct lf_store *s, const char *feed, int64_t *ret_id);
 int lf_repo_feed_ensure(struct lf_store *s, const char *feed, int64_t *ret_id);
 
@@ -61,7 +69,14 @@ int lf_repo_add_bundle(struct lf_store *s, const char *feed, json_t *meta);
 int lf_repo_publish_dir(struct lf_store *s, const struct lf_portal_repo_ops *ops,
 			const char *feed, const char *dir, json_t *meta);
 
-/* Re-signs timestamp.json of every feed (periodic refresh). */
+/* Re-signs timestamp (and snapshot too) of one feed, in one transaction. */
+int lf_repo_resign(struct lf_store *s, const struct lf_portal_repo_ops *ops, const char *feed,
+		   bool snapshot_too);
+
+/*
+ * Re-signs timestamp.json of every feed (periodic refresh), and snapshot.json
+ * too when it would expire before two more refreshes.
+ */
 int lf_repo_refresh_timestamps(struct lf_store *s, const struct lf_portal_repo_ops *ops);
 
 #endif

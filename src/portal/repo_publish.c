@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "livefix/file.h"
+#include "livefix/repo_sign.h"
 
 #include "repo.h"
 
@@ -177,6 +178,29 @@ static int put_bundles(struct lf_store *s, const char *feed, const char *dir)
 	return r < 0 ? r : n;
 }
 
+/* Every root version (N.root.json), so a device can follow the rotation chain. */
+static int put_roots(struct lf_store *s, const char *feed, const char *dir)
+{
+	char path[4096];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int r = 0;
+
+	if (!d)
+		return -errno;
+	while (r >= 0 && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 11 || strcmp(e->d_name + len - 10, ".root.json") ||
+		    !lf_repo_valid_file(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		r = put_path(s, NULL, feed, path, e->d_name, false);
+	}
+	closedir(d);
+	return r;
+}
+
 int lf_repo_publish_dir(struct lf_store *s, const struct lf_portal_repo_ops *ops,
 			const char *feed, const char *dir, json_t *meta)
 {
@@ -194,10 +218,15 @@ int lf_repo_publish_dir(struct lf_store *s, const struct lf_portal_repo_ops *ops
 	snprintf(path, sizeof(path), "%s/timestamp.json", dir);
 	if (r >= 0)
 		r = put_path(s, NULL, feed, path, "timestamp.json", true);
+	if (r >= 0)
+		r = put_roots(s, feed, dir);
 	snprintf(path, sizeof(path), "%s/root.json", dir);
 	if (r >= 0)
 		r = put_path(s, NULL, feed, path, "root.json", false);
-	snprintf(path, sizeof(path), "%s/targets.json", dir);
+	/* The build host's layout (targets/<feed>.json), or one feed's targets.json. */
+	snprintf(path, sizeof(path), "%s/targets/%s.json", dir, feed);
+	if (r >= 0 && access(path, F_OK) < 0)
+		snprintf(path, sizeof(path), "%s/targets.json", dir);
 	if (r >= 0)
 		r = put_path(s, ops, feed, path, "targets.json", false);
 	if (r < 0 || !meta)
@@ -229,6 +258,21 @@ static int feed_name_row(void *ctx, const struct lf_row *row)
 	return json_array_append_new(names, json_string(row->vals[0])) < 0 ? -ENOMEM : 0;
 }
 
+/* A snapshot that would expire before the refresh after next is re-signed too. */
+static bool snapshot_due(struct lf_store *s, const char *feed, unsigned every)
+{
+	struct lf_repo_file snap;
+	int64_t v, expires;
+	bool due;
+
+	if (lf_repo_get(s, feed, "snapshot.json", true, &snap) < 0)
+		return false;
+	due = lf_meta_peek(snap.content, (size_t)snap.length, &v, &expires) == 0 &&
+	      expires < lf_now() + 2 * (int64_t)every;
+	lf_repo_file_release(&snap);
+	return due;
+}
+
 int lf_repo_refresh_timestamps(struct lf_store *s, const struct lf_portal_repo_ops *ops)
 {
 	json_t *names = json_array(), *n;
@@ -239,24 +283,14 @@ int lf_repo_refresh_timestamps(struct lf_store *s, const struct lf_portal_repo_o
 		return -ENOMEM;
 	r = lf_store_q(s, "SELECT name FROM feeds ORDER BY id", feed_name_row, names, "");
 	json_array_foreach(names, i, n) {
+		const char *feed = json_string_value(n);
 		struct lf_repo_file snap;
-		struct lf_portal_blob sb;
-		unsigned char *ts = NULL;
-		size_t ts_len = 0;
-		int64_t feed_id;
 
 		if (r < 0)
 			break;
-		if (lf_repo_get(s, json_string_value(n), "snapshot.json", true, &snap) < 0)
-			continue;
-		sb = (struct lf_portal_blob){ snap.content, (size_t)snap.length };
-		r = ops->sign_timestamp(ops->ctx, json_string_value(n), &sb, &ts, &ts_len);
-		if (r == 0 && (r = lf_repo_feed_id(s, json_string_value(n), &feed_id)) == 0)
-			r = lf_repo_put(s, NULL, json_string_value(n), "timestamp.json", ts, ts_len);
-		if (r == -EOPNOTSUPP)
-			r = 0;
-		free(ts);
-		lf_repo_file_release(&snap);
+		if (lf_repo_get(s, feed, "snapshot.json", false, &snap) < 0)
+			continue; /* nothing published yet */
+		r = lf_repo_resign(s, ops, feed, snapshot_due(s, feed, ops->refresh_interval));
 	}
 	json_decref(names);
 	return r;

@@ -19,6 +19,8 @@ const struct lf_route lf_portal_routes[] = {
 	{ "POST", "/api/v1/devices/self/events", LF_AUTH_DEVICE, DEV, lf_api_events, "device events" },
 	{ "GET", "/repo/{feed}/{file}", LF_AUTH_REPO, 0, lf_api_repo_get, "repository metadata file" },
 	{ "GET", "/repo/{feed}/bundles/{file}", LF_AUTH_REPO, 0, lf_api_repo_bundle_get, "bundle by sha256" },
+	{ "GET", "/repo/{feed}/targets/{file}", LF_AUTH_REPO, 0, lf_api_repo_targets_get, "the feed's targets metadata" },
+	{ "GET", "/repo/{feed}/targets/{name}/{file}", LF_AUTH_REPO, 0, lf_api_repo_targets_version_get, "targets metadata by version" },
 	{ "GET", "/api/v1/groups", LF_AUTH_VIEWER, 0, lf_api_groups_list, "list groups" },
 	{ "POST", "/api/v1/groups", LF_AUTH_OPERATOR, ADM, lf_api_groups_create, "create a group" },
 	{ "GET", "/api/v1/groups/{group}", LF_AUTH_VIEWER, 0, lf_api_group_get, "group detail" },

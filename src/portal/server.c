@@ -62,7 +62,7 @@ int lf_req_error(struct lf_req *req, int err, const char *fmt, ...)
 
 int lf_req_audit(struct lf_req *req, const char *action, const char *object)
 {
-	return lf_store_audit(req->store, req->who.token_id, lf_role_name(req->who.role),
+	return lf_store_audit(req->store, req->who.token_id, lf_access_name(req->who.role),
 			      action, object, NULL);
 }
 
@@ -164,7 +164,7 @@ static int authenticate(struct lf_req *req)
 		return 403; /* a device credential never opens an admin endpoint */
 	if (need == LF_AUTH_REPO)
 		need = LF_AUTH_VIEWER;
-	return lf_role_allows(req->who.role, (enum lf_role)(need - LF_AUTH_VIEWER + LF_ROLE_VIEWER))
+	return lf_access_allows(req->who.role, (enum lf_access)(need - LF_AUTH_VIEWER + LF_ACCESS_VIEWER))
 		       ? 0 : 403;
 }
 
@@ -181,7 +181,7 @@ static void audit(struct lf_req *req, int status)
 	snprintf(action, sizeof(action), "%s %s", req->method, req->route->pattern);
 	snprintf(detail, sizeof(detail), "status=%d%s%s", status, req->error[0] ? " " : "",
 		 req->error);
-	(void)lf_store_audit(req->store, req->who.token_id, lf_role_name(req->who.role),
+	(void)lf_store_audit(req->store, req->who.token_id, lf_access_name(req->who.role),
 			     action, req->url, detail);
 }
 
@@ -403,7 +403,7 @@ int lf_portal_start(struct lf_portal *p, const struct lf_portal_config *cfg)
 	memset(p, 0, sizeof(*p));
 	lf_seen_init(&p->seen);
 	p->cfg = *cfg;
-	p->repo_ops = &lf_portal_repo_passthrough;
+	p->repo_ops = cfg->repo_ops ? cfg->repo_ops : &lf_portal_repo_passthrough;
 	p->started = lf_now();
 	p->nslots = (cfg->threads ? cfg->threads : 2) + 1;
 	r = parse_listen(cfg->listen ? cfg->listen : "0.0.0.0:8443", &ss, &sslen);

@@ -164,6 +164,22 @@ static void test_other_protocols_refused(void **state)
 	lf_buf_release(&out);
 }
 
+/* A credential never leaves in clear text, nor with a header injection. */
+static void test_bearer_only_over_https(void **state)
+{
+	struct lf_http_opts o = { .max = 100, .timeout = 5, .bearer = "lfd_secret" };
+	struct lf_buf out = LF_BUF_INIT(101);
+	struct lf_http_result res;
+
+	assert_int_equal(get("/ok", &o, &out, &res), -EINVAL);
+	assert_int_equal(out.len, 0);
+	o.bearer = "lfd_x\r\nX-Evil: 1";
+	assert_int_equal(lf_http_get("https://127.0.0.1:1/ok", &o, &out, &res), -EINVAL);
+	o.bearer = "";
+	assert_int_equal(get("/ok", &o, &out, &res), 0); /* empty: none sent */
+	lf_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_endless_stops_at_max),
 		cmocka_unit_test(test_slow_retrieval_aborts),
 		cmocka_unit_test(test_other_protocols_refused),
+		cmocka_unit_test(test_bearer_only_over_https),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

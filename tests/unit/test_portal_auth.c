@@ -17,16 +17,16 @@
 
 static void test_role_ladder(void **state)
 {
-	assert_true(lf_role_allows(LF_ROLE_ADMIN, LF_ROLE_OPERATOR));
-	assert_true(lf_role_allows(LF_ROLE_OPERATOR, LF_ROLE_VIEWER));
-	assert_true(lf_role_allows(LF_ROLE_VIEWER, LF_ROLE_VIEWER));
-	assert_false(lf_role_allows(LF_ROLE_VIEWER, LF_ROLE_OPERATOR));
-	assert_false(lf_role_allows(LF_ROLE_OPERATOR, LF_ROLE_ADMIN));
-	assert_false(lf_role_allows(LF_ROLE_NONE, LF_ROLE_VIEWER));
-	assert_false(lf_role_allows(LF_ROLE_ADMIN, LF_ROLE_NONE));
-	assert_int_equal(lf_role_parse("operator"), LF_ROLE_OPERATOR);
-	assert_int_equal(lf_role_parse("root"), LF_ROLE_NONE);
-	assert_int_equal(lf_role_parse(NULL), LF_ROLE_NONE);
+	assert_true(lf_access_allows(LF_ACCESS_ADMIN, LF_ACCESS_OPERATOR));
+	assert_true(lf_access_allows(LF_ACCESS_OPERATOR, LF_ACCESS_VIEWER));
+	assert_true(lf_access_allows(LF_ACCESS_VIEWER, LF_ACCESS_VIEWER));
+	assert_false(lf_access_allows(LF_ACCESS_VIEWER, LF_ACCESS_OPERATOR));
+	assert_false(lf_access_allows(LF_ACCESS_OPERATOR, LF_ACCESS_ADMIN));
+	assert_false(lf_access_allows(LF_ACCESS_NONE, LF_ACCESS_VIEWER));
+	assert_false(lf_access_allows(LF_ACCESS_ADMIN, LF_ACCESS_NONE));
+	assert_int_equal(lf_access_parse("operator"), LF_ACCESS_OPERATOR);
+	assert_int_equal(lf_access_parse("root"), LF_ACCESS_NONE);
+	assert_int_equal(lf_access_parse(NULL), LF_ACCESS_NONE);
 }
 
 static void test_tokens_random_and_hashed(void **state)
@@ -65,14 +65,14 @@ static void test_lookup(void **state)
 
 	assert_int_equal(fixture_sqlite(&fx), 0);
 	assert_int_equal(lf_store_open(fx.target, &s), 0);
-	assert_int_equal(lf_auth_admin_token_create(s, LF_ROLE_ADMIN, "a", admin, &id), 0);
-	assert_int_equal(lf_auth_admin_token_create(s, LF_ROLE_VIEWER, "v", viewer, NULL), 0);
+	assert_int_equal(lf_auth_admin_token_create(s, LF_ACCESS_ADMIN, "a", admin, &id), 0);
+	assert_int_equal(lf_auth_admin_token_create(s, LF_ACCESS_VIEWER, "v", viewer, NULL), 0);
 	assert_int_equal(lf_auth_lookup(s, admin, &p), 0);
-	assert_int_equal(p.role, LF_ROLE_ADMIN);
+	assert_int_equal(p.role, LF_ACCESS_ADMIN);
 	assert_int_equal(p.token_id, id);
 	assert_int_equal(p.device_id, 0);
 	assert_int_equal(lf_auth_lookup(s, viewer, &p), 0);
-	assert_int_equal(p.role, LF_ROLE_VIEWER);
+	assert_int_equal(p.role, LF_ACCESS_VIEWER);
 	/* Only hashes are stored. */
 	assert_int_equal(lf_store_int(s, "SELECT COUNT(*) FROM tokens WHERE token_hash = $1",
 				      &id, "s", admin), 0);
@@ -93,7 +93,7 @@ static void test_lookup(void **state)
 	assert_int_equal(p.device_id, device);
 	assert_int_equal(p.group_id, group);
 	assert_int_equal(p.feed_id, feed);
-	assert_int_equal(p.role, LF_ROLE_NONE);
+	assert_int_equal(p.role, LF_ACCESS_NONE);
 	assert_string_equal(p.device_uid, "d1");
 	/* Unknown, forged-prefix and revoked credentials are refused. */
 	assert_int_equal(lf_auth_lookup(s, "lfa_nothing-like-a-token", &p), -EACCES);

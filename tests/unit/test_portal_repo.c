@@ -17,9 +17,11 @@
 #include <sodium.h>
 
 #include "livefix/file.h"
+#include "livefix/repo_sign.h"
 
 #include "portal_fixture.h"
 #include "repo.h"
+#include "signer.h"
 
 struct signer {
 	int snapshots, timestamps;
@@ -55,7 +57,7 @@ static int sign_snapshot(void *ctx, const char *feed, const struct lf_portal_blo
 }
 
 static int sign_timestamp(void *ctx, const char *feed, const struct lf_portal_blob *snapshot,
-			  unsigned char **ret, size_t *ret_len)
+			  const struct lf_portal_blob *prev, unsigned char **ret, size_t *ret_len)
 {
 	struct signer *sg = ctx;
 
@@ -189,6 +191,92 @@ static void test_publish_dir(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void test_served_names(void **state)
+{
+	char out[LF_REPO_NAME_MAX];
+
+	assert_int_equal(lf_repo_served_name("prod", "targets/prod.json", out, sizeof(out)), 0);
+	assert_string_equal(out, "targets.json");
+	assert_int_equal(lf_repo_served_name("prod", "targets/prod/12.json", out, sizeof(out)), 0);
+	assert_string_equal(out, "targets/prod/12.json");
+	assert_int_equal(lf_repo_served_name("prod", "3.snapshot.json", out, sizeof(out)), 0);
+	assert_int_equal(lf_repo_served_name("prod", "2.root.json", out, sizeof(out)), 0);
+	assert_int_equal(lf_repo_served_name("prod", "timestamp.json", out, sizeof(out)), 0);
+	/* Another feed's targets, leading zeros, other names: not here. */
+	assert_int_equal(lf_repo_served_name("prod", "targets/lab.json", out, sizeof(out)), -ENOENT);
+	assert_int_equal(lf_repo_served_name("prod", "targets/prodx.json", out, sizeof(out)), -ENOENT);
+	assert_int_equal(lf_repo_served_name("prod", "targets/prod/01.json", out, sizeof(out)), -ENOENT);
+	assert_int_equal(lf_repo_served_name("prod", "targets/prod/1.jsonx", out, sizeof(out)), -ENOENT);
+	assert_int_equal(lf_repo_served_name("prod", "0.root.json", out, sizeof(out)), -ENOENT);
+	assert_int_equal(lf_repo_served_name("prod", "portal.db", out, sizeof(out)), -ENOENT);
+}
+
+static int64_t stored_version(struct lf_store *s, const char *name)
+{
+	struct lf_repo_file f;
+	int64_t v = -1;
+
+	if (lf_repo_get(s, "prod", name, true, &f) < 0)
+		return -1;
+	if (lf_meta_peek(f.content, (size_t)f.length, &v, NULL) < 0)
+		v = -1;
+	lf_repo_file_release(&f);
+	return v;
+}
+
+/* The portal's own signer: real keys in DATA/keys, real documents. */
+static void test_trust_signer(void **state)
+{
+	char dir[] = "/tmp/lfsigner.XXXXXX", path[128], cmd[160];
+	struct lf_portal_signer_config sc = { .snapshot_expiry = 60, .refresh = 3600 };
+	struct lf_portal_repo_ops ops;
+	struct lf_privkey tk;
+	const struct lf_privkey *keys[1] = { &tk };
+	struct lf_buf doc = LF_BUF_INIT(1 << 16);
+	struct lf_jv *body;
+	const char *tbody = "{\"_type\":\"targets\",\"spec_version\":\"1.0\",\"version\":4,"
+			    "\"expires\":\"2099-01-01T00:00:00Z\",\"feed\":\"prod\",\"targets\":{}}";
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	assert_int_equal(lf_mkdir_p(path, 0700), 0);
+	/* An old placeholder (hex) is replaced by a key of the trust format. */
+	snprintf(path, sizeof(path), "%s/keys/snapshot.key", dir);
+	assert_int_equal(lf_write_file_atomic(path, "00ff\n", 5, 0600), 0);
+	assert_int_equal(lf_portal_signer_open(dir, &sc, &ops), -EBADMSG);
+	assert_int_equal(lf_portal_online_keys_init(dir, NULL), 0);
+	assert_int_equal(lf_portal_signer_open(dir, &sc, &ops), 0);
+	assert_int_equal(ops.refresh_interval, 3600);
+
+	assert_int_equal(lf_key_generate("targets", &tk), 0);
+	assert_int_equal(lf_json_parse(tbody, strlen(tbody), NULL, &body), 0);
+	assert_int_equal(lf_signed_sign(body, keys, 1, &doc), 0);
+	lf_jv_free(body);
+	assert_int_equal(lf_repo_put(store, &ops, "prod", "targets.json", doc.data, doc.len), 0);
+	/* Stored also under the names of consistent snapshots. */
+	assert_int_equal(stored_version(store, "targets/prod/4.json"), 4);
+	assert_int_equal(stored_version(store, "snapshot.json"), 1);
+	assert_int_equal(stored_version(store, "1.snapshot.json"), 1);
+	assert_int_equal(stored_version(store, "timestamp.json"), 1);
+	/* The snapshot expires within two refreshes: re-signed with the timestamp. */
+	assert_int_equal(lf_repo_refresh_timestamps(store, &ops), 0);
+	assert_int_equal(stored_version(store, "timestamp.json"), 2);
+	assert_int_equal(stored_version(store, "2.snapshot.json"), 2);
+	lf_portal_signer_close(&ops);
+	/* With a long-lived snapshot only the timestamp moves. */
+	sc.snapshot_expiry = 86400;
+	assert_int_equal(lf_portal_signer_open(dir, &sc, &ops), 0);
+	assert_int_equal(lf_repo_resign(store, &ops, "prod", true), 0);
+	assert_int_equal(lf_repo_refresh_timestamps(store, &ops), 0);
+	assert_int_equal(stored_version(store, "snapshot.json"), 3);
+	assert_int_equal(stored_version(store, "timestamp.json"), 4);
+	lf_portal_signer_close(&ops);
+	lf_privkey_wipe(&tk);
+	lf_buf_release(&doc);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +285,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signer_failure_publishes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_passthrough_keeps_published_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_dir, setup, teardown),
+		cmocka_unit_test(test_served_names),
+		cmocka_unit_test_setup_teardown(test_trust_signer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

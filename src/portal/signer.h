@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef LF_PORTAL_SIGNER_H
+#define LF_PORTAL_SIGNER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "livefix/portal_repo.h"
+
+/*
+ * The portal's own signer: snapshot and timestamp signed by the trust
+ * library with the online keys in <data>/keys/{snapshot,timestamp}.key.
+ */
+#define LF_SIGNER_SNAPSHOT_EXPIRY (7 * 86400)
+#define LF_SIGNER_TIMESTAMP_EXPIRY 86400
+#define LF_SIGNER_REFRESH 3600
+
+struct lf_portal_signer_config {
+	int64_t snapshot_expiry;  /* seconds from signing; 0: default */
+	int64_t timestamp_expiry; /* seconds from signing; 0: default */
+	unsigned refresh;         /* seconds between timestamp re-signs; 0: default */
+};
+
+/*
+ * Creates the online keys unless valid ones exist (a file that is not a
+ * key in the trust library's format, such as an old placeholder, is
+ * replaced) and writes their public keys, "<key>.pub", for root.json.
+ * out (may be NULL) gets one line per key: "<role> <path.pub> <keyid>".
+ */
+int lf_portal_online_keys_init(const char *data_dir, FILE *out);
+
+/* Loads the keys and fills *ret_ops (ctx owned: release with _close). */
+int lf_portal_signer_open(const char *data_dir, const struct lf_portal_signer_config *cfg,
+			  struct lf_portal_repo_ops *ret_ops);
+void lf_portal_signer_close(struct lf_portal_repo_ops *ops);
+
+#endif
