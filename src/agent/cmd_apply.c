@@ -21,6 +21,7 @@
 #include "livefix/log.h"
 
 #include "agent.h"
+#include "apply.h"
 #include "trust_agent.h"
 
 static const char usage[] =
@@ -42,24 +43,7 @@ static const char usage[] =
 	"(signature, key, threshold, expiry, rollback, hash, length), 4 not for this\n"
 	"kernel, 5 timed out or busy, 6 not supported (userspace patches).\n";
 
-struct apply_opts {
-	const char *state_dir, *sysroot, *repo, *feed;
-	const char *keys[LF_MAX_ROLE_KEYS];
-	size_t nkeys;
-	bool dry_run, json, allow_downgrade;
-	long min_rate, min_rate_time, timeout;
-};
-
-struct report {
-	const char *status; /* applied, would-apply, up-to-date, no-patch */
-	struct lf_manifest *m; /* a copy, owned */
-	char sha256[LF_SHA256_HEX + 1];
-	uint64_t bytes;
-	unsigned requests;
-	bool fetched;
-};
-
-static void print_report(const struct apply_opts *o, const struct report *rep)
+static void print_report(const struct lf_apply_opts *o, const struct lf_apply_report *rep)
 {
 	struct lf_buf out = LF_BUF_INIT(1 << 20);
 	struct lf_json j;
@@ -98,7 +82,7 @@ static void print_report(const struct apply_opts *o, const struct report *rep)
 }
 
 /* Kernel identity, kind and level checks shared by both modes. */
-static int check_for_us(const struct apply_opts *o, const struct lf_bundle *b,
+static int check_for_us(const struct lf_apply_opts *o, const struct lf_bundle *b,
 			struct lf_applied *applied, struct lf_why *why)
 {
 	struct lf_identity sys;
@@ -128,8 +112,8 @@ static int check_for_us(const struct apply_opts *o, const struct lf_bundle *b,
  * Applies a verified bundle. The metadata that vouched for it (t, may be
  * NULL) is committed before the load; the patch is recorded after it.
  */
-static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
-			  struct lf_tuf *t, struct report *rep, struct lf_why *why)
+static int apply_verified(const struct lf_apply_opts *o, const struct lf_bundle *b,
+			  struct lf_tuf *t, struct lf_apply_report *rep, struct lf_why *why)
 {
 	const char *state = lf_agent_state_dir(o->state_dir);
 	struct lf_applied applied;
@@ -152,6 +136,12 @@ static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
 	if (o->dry_run) {
 		/* Verified metadata is kept (rollback protection); nothing applied. */
 		rep->status = "would-apply";
+		return t ? lf_tuf_commit(t) : 0;
+	}
+	if (o->gate && (r = o->gate(o->gate_ctx, b, why)) != 0) {
+		if (r < 0)
+			return r;
+		rep->status = "deferred";
 		return t ? lf_tuf_commit(t) : 0;
 	}
 	if (t && (r = lf_tuf_commit(t)) < 0)
@@ -182,7 +172,7 @@ int lf_agent_trust_keys(const char *const *paths, size_t n, struct lf_root *ret,
 	return 0;
 }
 
-static int apply_file(const struct apply_opts *o, const char *path, struct report *rep,
+static int apply_file(const struct lf_apply_opts *o, const char *path, struct lf_apply_report *rep,
 		      struct lf_why *why)
 {
 	struct lf_root *keys = calloc(1, sizeof(*keys));
@@ -224,13 +214,15 @@ static int apply_file(const struct apply_opts *o, const char *path, struct repor
 	return r;
 }
 
-static int apply_repo(const struct apply_opts *o, struct report *rep, struct lf_why *why)
+int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *rep,
+			struct lf_why *why)
 {
 	size_t n = strlen(o->repo);
 	/* One trailing slash is dropped so that names join with exactly one. */
 	char *base = strndup(o->repo, n > 1 && o->repo[n - 1] == '/' ? n - 1 : n);
 	struct lf_agent_fetch fctx = { .base = base, .min_rate = o->min_rate,
-				       .min_rate_time = o->min_rate_time, .timeout = o->timeout };
+				       .min_rate_time = o->min_rate_time, .timeout = o->timeout,
+				       .bearer = o->bearer, .cainfo = o->cainfo, .portal = o->portal };
 	struct lf_buf data = LF_BUF_INIT(0);
 	struct lf_bundle *b = calloc(1, sizeof(*b));
 	const struct lf_target *tg;
@@ -288,7 +280,7 @@ static int parse_long(const char *s, long min, long max, long *ret)
 	return 0;
 }
 
-static int parse_opt(struct apply_opts *o, int c, const char *arg)
+static int parse_opt(struct lf_apply_opts *o, int c, const char *arg)
 {
 	switch (c) {
 	case 'n': o->dry_run = true; return 0;
@@ -327,9 +319,9 @@ int cmd_apply(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct apply_opts o = { .feed = "production", .min_rate = 1024, .min_rate_time = 30,
+	struct lf_apply_opts o = { .feed = "production", .min_rate = 1024, .min_rate_time = 30,
 				.timeout = 600 };
-	struct report rep = { .status = "refused" };
+	struct lf_apply_report rep = { .status = "refused" };
 	struct lf_why why = { "" };
 	int c, r;
 
@@ -351,7 +343,7 @@ int cmd_apply(int argc, char **argv)
 	else if (r < 0)
 		lf_why_set(&why, "cannot lock %s: %s", lf_agent_state_dir(o.state_dir), strerror(-r));
 	if (r >= 0)
-		r = o.repo ? apply_repo(&o, &rep, &why) : apply_file(&o, argv[optind], &rep, &why);
+		r = o.repo ? lf_agent_apply_repo(&o, &rep, &why) : apply_file(&o, argv[optind], &rep, &why);
 	if (r < 0) {
 		lf_err("apply: %s: refused, nothing applied: %s", o.repo ? o.repo : argv[optind],
 		       why.msg[0] ? why.msg : lf_strerror(r));

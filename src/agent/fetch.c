@@ -74,12 +74,17 @@ static int http_get(struct lf_agent_fetch *f, const char *name, size_t max, unsi
 	struct lf_http_opts o = {
 		.max = max, .exact = flags & LF_FETCH_EXACT, .min_rate = f->min_rate,
 		.min_rate_time = f->min_rate_time, .timeout = f->timeout,
-		.etag = etag,
+		.etag = etag, .bearer = f->bearer, .cainfo = f->cainfo,
 	};
 	struct lf_http_result res;
+	char served[256];
 	char *url;
 	int r;
 
+	if (f->portal) {
+		lf_agent_portal_name(name, served, sizeof(served));
+		name = served;
+	}
 	if (asprintf(&url, "%s/%s", f->base, name) < 0)
 		return -ENOMEM;
 	r = lf_http_get(url, &o, out, &res);
@@ -108,6 +113,19 @@ static int agent_get(void *ctx, const char *name, size_t max, unsigned flags, ch
 		r = dir_get(f, name, max, flags, out);
 	out->max = saved_max > max ? saved_max : max;
 	return r < 0 ? explain(r, name, max, flags, f, why) : r;
+}
+
+void lf_agent_portal_name(const char *name, char *ret, size_t size)
+{
+	const char *dot = strchr(name, '.');
+	size_t n = strspn(name, "0123456789");
+
+	if (n > 0 && dot == name + n && !strcmp(dot, ".snapshot.json"))
+		snprintf(ret, size, "snapshot.json");
+	else if (!strncmp(name, "targets/", 8) && strchr(name + 8, '/'))
+		snprintf(ret, size, "targets.json");
+	else
+		snprintf(ret, size, "%s", name);
 }
 
 void lf_agent_fetcher(struct lf_agent_fetch *ctx, struct lf_fetcher *ret)

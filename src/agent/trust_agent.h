@@ -24,11 +24,24 @@ struct lf_agent_fetch {
 	long min_rate;       /* bytes/s */
 	long min_rate_time;  /* seconds below min_rate before giving up */
 	long timeout;        /* seconds per file */
+	const char *bearer;  /* device credential for a portal, or NULL */
+	const char *cainfo;  /* CA file of a portal's TLS certificate, or NULL */
+	bool portal;         /* a livefix-portal: one current file per role (below) */
 	uint64_t bytes;      /* transferred, headers included */
 	unsigned requests;
 };
 
 void lf_agent_fetcher(struct lf_agent_fetch *ctx, struct lf_fetcher *ret);
+
+/*
+ * The name a portal serves a repository file under. The portal keeps only
+ * the current snapshot and targets of a feed (snapshot.json, targets.json),
+ * not the versioned names of a consistent-snapshot repository
+ * (N.snapshot.json, targets/<feed>/N.json). The TUF client checks every
+ * file against the hash and version its parent declares, so asking for the
+ * current file instead is safe: a different version is refused, not used.
+ */
+void lf_agent_portal_name(const char *name, char *ret, size_t size);
 
 /*
  * Serialises commands that change the state (<state>/lock, flock): two
