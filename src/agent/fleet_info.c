@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What a device tells its portal (the inventory) and what it takes from the
+ * answer (the policy), in the forms of docs/api.yaml.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "livefix/file.h"
+#include "livefix/identity.h"
+#include "livefix/json.h"
+
+#include "agent.h"
+#include "fleet.h"
+#include "trust_agent.h"
+
+/* days: absent (every day), "mon-fri" style, or ["sat", "sun"]. */
+static int window_days(const struct lf_jv *v, unsigned *ret)
+{
+	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	char text[32];
+	struct lf_window w;
+
+	if (!v) {
+		*ret = 0x7f;
+		return 0;
+	}
+	if (v->type == LF_JSTR) {
+		if (snprintf(text, sizeof(text), "%s 00:00-00:00", v->u.s) >= (int)sizeof(text) ||
+		    lf_window_parse(text, &w) < 0)
+			return -EBADMSG;
+		*ret = w.days;
+		return 0;
+	}
+	if (v->type != LF_JARR || v->len > 7)
+		return -EBADMSG;
+	*ret = 0;
+	for (size_t i = 0; i < v->len; i++) {
+		int d = -1;
+
+		for (int k = 0; k < 7 && v->u.kids[i].type == LF_JSTR; k++)
+			if (!strcmp(v->u.kids[i].u.s, names[k]))
+				d = k;
+		if (d < 0)
+			return -EBADMSG;
+		*ret |= 1u << d;
+	}
+	return 0;
+}
+
+static int parse_window(const struct lf_jv *o, struct lf_policy *p)
+{
+	struct lf_window *w = &p->windows[p->n_windows];
+	const char *start, *end, *tz;
+	char text[32];
+	int r;
+
+	if (o->type != LF_JOBJ)
+		return -EBADMSG;
+	r = lf_jv_get_str(o, "start", 5, &start);
+	if (r == 0)
+		r = lf_jv_get_str(o, "end", 5, &end);
+	if (r < 0)
+		return r;
+	snprintf(text, sizeof(text), "daily %s-%s", start, end);
+	r = lf_window_parse(text, w);
+	if (r == 0)
+		r = window_days(lf_jv_get(o, "days"), &w->days);
+	if (r == 0 && lf_jv_get_str(o, "tz", sizeof(p->tz) - 1, &tz) == 0)
+		snprintf(p->tz, sizeof(p->tz), "%s", tz); /* one zone: the windows' */
+	if (r == 0)
+		p->n_windows++;
+	return r < 0 ? -EBADMSG : 0;
+}
+
+static int parse_processes(const struct lf_jv *a, struct lf_policy *p)
+{
+	if (a->type != LF_JARR || a->len > LF_POLICY_MAX_PROCESSES)
+		return -EBADMSG;
+	for (size_t i = 0; i < a->len; i++) {
+		const struct lf_jv *s = &a->u.kids[i];
+
+		if (s->type != LF_JSTR || s->len >= sizeof(p->processes[0]))
+			return -EBADMSG;
+		snprintf(p->processes[p->n_processes++], sizeof(p->processes[0]), "%s", s->u.s);
+	}
+	return 0;
+}
+
+int lf_fleet_policy_parse(const struct lf_jv *v, struct lf_policy *ret)
+{
+	const struct lf_jv *a;
+	const char *s;
+	int64_t n;
+	int r = 0;
+
+	lf_policy_init(ret);
+	if (v->type != LF_JOBJ)
+		return -EBADMSG;
+	if ((a = lf_jv_get(v, "maintenance_windows"))) {
+		if (a->type != LF_JARR || a->len > LF_POLICY_MAX_WINDOWS)
+			return -EBADMSG;
+		for (size_t i = 0; r == 0 && i < a->len; i++)
+			r = parse_window(&a->u.kids[i], ret);
+	}
+	if (r == 0 && lf_jv_get(v, "max_load") &&
+	    (r = lf_jv_get_int(v, "max_load", 0, 1 << 20, &n)) == 0)
+		ret->max_load = (double)n;
+	if (r == 0 && lf_jv_get(v, "min_battery") &&
+	    (r = lf_jv_get_int(v, "min_battery", 0, 100, &n)) == 0)
+		ret->min_battery_pct = (int)n;
+	if (r == 0 && lf_jv_get(v, "max_deferral_hours") &&
+	    (r = lf_jv_get_int(v, "max_deferral_hours", 0, 24 * 365, &n)) == 0)
+		ret->max_deferral_s = (long)n * 3600;
+	if (r == 0 && lf_jv_get(v, "busy_command") &&
+	    (r = lf_jv_get_str(v, "busy_command", sizeof(ret->busy_cmd) - 1, &s)) == 0)
+		snprintf(ret->busy_cmd, sizeof(ret->busy_cmd), "%s", s);
+	if (r == 0 && (a = lf_jv_get(v, "defer_while_running")))
+		r = parse_processes(a, ret);
+	return r < 0 ? -EBADMSG : 0;
+}
+
+int lf_fleet_policy_load(const char *state_dir, struct lf_policy *ret)
+{
+	char path[4096], *data;
+	struct lf_jv *v;
+	size_t len;
+	int r;
+
+	lf_policy_init(ret);
+	if (snprintf(path, sizeof(path), "%s/policy.json", state_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	r = lf_read_file(path, 64 << 10, &data, &len);
+	if (r < 0)
+		return r;
+	r = lf_json_parse(data, len, &lf_json_default_limits, &v);
+	free(data);
+	if (r < 0)
+		return r;
+	r = lf_fleet_policy_parse(v, ret);
+	lf_jv_free(v);
+	return r;
+}
+
+/* PRETTY_NAME of os-release, unquoted; "" when unknown. */
+static void read_distro(const char *sysroot, char *ret, size_t size)
+{
+	char path[4096], *data, *line, *save = NULL;
+	size_t len, n;
+
+	ret[0] = '\0';
+	snprintf(path, sizeof(path), "%s/etc/os-release", sysroot);
+	if (lf_read_file(path, 16 << 10, &data, &len) < 0) {
+		snprintf(path, sizeof(path), "%s/usr/lib/os-release", sysroot);
+		if (lf_read_file(path, 16 << 10, &data, &len) < 0)
+			return;
+	}
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "PRETTY_NAME=", 12))
+			continue;
+		line += 12;
+		n = strlen(line);
+		if (n >= 2 && (line[0] == '"' || line[0] == '\'') && line[n - 1] == line[0]) {
+			line++;
+			n -= 2;
+		}
+		snprintf(ret, size, "%.*s", (int)n, line);
+		break;
+	}
+	free(data);
+}
+
+static void read_sys_line(const char *sysroot, const char *file, char *ret, size_t size)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s%s", sysroot, file);
+	if (lf_read_line(path, ret, size) < 0)
+		ret[0] = '\0';
+}
+
+static void inventory_kernel(const char *state_dir, const char *sysroot, struct lf_json *j)
+{
+	struct lf_identity id;
+	struct lf_applied a;
+
+	lf_json_key(j, "kernel");
+	lf_json_object_begin(j);
+	if (lf_identity_kernel(sysroot, &id) == 0) {
+		lf_json_kv_string(j, "release", id.release);
+		lf_json_kv_string(j, "build_id", id.build_id);
+	}
+	/* The level counts only while the patch is loaded (a reboot drops it). */
+	if (lf_applied_load(state_dir, LF_KIND_KERNEL, &a) == 0 && lf_applied_is_current(&a, sysroot))
+		lf_json_kv_int(j, "level", a.level);
+	else
+		lf_json_kv_int(j, "level", 0);
+	lf_json_object_end(j);
+}
+
+int lf_fleet_inventory(const char *state_dir, const char *sysroot,
+		       const struct lf_fleet_state *fs, struct lf_buf *out)
+{
+	char host[256], distro[128], doctor[128], uptime[64], etag[160], path[4096];
+	struct lf_identity id;
+	struct lf_json j;
+
+	read_sys_line(sysroot, "/proc/sys/kernel/hostname", host, sizeof(host));
+	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	read_distro(sysroot, distro, sizeof(distro));
+	read_sys_line(sysroot, "/proc/uptime", uptime, sizeof(uptime));
+	snprintf(path, sizeof(path), "%s/trust/timestamp.etag", state_dir);
+	if (lf_read_line(path, etag, sizeof(etag)) < 0)
+		etag[0] = '\0';
+	lf_agent_doctor_summary(doctor, sizeof(doctor));
+	lf_json_init(&j, out, false);
+	lf_json_object_begin(&j);
+	lf_json_kv_string(&j, "hostname", host);
+	if (lf_identity_kernel(sysroot, &id) == 0)
+		lf_json_kv_string(&j, "arch", id.arch);
+	lf_json_kv_string(&j, "distro", distro);
+	inventory_kernel(state_dir, sysroot, &j);
+	lf_json_kv_string(&j, "agent_version", LIVEFIX_VERSION);
+	lf_json_kv_string(&j, "doctor", doctor);
+	lf_json_kv_string(&j, "policy_state", fs->pending[0] ? "deferred" : "idle");
+	lf_json_kv_int(&j, "uptime", strtoll(uptime, NULL, 10));
+	lf_json_kv_string(&j, "timestamp_etag", etag);
+	lf_json_kv_string(&j, "policy_etag", fs->policy_etag);
+	lf_json_object_end(&j);
+	return lf_json_finish(&j);
+}
