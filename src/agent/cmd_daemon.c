@@ -98,12 +98,15 @@ static int take_answer(struct daemon *d, const struct lf_buf *ans, struct lf_why
 	inst = lf_jv_get(v, "install");
 	d->update |= inst && inst->type == LF_JARR && inst->len > 0;
 	pol = lf_jv_get(v, "policy");
-	if (pol && pol->type == LF_JOBJ && (r = take_policy(d, pol)) < 0)
-		lf_why_set(why, "the portal's policy is not usable: %s", strerror(-r));
-	if (r == 0)
+	/* A policy we cannot use: keep the last one, and ask again next time. */
+	if (pol && pol->type == LF_JOBJ && (r = take_policy(d, pol)) < 0) {
+		lf_warn("the portal's policy is not usable (%s): keeping the last one", strerror(-r));
+		lf_fleet_policy_load(d->state, &d->policy);
+	} else {
 		snprintf(d->fs.policy_etag, sizeof(d->fs.policy_etag), "%s", etag);
+	}
 	lf_jv_free(v);
-	return r;
+	return 0;
 }
 
 static int checkin(struct daemon *d, struct lf_why *why)

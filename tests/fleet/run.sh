@@ -167,6 +167,13 @@ check "livefix update: nothing new, nothing loaded again" "loads $(loads dev1) $
 device "$(uid dev1)"
 check "the next check-in reports kernel level 1" "$BODY" [ "$(js 'd["kernel_level"]')" = 1 ]
 
+req PUT /api/v1/groups/default/policy '{"maintenance_windows":[{"days":["someday"],"start":"01:00","end":"02:00"}]}'
+dev dev1 update >out 2>err
+rc=$?
+check "a policy the agent cannot use: warned, the check-in still succeeds" "rc $rc $(cat err)" \
+	[ $rc = 0 -a "$(status dev1 'd["failures"]')" = 0 ] && grep -q 'policy is not usable' err
+req PUT /api/v1/groups/default/policy '{}'
+
 # --- a maintenance window defers, then allows --------------------------------
 hm() { date -u -d "@$(($(date +%s) + $1 * 60))" +%H:%M; }
 req PUT /api/v1/groups/win/policy "{\"maintenance_windows\":[{\"days\":[\"sun\",\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\"],\"start\":\"$(hm 120)\",\"end\":\"$(hm 180)\",\"tz\":\"UTC\"}]}"
