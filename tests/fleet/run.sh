@@ -161,7 +161,11 @@ check "no policy: the update is fetched from the portal, verified and applied" "
 	[ "$(loads dev1)" = 1 -a "$(status dev1 'd["applied"]["level"]')" = 1 ]
 check "the applied event and kernel level reach the portal" "$BODY" \
 	[ "$(js 'd["recent_events"][0]["type"], d["recent_events"][0]["bundle"]')" = "('applied', '$bid')" ]
+t0=$(date +%s%N)
 dev dev1 update >out 2>err
+rc=$?
+echo "idle cycle (events flushed, check-in, nothing new): $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+(exit $rc)
 check "livefix update: nothing new, nothing loaded again" "loads $(loads dev1) $(cat err)" \
 	[ $? = 0 -a "$(loads dev1)" = 1 -a "$(status dev1 'd["last_result"]')" = up-to-date ]
 device "$(uid dev1)"
