@@ -110,6 +110,7 @@ cat >loader.sh <<'SH'
 #!/bin/sh
 echo "load $(sha256sum <"$1" | cut -c1-64)" >>"$LIVEFIX_STATE_DIR/../loaded.log"
 [ -n "${KILL_PORTAL_ON_LOAD:-}" ] && kill -9 "$(cat "$KILL_PORTAL_ON_LOAD")"
+[ -n "${FAIL_LOAD:-}" ] && { echo "transition stalled: task 812 in cmdline_proc_show" >&2; exit 1; }
 exit 0
 SH
 chmod +x loader.sh
@@ -133,7 +134,7 @@ dev() { # name command...: runs the agent as device name
 loads() { [ -f "$W/$1/loaded.log" ] && wc -l <"$W/$1/loaded.log" || echo 0; }
 status() { dev "$1" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"; }
 device() { req GET "/api/v1/devices/$1"; }
-for n in dev1 dev2 dev3; do mkdev $n; done
+for n in dev1 dev2 dev3 dev4; do mkdev $n; done
 ca=$data/tls/cert.pem
 
 # --- enrolment --------------------------------------------------------------
@@ -144,7 +145,7 @@ check "a wrong enrolment key is refused with one clear error" "rc $rc: $(cat err
 	[ $rc != 0 -a "$(wc -l <err)" = 1 ] && grep -q 'refused the enrolment key' err
 check "a refused enrolment changes nothing on the device" "$(ls -A "$W/dev1/state" 2>&1)" \
 	[ ! -e "$W/dev1/state" ]
-for n in dev1 dev3; do dev $n register "$base" --enrol-key "$key" --root repo/root.json --ca "$ca" >$n.reg 2>&1; done
+for n in dev1 dev3 dev4; do dev $n register "$base" --enrol-key "$key" --root repo/root.json --ca "$ca" >$n.reg 2>&1; done
 dev dev2 register "$base" --enrol-key "$wkey" --root repo/root.json --ca "$ca" >dev2.reg 2>&1
 uid() { sed -n 's/.* as device \(.*\)$/\1/p' "$W/$1.reg"; }
 check "register: enrolled, credential 0600, root pinned" "$(cat dev1.reg)" \
@@ -202,6 +203,16 @@ check "inside the new window: applied" "loads $(loads dev2) $(cat err)" \
 	[ "$(loads dev2)" = 1 -a "$(status dev2 'd["pending"]')" = "" ]
 check "the applied event follows the deferral in the portal" "$BODY" \
 	[ "$(js '[e["type"] for e in d["recent_events"]]')" = "['applied', 'deferred']" ]
+
+FAIL_LOAD=1 dev dev4 daemon --once >out 2>err
+rc=$?
+device "$(uid dev4)"
+check "a failed apply: non-zero exit, nothing recorded as applied" "rc $rc $(cat err)" \
+	[ $rc != 0 -a "$(status dev4 'd["applied"]')" = None ]
+check "the failed event carries the error text to the portal" "$BODY" \
+	python3 -c 'import json,sys; e=json.loads(sys.argv[1])["recent_events"][0]; d=e["detail"]
+d=json.loads(d) if isinstance(d,str) else d
+sys.exit(not (e["type"]=="failed" and e["bundle"]==sys.argv[2] and "load" in d["error"]))' "$BODY" "$bid"
 
 # --- the portal goes away ---------------------------------------------------
 KILL_PORTAL_ON_LOAD=$W/portal.pid dev dev3 daemon --once >out 2>err
