@@ -48,4 +48,14 @@ struct lf_http_result {
 int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *out,
 		struct lf_http_result *res);
 
+/*
+ * A bounded request with a JSON body (method "POST" or "PUT"; body may be
+ * NULL for none). The answer goes into out as for lf_http_get. Returns the
+ * HTTP status (100..599) when the exchange completed, whatever it was, or
+ * the negative errors of lf_http_get for transfer failures.
+ */
+#define LF_HTTP_BODY_MAX (1 << 20)
+int lf_http_request(const char *url, const char *method, const char *body, size_t body_len,
+		    const struct lf_http_opts *o, struct lf_buf *out, struct lf_http_result *res);
+
 #endif

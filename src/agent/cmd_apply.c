@@ -23,6 +23,7 @@
 #include "livefix/log.h"
 
 #include "agent.h"
+#include "apply.h"
 #include "trust_agent.h"
 
 static const char usage[] =
@@ -50,24 +51,7 @@ static const char usage[] =
 	"kernel or no process maps the file, 5 timed out or busy, 6 not supported here.\n"
 	"A userspace bundle is applied to every process that maps its file, or none.\n";
 
-struct apply_opts {
-	const char *state_dir, *sysroot, *repo, *feed, *ca_file, *token_file;
-	const char *keys[LF_MAX_ROLE_KEYS];
-	size_t nkeys;
-	bool dry_run, json, allow_downgrade;
-	long min_rate, min_rate_time, timeout;
-};
-
-struct report {
-	const char *status; /* applied, would-apply, up-to-date, no-patch */
-	struct lf_manifest *m; /* a copy, owned */
-	char sha256[LF_SHA256_HEX + 1];
-	uint64_t bytes;
-	unsigned requests;
-	bool fetched;
-};
-
-static void print_report(const struct apply_opts *o, const struct report *rep)
+static void print_report(const struct lf_apply_opts *o, const struct lf_apply_report *rep)
 {
 	struct lf_buf out = LF_BUF_INIT(1 << 20);
 	struct lf_json j;
@@ -124,7 +108,7 @@ static int check_user(const struct lf_bundle *b, struct lf_why *why)
 }
 
 /* Kernel identity, kind and level checks shared by both modes. */
-static int check_for_us(const struct apply_opts *o, const struct lf_bundle *b,
+static int check_for_us(const struct lf_apply_opts *o, const struct lf_bundle *b,
 			struct lf_applied *applied, struct lf_why *why)
 {
 	struct lf_identity sys;
@@ -150,8 +134,8 @@ static int check_for_us(const struct apply_opts *o, const struct lf_bundle *b,
 	return 0;
 }
 
-static int apply_user(const struct apply_opts *o, const struct lf_bundle *b, struct lf_tuf *t,
-		      struct report *rep, struct lf_why *why)
+static int apply_user(const struct lf_apply_opts *o, const struct lf_bundle *b, struct lf_tuf *t,
+		      struct lf_apply_report *rep, struct lf_why *why)
 {
 	bool up_to_date;
 	int r;
@@ -173,8 +157,8 @@ static int apply_user(const struct apply_opts *o, const struct lf_bundle *b, str
  * Applies a verified bundle. The metadata that vouched for it (t, may be
  * NULL) is committed before the load; the patch is recorded after it.
  */
-static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
-			  struct lf_tuf *t, struct report *rep, struct lf_why *why)
+static int apply_verified(const struct lf_apply_opts *o, const struct lf_bundle *b,
+			  struct lf_tuf *t, struct lf_apply_report *rep, struct lf_why *why)
 {
 	const char *state = lf_agent_state_dir(o->state_dir);
 	struct lf_applied applied;
@@ -199,6 +183,12 @@ static int apply_verified(const struct apply_opts *o, const struct lf_bundle *b,
 	if (o->dry_run) {
 		/* Verified metadata is kept (rollback protection); nothing applied. */
 		rep->status = "would-apply";
+		return t ? lf_tuf_commit(t) : 0;
+	}
+	if (o->gate && (r = o->gate(o->gate_ctx, b, why)) != 0) {
+		if (r < 0)
+			return r;
+		rep->status = "deferred";
 		return t ? lf_tuf_commit(t) : 0;
 	}
 	if (t && (r = lf_tuf_commit(t)) < 0)
@@ -229,7 +219,7 @@ int lf_agent_trust_keys(const char *const *paths, size_t n, struct lf_root *ret,
 	return 0;
 }
 
-static int apply_file(const struct apply_opts *o, const char *path, struct report *rep,
+static int apply_file(const struct lf_apply_opts *o, const char *path, struct lf_apply_report *rep,
 		      struct lf_why *why)
 {
 	struct lf_root *keys = calloc(1, sizeof(*keys));
@@ -271,14 +261,15 @@ static int apply_file(const struct apply_opts *o, const char *path, struct repor
 	return r;
 }
 
-static int apply_repo(const struct apply_opts *o, struct report *rep, struct lf_why *why)
+int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *rep,
+			struct lf_why *why)
 {
 	size_t n = strlen(o->repo);
 	/* One trailing slash is dropped so that names join with exactly one. */
 	char *base = strndup(o->repo, n > 1 && o->repo[n - 1] == '/' ? n - 1 : n);
 	struct lf_agent_fetch fctx = { .base = base, .min_rate = o->min_rate,
 				       .min_rate_time = o->min_rate_time, .timeout = o->timeout,
-				       .ca_file = o->ca_file };
+				       .bearer = o->bearer, .ca_file = o->ca_file };
 	char token[LF_HTTP_BEARER_MAX + 2] = "";
 	struct lf_buf data = LF_BUF_INIT(0);
 	struct lf_bundle *b = calloc(1, sizeof(*b));
@@ -310,7 +301,9 @@ static int apply_repo(const struct apply_opts *o, struct report *rep, struct lf_
 		goto out;
 	tg = lf_tuf_select(&t, &sys);
 	r = lf_applied_load(lf_agent_state_dir(o->state_dir), LF_KIND_KERNEL, &applied);
-	if (r == 0 && (!tg || (applied.have && !strcmp(applied.sha256, tg->sha256)))) {
+	/* Up to date only if that bundle is loaded in this boot (livefix boot). */
+	if (r == 0 && (!tg || (applied.have && !strcmp(applied.sha256, tg->sha256) &&
+			       lf_applied_is_current(&applied, lf_agent_sysroot(o->sysroot))))) {
 		rep->status = tg ? "up-to-date" : "no-patch";
 		r = lf_tuf_commit(&t);
 		goto out;
@@ -346,7 +339,7 @@ static int parse_long(const char *s, long min, long max, long *ret)
 	return 0;
 }
 
-static int parse_opt(struct apply_opts *o, int c, const char *arg)
+static int parse_opt(struct lf_apply_opts *o, int c, const char *arg)
 {
 	switch (c) {
 	case 'n': o->dry_run = true; return 0;
@@ -389,10 +382,10 @@ int cmd_apply(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct apply_opts o = { .feed = "production", .min_rate = 1024, .min_rate_time = 30,
-				.timeout = 600, .ca_file = getenv("LIVEFIX_CA"),
-				.token_file = getenv("LIVEFIX_TOKEN_FILE") };
-	struct report rep = { .status = "refused" };
+	struct lf_apply_opts o = { .feed = "production", .min_rate = 1024, .min_rate_time = 30,
+				   .timeout = 600, .ca_file = getenv("LIVEFIX_CA"),
+				   .token_file = getenv("LIVEFIX_TOKEN_FILE") };
+	struct lf_apply_report rep = { .status = "refused" };
 	struct lf_why why = { "" };
 	int c, r;
 
@@ -414,7 +407,7 @@ int cmd_apply(int argc, char **argv)
 	else if (r < 0)
 		lf_why_set(&why, "cannot lock %s: %s", lf_agent_state_dir(o.state_dir), strerror(-r));
 	if (r >= 0)
-		r = o.repo ? apply_repo(&o, &rep, &why) : apply_file(&o, argv[optind], &rep, &why);
+		r = o.repo ? lf_agent_apply_repo(&o, &rep, &why) : apply_file(&o, argv[optind], &rep, &why);
 	if (r < 0) {
 		lf_err("apply: %s: refused, nothing applied: %s", o.repo ? o.repo : argv[optind],
 		       why.msg[0] ? why.msg : lf_strerror(r));

@@ -239,6 +239,28 @@ static int print_json(const struct doctor *d)
 	return lf_json_flush(&j, stdout);
 }
 
+void lf_agent_doctor_summary(char *ret, size_t size)
+{
+	struct doctor *d = calloc(1, sizeof(*d));
+	size_t n;
+
+	if (!d) {
+		snprintf(ret, size, "unknown");
+		return;
+	}
+	run_checks(d);
+	/* "ok", or "fail: <first failed checks>", bounded by size. */
+	snprintf(ret, size, "%s", kernel_ok(d) ? "ok" : "fail:");
+	for (int i = 0; i < d->n && !kernel_ok(d); i++) {
+		n = strlen(ret);
+		if (d->checks[i].status == ST_FAIL && n + 2 < size)
+			snprintf(ret + n, size - n, " %s", d->checks[i].name);
+	}
+	if (d->have_config)
+		lf_kconfig_release(&d->config);
+	free(d);
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -78,7 +78,11 @@ static bool applied_everywhere(const struct lf_user_patch *p, const pid_t *pids,
 	return n > 0;
 }
 
-/* Exited, or exiting: its memory is going away and needs no patch. */
+/*
+ * Exited, or exiting: its memory is going away and needs no patch. A
+ * process being killed drops its memory (empty maps) before it becomes a
+ * zombie; a live user process always has mappings.
+ */
 static bool process_gone(pid_t pid)
 {
 	char path[64], stat[256], *paren;
@@ -87,7 +91,10 @@ static bool process_gone(pid_t pid)
 	if (lf_read_line(path, stat, sizeof(stat)) < 0)
 		return true;
 	paren = strrchr(stat, ')');
-	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+	if (!paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X')
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	return lf_read_line(path, stat, sizeof(stat)) <= 0;
 }
 
 static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n, struct lf_why *why)

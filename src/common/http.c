@@ -151,41 +151,48 @@ static void setup(CURL *c, const char *url, const struct lf_http_opts *o, struct
 	if (o->timeout > 0)
 		api.easy_setopt(c, CURLOPT_TIMEOUT, o->timeout);
 	api.easy_setopt(c, CURLOPT_USERAGENT, "livefix/" LIVEFIX_VERSION);
-	if (o->ca_file)
-		api.easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
 	if (hdrs)
 		api.easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	api.easy_setopt(c, CURLOPT_ERRORBUFFER, x->res->error);
 }
 
-/* A credential travels only inside TLS, and never with a line break in it. */
-static int add_bearer(struct curl_slist **hdrs, const char *url, const char *bearer)
+/* The request headers: If-None-Match, Authorization, Content-Type. */
+static int make_headers(const char *url, const struct lf_http_opts *o, bool json,
+			struct curl_slist **ret)
 {
-	char h[LF_HTTP_BEARER_MAX + 32];
-	struct curl_slist *n;
+	char h[LF_HTTP_ETAG_MAX + 512];
+	struct curl_slist *l = NULL, *n;
 
-	if (!bearer || !bearer[0])
-		return 0;
-	if (strncmp(url, "https://", 8) != 0 || strlen(bearer) > LF_HTTP_BEARER_MAX ||
-	    strpbrk(bearer, "\r\n")) {
-		api.slist_free_all(*hdrs);
-		*hdrs = NULL;
-		return -EINVAL;
+	*ret = NULL;
+	if (o->etag && o->etag[0]) {
+		snprintf(h, sizeof(h), "If-None-Match: %s", o->etag);
+		if (!(l = api.slist_append(l, h)))
+			return -ENOMEM;
 	}
-	snprintf(h, sizeof(h), "Authorization: Bearer %s", bearer);
-	n = api.slist_append(*hdrs, h);
-	explicit_bzero(h, sizeof(h));
-	if (!n) {
-		api.slist_free_all(*hdrs);
-		*hdrs = NULL;
-		return -ENOMEM;
+	/* A credential travels only inside TLS, and never with a line break in it. */
+	if (o->bearer && o->bearer[0]) {
+		if (strncmp(url, "https://", 8) != 0 || strlen(o->bearer) > LF_HTTP_BEARER_MAX ||
+		    strpbrk(o->bearer, "\r\n"))
+			return api.slist_free_all(l), -EINVAL;
+		snprintf(h, sizeof(h), "Authorization: Bearer %s", o->bearer);
+		n = api.slist_append(l, h);
+		explicit_bzero(h, sizeof(h));
+		if (!n)
+			return api.slist_free_all(l), -ENOMEM;
+		l = n;
 	}
-	*hdrs = n;
+	if (json) {
+		if (!(n = api.slist_append(l, "Content-Type: application/json")))
+			return api.slist_free_all(l), -ENOMEM;
+		l = n;
+	}
+	*ret = l;
 	return 0;
 }
 
-int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *out,
-		struct lf_http_result *res)
+/* Runs one transfer; returns the CURLcode mapped, or 0 with res->status set. */
+static int perform(const char *url, const char *method, const char *body, size_t body_len,
+		   const struct lf_http_opts *o, struct lf_buf *out, struct lf_http_result *res)
 {
 	struct xfer x = { .out = out, .max = o->max, .res = res };
 	struct curl_slist *hdrs = NULL;
@@ -201,16 +208,8 @@ int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *ou
 			 r == -EOPNOTSUPP ? "not installed" : "initialisation failed");
 		return r;
 	}
-	/* The header first: o->etag may point into *res (the last result). */
-	if (o->etag && o->etag[0]) {
-		char h[LF_HTTP_ETAG_MAX + 32];
-
-		snprintf(h, sizeof(h), "If-None-Match: %s", o->etag);
-		hdrs = api.slist_append(NULL, h);
-		if (!hdrs)
-			return -ENOMEM;
-	}
-	r = add_bearer(&hdrs, url, o->bearer);
+	/* The headers first: o->etag may point into *res (the last result). */
+	r = make_headers(url, o, method != NULL, &hdrs);
 	if (r < 0)
 		return r;
 	memset(res, 0, sizeof(*res));
@@ -220,14 +219,42 @@ int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *ou
 		return -EIO;
 	}
 	setup(c, url, o, &x, hdrs);
+	if (o->ca_file && o->ca_file[0])
+		api.easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+	if (method) {
+		api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+		api.easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
+	}
 	cc = api.easy_perform(c);
 	api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
 	api.easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &down);
 	api.easy_getinfo(c, CURLINFO_HEADER_SIZE, &hsize);
 	api.easy_getinfo(c, CURLINFO_REQUEST_SIZE, &rsize);
 	res->bytes = (uint64_t)down + (uint64_t)hsize + (uint64_t)rsize;
-	r = cc == CURLE_OK ? status_result(res->status, o) : map_error(cc, &x);
+	r = cc == CURLE_OK ? 0 : map_error(cc, &x);
 	api.slist_free_all(hdrs);
 	api.easy_cleanup(c);
 	return r;
+}
+
+int lf_http_get(const char *url, const struct lf_http_opts *o, struct lf_buf *out,
+		struct lf_http_result *res)
+{
+	int r = perform(url, NULL, NULL, 0, o, out, res);
+
+	return r < 0 ? r : status_result(res->status, o);
+}
+
+int lf_http_request(const char *url, const char *method, const char *body, size_t body_len,
+		    const struct lf_http_opts *o, struct lf_buf *out, struct lf_http_result *res)
+{
+	int r;
+
+	if (!method || body_len > LF_HTTP_BODY_MAX)
+		return -EINVAL;
+	r = perform(url, method, body, body_len, o, out, res);
+	if (r < 0)
+		return r;
+	return res->status >= 100 && res->status <= 599 ? (int)res->status : -EPROTO;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The bounded HTTP GET against a small server forked on loopback. */
+/* The bounded HTTP GET and JSON POST against a small server forked on loopback. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,6 +28,33 @@ static int say(int c, const char *s)
 	return write(c, s, strlen(s)) < 0 ? -1 : 0; /* the client may hang up */
 }
 
+/* Answers 202 with the body when the credential and type are right, else 401. */
+static void echo(int c, char *req, size_t n)
+{
+	char *body = strstr(req, "\r\n\r\n") + 4, *cl = strstr(req, "Content-Length: ");
+	size_t want = cl ? strtoul(cl + 16, NULL, 10) : 0, have = n - (size_t)(body - req);
+	char head[128];
+	ssize_t r;
+
+	while (have < want && body + have < req + 4095) {
+		r = read(c, body + have, (size_t)(req + 4095 - (body + have)));
+		if (r <= 0)
+			return;
+		have += (size_t)r;
+	}
+	body[have] = '\0';
+	/* Plain HTTP here, so no credential: it is only ever sent over https. */
+	if (strstr(req, "\r\nAuthorization:") ||
+	    !strstr(req, "\r\nContent-Type: application/json\r\n")) {
+		say(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno");
+		return;
+	}
+	snprintf(head, sizeof(head), "HTTP/1.1 202 Accepted\r\nContent-Length: %zu\r\n"
+		 "Connection: close\r\n\r\n", have);
+	say(c, head);
+	say(c, body);
+}
+
 static void handle(int c)
 {
 	char req[4096] = "";
@@ -47,6 +74,8 @@ static void handle(int c)
 		else
 			say(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: \"e1\"\r\n"
 			       "Connection: close\r\n\r\nhello");
+	} else if (!strncmp(req, "POST /echo ", 11)) {
+		echo(c, req, n);
 	} else if (!strncmp(req, "GET /endless ", 13)) {
 		say(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
 		for (int i = 0; i < 100000; i++)
@@ -180,6 +209,29 @@ static void test_bearer_only_over_https(void **state)
 	lf_buf_release(&out);
 }
 
+/* A POST carries a JSON body; its answer is bounded like a GET's. */
+static void test_post_json(void **state)
+{
+	struct lf_http_opts o = { .max = 100, .timeout = 10 };
+	struct lf_buf out = LF_BUF_INIT(101);
+	struct lf_http_result res;
+	char url[128];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", port);
+	assert_int_equal(lf_http_request(url, "POST", "{\"a\":1}", 7, &o, &out, &res), 202);
+	assert_int_equal(out.len, 7);
+	assert_memory_equal(out.data, "{\"a\":1}", 7);
+	/* No credential over plain HTTP, no unbounded body. */
+	o.bearer = "lfd_tok";
+	assert_int_equal(lf_http_request(url, "POST", "{}", 2, &o, &out, &res), -EINVAL);
+	o.bearer = NULL;
+	assert_int_equal(lf_http_request(url, "POST", "{}", LF_HTTP_BODY_MAX + 1, &o, &out, &res),
+			 -EINVAL);
+	o.max = 3;
+	assert_int_equal(lf_http_request(url, "POST", "{\"a\":1}", 7, &o, &out, &res), -EOVERFLOW);
+	lf_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_slow_retrieval_aborts),
 		cmocka_unit_test(test_other_protocols_refused),
 		cmocka_unit_test(test_bearer_only_over_https),
+		cmocka_unit_test(test_post_json),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

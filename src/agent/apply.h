@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef LIVEFIX_AGENT_APPLY_H
+#define LIVEFIX_AGENT_APPLY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "livefix/bundle.h"
+#include "livefix/tuf.h"
+
+/*
+ * The update from a repository, shared by `livefix apply --repo` and the
+ * fleet loop (`livefix daemon`, `livefix update`): TUF update, select the
+ * bundle for this kernel, download and verify it, then apply it.
+ */
+struct lf_apply_opts {
+	const char *state_dir, *sysroot, *repo, *feed;
+	const char *keys[LF_MAX_ROLE_KEYS];
+	size_t nkeys;
+	bool dry_run, json, allow_downgrade;
+	long min_rate, min_rate_time, timeout;
+	const char *bearer, *ca_file; /* a portal's device credential and CA file */
+	const char *token_file;       /* or the file holding the credential (--token-file) */
+	/*
+	 * Called with a verified bundle for this kernel just before it would be
+	 * applied; a positive return defers it (status "deferred", the verified
+	 * metadata is kept), a negative one fails the update.
+	 */
+	int (*gate)(void *ctx, const struct lf_bundle *b, struct lf_why *why);
+	void *gate_ctx;
+};
+
+struct lf_apply_report {
+	const char *status; /* applied, would-apply, deferred, up-to-date, no-patch */
+	struct lf_manifest *m; /* a copy, owned */
+	char sha256[LF_SHA256_HEX + 1];
+	uint64_t bytes;
+	unsigned requests;
+	bool fetched;
+};
+
+int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *rep,
+			struct lf_why *why);
+
+#endif

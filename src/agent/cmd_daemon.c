@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * livefix daemon [--once] [--syslog] | livefix update
+ *
+ * The fleet loop: check in with the portal, take its policy, and when there
+ * is something new run the same repository update as `livefix apply --repo`
+ * with the policy deciding whether the verified bundle is applied now or
+ * deferred. Every outcome becomes an event; events the portal cannot take
+ * now are queued in the state directory and sent at the next chance.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "livefix/cmd.h"
+#include "livefix/error.h"
+#include "livefix/file.h"
+#include "livefix/log.h"
+
+#include "agent.h"
+#include "apply.h"
+#include "fleet.h"
+#include "trust_agent.h"
+
+#define NEXT_MIN 5              /* seconds: never check in faster than this */
+#define NEXT_MAX 86400
+#define BACKOFF_BASE 15
+#define BACKOFF_CAP 3600
+
+struct daemon {
+	const char *state, *sysroot;
+	struct lf_fleet_conf conf;
+	struct lf_fleet_state fs;
+	struct lf_policy policy;
+	struct lf_decision dec;   /* the gate's last decision */
+	bool update;              /* the portal has something new */
+	int64_t next;             /* seconds until the next check-in */
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = sig;
+}
+
+/* BACKOFF_BASE * 2^(failures-1), capped, +-20% so a fleet does not return at once. */
+static int64_t backoff(int64_t failures)
+{
+	int64_t s = BACKOFF_BASE;
+
+	for (int64_t i = 1; i < failures && s < BACKOFF_CAP; i++)
+		s *= 2;
+	if (s > BACKOFF_CAP)
+		s = BACKOFF_CAP;
+	return s - s / 5 + (int64_t)(random() % (2 * (s / 5) + 1));
+}
+
+static int take_policy(struct daemon *d, const struct lf_jv *pol)
+{
+	struct lf_buf out = LF_BUF_INIT(64 << 10);
+	char path[4096];
+	int r = lf_fleet_policy_parse(pol, &d->policy);
+
+	if (r < 0)
+		return r;
+	r = lf_json_canonical(pol, &out);
+	snprintf(path, sizeof(path), "%s/policy.json", d->state);
+	if (r == 0)
+		r = lf_write_file_atomic(path, out.data, out.len, 0644);
+	lf_buf_release(&out);
+	return r;
+}
+
+static int take_answer(struct daemon *d, const struct lf_buf *ans, struct lf_why *why)
+{
+	const struct lf_jv *pol, *inst;
+	const char *feed, *etag;
+	struct lf_jv *v;
+	int64_t next;
+	int r = lf_json_parse(ans->data, ans->len, &lf_json_default_limits, &v);
+
+	if (r == 0 && ((r = lf_jv_get_int(v, "next_checkin", 0, INT32_MAX, &next)) < 0 ||
+		       (r = lf_jv_get_str(v, "feed", LF_ID_MAX, &feed)) < 0 ||
+		       (r = lf_jv_get_str(v, "policy_etag", 63, &etag)) < 0))
+		lf_jv_free(v);
+	if (r < 0)
+		return lf_why_set(why, "the portal's check-in answer is malformed"), r;
+	snprintf(d->fs.feed, sizeof(d->fs.feed), "%s", feed);
+	d->next = next < NEXT_MIN ? NEXT_MIN : next > NEXT_MAX ? NEXT_MAX : next;
+	d->update = lf_jv_get(v, "update") && lf_jv_get(v, "update")->type == LF_JBOOL &&
+		    lf_jv_get(v, "update")->u.b;
+	inst = lf_jv_get(v, "install");
+	d->update |= inst && inst->type == LF_JARR && inst->len > 0;
+	pol = lf_jv_get(v, "policy");
+	/* A policy we cannot use: keep the last one, and ask again next time. */
+	if (pol && pol->type == LF_JOBJ && (r = take_policy(d, pol)) < 0) {
+		lf_warn("the portal's policy is not usable (%s): keeping the last one", strerror(-r));
+		lf_fleet_policy_load(d->state, &d->policy);
+	} else {
+		snprintf(d->fs.policy_etag, sizeof(d->fs.policy_etag), "%s", etag);
+	}
+	lf_jv_free(v);
+	return 0;
+}
+
+static int checkin(struct daemon *d, struct lf_why *why)
+{
+	struct lf_buf inv = LF_BUF_INIT(LF_FLEET_BODY_MAX), ans = LF_BUF_INIT(0);
+	char err[256] = "";
+	int r = lf_fleet_inventory(d->state, d->sysroot, &d->fs, &inv);
+
+	if (r == 0)
+		r = lf_fleet_post(&d->conf, "/api/v1/devices/self/checkin", inv.data, inv.len,
+				  &ans, err, sizeof(err));
+	if (r < 0 || r != 200) {
+		lf_why_set(why, "check-in failed: %s", err[0] ? err : strerror(-r));
+		r = r < 0 ? r : r == 401 ? -EKEYREJECTED : -EPROTO;
+	} else {
+		r = take_answer(d, &ans, why);
+	}
+	lf_buf_release(&inv);
+	lf_buf_release(&ans);
+	return r;
+}
+
+static bool critical(const struct lf_manifest *m)
+{
+	for (size_t i = 0; i < m->ncves; i++)
+		if (!strcmp(m->cves[i].severity, "critical"))
+			return true;
+	return false;
+}
+
+/* The policy decides on the device, from what it measures now. */
+static int gate(void *ctx, const struct lf_bundle *b, struct lf_why *why)
+{
+	struct daemon *d = ctx;
+	struct lf_sysstate s;
+	time_t now = time(NULL);
+	time_t since = !strcmp(d->fs.pending, b->m.id) ? (time_t)d->fs.deferred_since : 0;
+	int r = lf_policy_probe(&d->policy, "/proc", "/sys/class/power_supply", 200, &s);
+
+	if (r == 0)
+		r = lf_policy_decide(&d->policy, &s, now, since, critical(&b->m), &d->dec);
+	if (r < 0)
+		return lf_why_set(why, "cannot evaluate the policy: %s", strerror(-r)), r;
+	if (d->dec.overridden)
+		lf_notice("%s: %s", b->m.id, d->dec.reason);
+	return d->dec.kind == LF_DEFER ? 1 : 0;
+}
+
+static void record_deferral(struct daemon *d, const struct lf_manifest *m)
+{
+	int64_t now = time(NULL);
+
+	/* One event per deferral, not per check-in: only a new bundle or reason. */
+	if (strcmp(d->fs.pending, m->id) || strcmp(d->fs.reason, d->dec.reason))
+		lf_fleet_event_queue(d->state, "deferred", m, "reason", d->dec.reason);
+	if (strcmp(d->fs.pending, m->id))
+		d->fs.deferred_since = now;
+	snprintf(d->fs.pending, sizeof(d->fs.pending), "%s", m->id);
+	snprintf(d->fs.reason, sizeof(d->fs.reason), "%s", d->dec.reason);
+	if (d->dec.retry_at > now && d->dec.retry_at - now < d->next)
+		d->next = d->dec.retry_at - now;
+	lf_info("%s level %lld deferred: %s", m->id, (long long)m->level, d->dec.reason);
+}
+
+static void record(struct daemon *d, int r, const struct lf_apply_report *rep,
+		   const struct lf_why *why)
+{
+	const char *msg = why->msg[0] ? why->msg : lf_strerror(r);
+
+	if (r < 0) {
+		lf_fleet_event_queue(d->state, "failed", rep->m, "error", msg);
+		snprintf(d->fs.last_result, sizeof(d->fs.last_result), "failed: %s", msg);
+		lf_err("update: %s", msg);
+		return;
+	}
+	snprintf(d->fs.last_result, sizeof(d->fs.last_result), "%s", rep->status);
+	if (!strcmp(rep->status, "deferred")) {
+		record_deferral(d, rep->m);
+		return;
+	}
+	if (!strcmp(rep->status, "applied")) {
+		lf_fleet_event_queue(d->state, "applied", rep->m, NULL, NULL);
+		lf_notice("applied %s level %lld", rep->m->id, (long long)rep->m->level);
+	}
+	d->fs.pending[0] = d->fs.reason[0] = '\0';
+	d->fs.deferred_since = 0;
+}
+
+static int update(struct daemon *d)
+{
+	char repo[LF_FLEET_URL_MAX + LF_ID_MAX + 16];
+	struct lf_apply_opts o = {
+		.state_dir = d->state, .sysroot = d->sysroot, .repo = repo, .feed = d->fs.feed,
+		.min_rate = 1024, .min_rate_time = 30, .timeout = 600,
+		.bearer = d->conf.credential, .ca_file = d->conf.ca,
+		.gate = gate, .gate_ctx = d,
+	};
+	struct lf_apply_report rep = { .status = "refused" };
+	struct lf_why why = { "" };
+	int lock, r;
+
+	snprintf(repo, sizeof(repo), "%s/repo/%s", d->conf.url, d->fs.feed);
+	lock = r = lf_agent_lock_state(d->state);
+	if (r == -EBUSY)
+		lf_why_set(&why, "another livefix command is changing %s", d->state);
+	if (r >= 0)
+		r = lf_agent_apply_repo(&o, &rep, &why);
+	if (lock >= 0)
+		close(lock);
+	record(d, r, &rep, &why);
+	free(rep.m);
+	return r;
+}
+
+static int daemon_load(struct daemon *d, struct lf_why *why)
+{
+	int r = lf_fleet_conf_load(d->state, &d->conf);
+
+	if (r == -ENOENT)
+		return lf_why_set(why, "not registered (livefix register URL ...)"), r;
+	if (r < 0)
+		return lf_why_set(why, "%s/portal.json: %s", d->state, strerror(-r)), r;
+	r = lf_fleet_state_load(d->state, &d->fs);
+	if (r < 0)
+		return lf_why_set(why, "%s/fleet.json: %s", d->state, strerror(-r)), r;
+	r = lf_fleet_policy_load(d->state, &d->policy);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* One cycle: deliver queued events, check in, update when told. */
+static int cycle(struct daemon *d, struct lf_why *why)
+{
+	char err[256];
+	int64_t now;
+	int r = daemon_load(d, why);
+
+	if (r < 0)
+		return r;
+	lf_fleet_events_flush(d->state, &d->conf, err, sizeof(err));
+	r = checkin(d, why);
+	now = time(NULL);
+	if (r < 0) {
+		d->fs.failures++;
+		d->next = backoff(d->fs.failures);
+		snprintf(d->fs.last_result, sizeof(d->fs.last_result), "%s", why->msg);
+		lf_warn("%s; retrying in %lld s", why->msg, (long long)d->next);
+	} else {
+		d->fs.failures = 0;
+		d->fs.last_checkin = now;
+		if (d->update || d->fs.pending[0])
+			r = update(d);
+		else
+			snprintf(d->fs.last_result, sizeof(d->fs.last_result), "up-to-date");
+		if (lf_fleet_events_flush(d->state, &d->conf, err, sizeof(err)) < 0)
+			lf_warn("events queued, not delivered: %s", err);
+	}
+	d->fs.next_checkin = now + d->next;
+	if (lf_fleet_state_save(d->state, &d->fs) < 0)
+		lf_warn("cannot save %s/fleet.json", d->state);
+	return r;
+}
+
+static void wait_for(int64_t seconds)
+{
+	/* In steps of a second: a signal between the test and the sleep costs one. */
+	for (int64_t i = 0; i < seconds && !stop; i++)
+		sleep(1);
+}
+
+struct run_opts {
+	const char *state_dir, *sysroot;
+	bool once, syslog;
+};
+
+static int run(const struct run_opts *o)
+{
+	struct daemon d = { .state = lf_agent_state_dir(o->state_dir),
+			    .sysroot = lf_agent_sysroot(o->sysroot) };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct lf_why why = { "" };
+	int r;
+
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	do {
+		why.msg[0] = '\0';
+		r = cycle(&d, &why);
+		if (r == -ENOENT && !d.conf.url[0])
+			break; /* not registered: nothing to loop for */
+		if (!o->once)
+			wait_for(d.next);
+	} while (!o->once && !stop);
+	if (r < 0 && (o->once || !stop))
+		lf_err("%s", why.msg[0] ? why.msg : lf_strerror(r));
+	if (stop)
+		lf_info("stopped by signal %d", (int)stop);
+	return o->once || !stop ? lf_exit_code(r) : LF_EXIT_OK;
+}
+
+static int parse_run(const char *name, bool daemon, int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{ "once", no_argument, NULL, 'o' },
+		{ "syslog", no_argument, NULL, 'l' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "sysroot", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o->once = true; break;
+		case 'l': o->syslog = true; break;
+		case 's': o->state_dir = optarg; break;
+		case 'S': o->sysroot = optarg; break;
+		case 'h':
+			printf("usage: livefix %s%s [--state-dir DIR] [--sysroot DIR]\n", name,
+			       daemon ? " [--once] [--syslog]" : "");
+			return -1; /* help shown */
+		default: return lf_cmd_usage_error(name, "invalid option");
+		}
+	}
+	if (optind != argc || (!daemon && (o->once || o->syslog)))
+		return lf_cmd_usage_error(name, "unexpected argument");
+	return 0;
+}
+
+int cmd_daemon(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	int r = parse_run("daemon", true, argc, argv, &o);
+
+	if (r != 0)
+		return r < 0 ? LF_EXIT_OK : r; /* help, or the usage error's exit code */
+	if (o.syslog)
+		lf_log_use_syslog();
+	return run(&o);
+}
+
+int cmd_update(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	int r = parse_run("update", false, argc, argv, &o);
+
+	if (r != 0)
+		return r < 0 ? LF_EXIT_OK : r; /* help, or the usage error's exit code */
+	o.once = true;
+	return run(&o);
+}
