@@ -176,6 +176,36 @@ static int build_units(struct run *ru, const char *sub, double *secs)
 	return 0;
 }
 
+/*
+ * kbuild compiles objects of loadable modules with -DMODULE; the module
+ * generator binds everything to vmlinux, so those units are refused.
+ */
+static int check_builtin(struct run *ru)
+{
+	char path[PATH_MAX * 2], *text, *slash;
+	size_t i, len;
+	int r;
+
+	for (i = 0; i < ru->fix.n_units; i++) {
+		slash = strrchr(ru->fix.units[i], '/');
+		snprintf(path, sizeof(path), "%s/%.*s.%s.cmd", ru->tree.objdir,
+			 slash ? (int)(slash - ru->fix.units[i] + 1) : 0, ru->fix.units[i],
+			 slash ? slash + 1 : ru->fix.units[i]);
+		r = lf_read_file(path, 16u << 20, &text, &len);
+		if (r < 0)
+			return lf_log_errno(r, "%s: cannot read how kbuild built it", path);
+		r = strstr(text, " -DMODULE ") ? -EOPNOTSUPP : 0;
+		free(text);
+		if (r < 0) {
+			lf_err("%s is built as a loadable module (=m); not supported yet: "
+			       "patching modules (livefix-build kernel patches vmlinux)",
+			       ru->fix.units[i]);
+			return r;
+		}
+	}
+	return 0;
+}
+
 static void print_func(const struct lf_fid_func *f)
 {
 	static const char *const word[] = { "match", "DIFFER", "absent" };
@@ -371,7 +401,8 @@ static int steps(struct run *ru)
 		       ru->fix.n_units, ru->o->max_units);
 		return -E2BIG;
 	}
-	if ((r = build_units(ru, "orig", &ru->t_orig)) < 0 || (r = verify(ru)) < 0 ||
+	if ((r = build_units(ru, "orig", &ru->t_orig)) < 0 || (r = check_builtin(ru)) < 0 ||
+	    (r = verify(ru)) < 0 ||
 	    (r = build_patched(ru)) < 0 || (r = write_manifest(ru)) < 0)
 		return r;
 	printf("verified objects: %s/orig, patched objects: %s/patched (work: %s)\n",

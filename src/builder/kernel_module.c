@@ -84,48 +84,57 @@ static bool exported(const struct kmod *k, const char *name)
 	return strstr(k->symvers, pat) != NULL;
 }
 
-/* Position of the fidelity-verified copy of name in object, or 0. */
-static uint32_t fid_pos(const struct kmod *k, const char *unit, const char *name)
+/* The fidelity check's entry for a function of this unit, or NULL. */
+static const struct lf_fid_func *fid_find(const struct kmod *k, const char *unit, const char *name)
 {
 	for (size_t i = 0; i < k->in->fid->n; i++) {
 		const struct lf_fid_func *f = &k->in->fid->funcs[i];
 
-		if (f->verdict == LF_FID_MATCH && !strcmp(f->object, unit) && !strcmp(f->name, name))
-			return f->pos;
+		if (!strcmp(f->object, unit) && !strcmp(f->name, name))
+			return f;
 	}
-	return 0;
+	return NULL;
 }
 
 /*
- * sympos of a symbol of the running kernel: 0 when its name is unique; the
- * verified position for a function of this unit; the single global of the
- * name for a global. Anything else is ambiguous: -EOPNOTSUPP.
+ * sympos of a symbol of the running kernel (0 when its name is unique).
+ * A function of this unit: the copy the fidelity check found equal to ours,
+ * and none other (a same-named function elsewhere is not ours). Anything
+ * else: the only symbol of the name with the right binding (upper-case
+ * kallsyms type for a global, lower-case for a static). Otherwise
+ * -EOPNOTSUPP.
  */
 static int sympos(const struct kmod *k, const char *unit, const char *name, bool global,
 		  uint32_t *ret)
 {
 	const struct lf_ksyms *s = k->in->syms;
-	size_t first, n = lf_ksyms_lookup(s, name, &first), nglob = 0;
+	size_t first, n = lf_ksyms_lookup(s, name, &first), nbound = 0;
+	const struct lf_fid_func *f = fid_find(k, unit, name);
 
+	if (f && f->verdict != LF_FID_MATCH) {
+		lf_err("%s: %s is not in the image as compiled here (inlined or discarded); "
+		       "not supported yet: binding it", unit, name);
+		return -EOPNOTSUPP;
+	}
 	if (!n) {
 		lf_err("%s: %s is not in the image's symbols; not supported yet: binding it",
 		       unit, name);
 		return -EOPNOTSUPP;
 	}
-	*ret = 0;
-	if (n == 1)
+	if (f) {
+		*ret = n == 1 ? 0 : f->pos;
 		return 0;
-	*ret = fid_pos(k, unit, name);
-	for (size_t i = 0; !*ret && global && i < n; i++) {
+	}
+	for (size_t i = 0; i < n; i++) {
 		const struct lf_ksym *y = &s->syms[s->by_name[first + i]];
 
-		if (y->type >= 'A' && y->type <= 'Z' && ++nglob == 1)
-			*ret = y->pos;
+		if ((y->type >= 'A' && y->type <= 'Z') == global && ++nbound == 1)
+			*ret = n == 1 ? 0 : y->pos;
 	}
-	if (*ret && nglob <= 1)
+	if (nbound == 1)
 		return 0;
-	lf_err("%s: %s names %zu symbols in the image and none is verified as this "
-	       "unit's; not supported yet: disambiguating it", unit, name, n);
+	lf_err("%s: %s names %zu symbols in the image, %zu of them %s; not supported yet: "
+	       "telling them apart", unit, name, n, nbound, global ? "global" : "static");
 	return -EOPNOTSUPP;
 }
 

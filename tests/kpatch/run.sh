@@ -8,6 +8,8 @@
 #   consoles-static  the fix takes the address of a static function whose name
 #                    three files share: a klp relocation with sympos 2
 #   layout-refused   a fix that grows existing data: refused, no module
+#   module-unit-refused  a fix to a unit built as a loadable module (=m):
+#                    not supported yet, no module
 set -u
 src=${LIVEFIX_SRC:?}
 here=$src/tests/kpatch
@@ -86,6 +88,16 @@ test_layout_refused() {
 	fi
 }
 
+test_module_unit_refused() {
+	build lf_isofs "$data/isofs-module.patch"
+	if [ "$(cat "$work/lf_isofs.rc")" = 6 ] && grep -q 'fs/isofs/util.o is built as a loadable module (=m); not supported yet' "$work/lf_isofs.err" &&
+		[ ! -e "$work/lf_isofs.ko" ]; then
+		pass "module-unit-refused (exit 6, not supported yet)"
+	else
+		fail module-unit-refused "exit $(cat "$work/lf_isofs.rc"): $(tail -2 "$work/lf_isofs.err")"
+	fi
+}
+
 test_in_vm() {
 	local cases=(vm-cmdline vm-consoles-static) c line console=$work/console.log results=$work/results.txt pairs=() m qrc
 	if ! command -v qemu-system-x86_64 >/dev/null; then
@@ -117,6 +129,7 @@ test_in_vm() {
 test_cmdline_build
 test_consoles_build
 test_layout_refused
+test_module_unit_refused
 test_in_vm
 echo "kpatch suite: $(($(date +%s) - t0)) s"
 exit 0
