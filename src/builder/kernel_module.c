@@ -33,6 +33,7 @@
 #define MAX_FUNCS 256
 #define MAX_REFS 4096
 #define MAX_SYMVERS (64u << 20)
+#define MAX_MODULE (256u << 20)
 
 struct kfunc {
 	char old_name[256];
@@ -50,7 +51,8 @@ struct kmod {
 	size_t nobjs;
 };
 
-static int run(const char *const argv[], const char *log, const char *const env[])
+/* Runs argv with stdout and stderr appended to log; 0 when it exits 0. */
+static int run(const char *const argv[], const char *log)
 {
 	int fd, status;
 	pid_t pid;
@@ -62,8 +64,6 @@ static int run(const char *const argv[], const char *log, const char *const env[
 	if (pid == 0) {
 		if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(127);
-		for (size_t i = 0; env && env[i]; i++)
-			putenv((char *)env[i]);
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -286,7 +286,7 @@ static int write_unit_object(struct kmod *k, const struct lf_elf *p,
 	if ((ret = lf_write_file_atomic(fr, redef.data ? redef.data : "", redef.len, 0644)) < 0 ||
 	    (ret = lf_write_file_atomic(fg, glob.data ? glob.data : "", glob.len, 0644)) < 0)
 		goto out;
-	ret = run(argv, k->in->log, NULL);
+	ret = run(argv, k->in->log);
 	if (ret < 0) {
 		lf_err("%s: objcopy failed (see %s)", unit, k->in->log);
 		goto out;
@@ -395,7 +395,7 @@ static int make_module(struct kmod *k, char *ko, size_t size)
 	int ret;
 
 	snprintf(mdir, sizeof(mdir), "M=%s", k->dir);
-	ret = run(argv, k->in->log, NULL);
+	ret = run(argv, k->in->log);
 	if (ret < 0) {
 		lf_err("kbuild could not build the module (see %s)", k->in->log);
 		return ret;
@@ -429,16 +429,15 @@ static int diff_all(struct kmod *k)
 int kmod_build(const struct kmod_in *in)
 {
 	struct kmod k = { .in = in };
+	const char *rm[] = { "rm", "-rf", k.dir, NULL };
 	char ko[PATH_MAX + 300];
 	size_t moved = 0, len;
 	char *data = NULL;
 	int ret;
 
 	snprintf(k.dir, sizeof(k.dir), "%s/module", in->work);
-	const char *rm[] = { "rm", "-rf", k.dir, NULL };
-
 	k.klp = calloc(MAX_REFS, sizeof(*k.klp));
-	ret = k.klp ? run(rm, in->log, NULL) : -ENOMEM;  /* a kept work dir's last module */
+	ret = k.klp ? run(rm, in->log) : -ENOMEM;  /* a kept work dir's last module */
 	if (ret >= 0)
 		ret = lf_mkdir_p(k.dir, 0755);
 	if (ret < 0 || (ret = diff_all(&k)) < 0)
@@ -451,7 +450,7 @@ int kmod_build(const struct kmod_in *in)
 		lf_err("%s: cannot add the klp relocations: %s", ko, strerror(-ret));
 		goto out;
 	}
-	ret = lf_read_file(ko, MAX_SYMVERS, &data, &len);
+	ret = lf_read_file(ko, MAX_MODULE, &data, &len);
 	if (ret >= 0)
 		ret = lf_write_file_atomic(in->out, data, len, 0644);
 	if (ret < 0) {
