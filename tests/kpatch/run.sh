@@ -10,6 +10,8 @@
 #   layout-refused   a fix that grows existing data: refused, no module
 #   module-unit-refused  a fix to a unit built as a loadable module (=m):
 #                    not supported yet, no module
+#   tables-refused   a fix to a function with __ex_table/__jump_table entries,
+#                    which the patch object does not carry yet: no module
 set -u
 src=${LIVEFIX_SRC:?}
 here=$src/tests/kpatch
@@ -98,6 +100,16 @@ test_module_unit_refused() {
 	fi
 }
 
+test_tables_refused() {
+	build lf_page "$data/page-uaccess.patch"
+	if [ "$(cat "$work/lf_page.rc")" = 6 ] && [ ! -e "$work/lf_page.ko" ] &&
+		grep -q 'not supported yet: changed code with [_a-z.]* entries (in .text.kpagecount_read)' "$work/lf_page.err"; then
+		pass "tables-refused ($(grep -o 'with [_a-z.]* entries' "$work/lf_page.err"))"
+	else
+		fail tables-refused "exit $(cat "$work/lf_page.rc"): $(tail -2 "$work/lf_page.err")"
+	fi
+}
+
 test_in_vm() {
 	local cases=(vm-cmdline vm-consoles-static) c line console=$work/console.log results=$work/results.txt pairs=() m qrc
 	if ! command -v qemu-system-x86_64 >/dev/null; then
@@ -130,6 +142,7 @@ test_cmdline_build
 test_consoles_build
 test_layout_refused
 test_module_unit_refused
+test_tables_refused
 test_in_vm
 echo "kpatch suite: $(($(date +%s) - t0)) s"
 exit 0
