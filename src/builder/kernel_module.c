@@ -37,6 +37,7 @@
 
 struct kfunc {
 	char old_name[256];
+	char new_name[300];   /* livefix_<name>, a C identifier ('.' of clones -> '_') */
 	uint32_t sympos;
 };
 
@@ -223,6 +224,24 @@ static void print_diff(const char *unit, const struct lf_diff_result *r)
 			lf_diff_reason_name(r->problems[i].reason), r->problems[i].detail);
 }
 
+/*
+ * The patched copy's name in the module: livefix_<name>, or for a clone such
+ * as foo.constprop.0 livefix_<n>_foo_constprop_0 (n keeps it unique).
+ */
+static void new_name(struct kfunc *kf, size_t n)
+{
+	const char *old = kf->old_name;
+	bool plain = !old[strspn(old, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "0123456789_")];
+	int len = plain ? snprintf(kf->new_name, sizeof(kf->new_name), "livefix_")
+			: snprintf(kf->new_name, sizeof(kf->new_name), "livefix_%zu_", n);
+	size_t i, at = len > 0 ? (size_t)len : 0;
+
+	for (i = 0; old[i] && at + 1 < sizeof(kf->new_name); i++)
+		kf->new_name[at++] = strchr(".$", old[i]) ? '_' : old[i];
+	kf->new_name[at] = '\0';
+}
+
 /* Redirected functions: renamed and made global so livefix_main.c can name them. */
 static int plan_funcs(struct kmod *k, const char *unit, const struct lf_diff_result *r,
 		      struct lf_buf *redefine, struct lf_buf *globalize)
@@ -253,8 +272,9 @@ static int plan_funcs(struct kmod *k, const char *unit, const struct lf_diff_res
 		ret = sympos(k, unit, f->orig_name, f->global, &kf->sympos);
 		if (ret < 0)
 			return ret;
-		if (lf_buf_printf(redefine, "%s livefix_%s\n", f->name, f->orig_name) < 0 ||
-		    lf_buf_printf(globalize, "livefix_%s\n", f->orig_name) < 0)
+		new_name(kf, k->nfuncs - 1);
+		if (lf_buf_printf(redefine, "%s %s\n", f->name, kf->new_name) < 0 ||
+		    lf_buf_printf(globalize, "%s\n", kf->new_name) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -356,11 +376,11 @@ static int gen_sources(struct kmod *k)
 		    "#include <linux/kernel.h>\n#include <linux/livepatch.h>\n"
 		    "#include <linux/module.h>\n\n");
 	for (size_t i = 0; i < k->nfuncs; i++)
-		lf_buf_printf(&b, "extern void livefix_%s(void);\n", k->funcs[i].old_name);
+		lf_buf_printf(&b, "extern void %s(void);\n", k->funcs[i].new_name);
 	lf_buf_puts(&b, "\nstatic struct klp_func livefix_funcs[] = {\n");
 	for (size_t i = 0; i < k->nfuncs; i++)
-		lf_buf_printf(&b, "\t{ .old_name = \"%s\", .new_func = livefix_%s, .old_sympos = %u },\n",
-			      k->funcs[i].old_name, k->funcs[i].old_name, k->funcs[i].sympos);
+		lf_buf_printf(&b, "\t{ .old_name = \"%s\", .new_func = %s, .old_sympos = %u },\n",
+			      k->funcs[i].old_name, k->funcs[i].new_name, k->funcs[i].sympos);
 	lf_buf_puts(&b, "\t{}\n};\n\nstatic struct klp_object livefix_objs[] = {\n"
 		    "\t{ .name = NULL, .funcs = livefix_funcs },\n\t{}\n};\n\n"
 		    "static struct klp_patch livefix_patch = {\n\t.mod = THIS_MODULE,\n"
