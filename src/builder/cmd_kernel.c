@@ -8,9 +8,8 @@
  *   4. prove the rebuilt originals match the image (fidelity check)
  *   5. apply the fix, rebuild the patched units, restore the tree
  *
- * The verified objects are left in the work directory for the object differ,
- * which is not integrated yet: the command then stops with an error instead
- * of producing a module.
+ *   6. diff each unit, write the patch objects and build the livepatch module
+ *      (kernel_module.c, klp_convert.c)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,20 +34,23 @@ static const char usage_text[] =
 	"         [--kernelvariables FILE] --image VMLINUZ|VMLINUX [--system-map FILE]\n"
 	"         --patch FIX.patch [--level N] [--name NAME] [--cve ID ...] -o OUT.ko\n"
 	"         [--keep-work DIR] [--list-units] [--max-units N] [--jobs N]\n"
-	"         [--kcflags FLAGS] [--cache DIR]\n"
+	"         [--kcflags FLAGS] [--cache DIR] [--headers DIR]\n"
 	"\n"
 	"Rebuilds only the units the fix touches, with the kernel's own config and\n"
-	"compiler, and checks the rebuilt originals against the image's machine code.\n"
+	"compiler, checks the rebuilt originals against the image's machine code,\n"
+	"diffs original and patched objects and builds a livepatch module (vmlinux).\n"
 	"  --list-units     print the units the fix touches and stop\n"
 	"  --kcflags FLAGS  extra compiler flags for the rebuilt units (experiments:\n"
 	"                   flags that change code are refused by the fidelity check)\n"
 	"  --cache DIR      download and build-tree cache (default $LIVEFIX_CACHE,\n"
-	"                   else ~/.cache/livefix)\n";
+	"                   else ~/.cache/livefix)\n"
+	"  --headers DIR    prepared headers tree with Module.symvers the module is\n"
+	"                   built against (default: the directory of --config)\n";
 
 enum {
 	OPT_SOURCE = 256, OPT_SOURCE_PKG, OPT_CONFIG, OPT_KVARS, OPT_IMAGE, OPT_SYSMAP,
 	OPT_PATCH, OPT_LEVEL, OPT_NAME, OPT_CVE, OPT_KEEP, OPT_LIST, OPT_MAX_UNITS,
-	OPT_JOBS, OPT_KCFLAGS, OPT_CACHE,
+	OPT_JOBS, OPT_KCFLAGS, OPT_CACHE, OPT_HEADERS,
 };
 
 static const struct option opts[] = {
@@ -69,6 +71,7 @@ static const struct option opts[] = {
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "kcflags", required_argument, NULL, OPT_KCFLAGS },
 	{ "cache", required_argument, NULL, OPT_CACHE },
+	{ "headers", required_argument, NULL, OPT_HEADERS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -108,6 +111,7 @@ static int set_opt(struct kbuild_opts *o, int c, const char *arg)
 	case OPT_JOBS: return parse_int(arg, 1, 64, &o->jobs);
 	case OPT_KCFLAGS: o->kcflags = arg; return 0;
 	case OPT_CACHE: o->cache = arg; return 0;
+	case OPT_HEADERS: o->headers = arg; return 0;
 	default: return -EINVAL;
 	}
 }

@@ -17,6 +17,7 @@
 #include "livefix/log.h"
 
 #include "kernel_build.h"
+#include "kernel_module.h"
 
 #define MAX_PATCH (16u << 20)
 #define MAX_OBJECT (256u << 20)
@@ -175,6 +176,36 @@ static int build_units(struct run *ru, const char *sub, double *secs)
 	return 0;
 }
 
+/*
+ * kbuild compiles objects of loadable modules with -DMODULE; the module
+ * generator binds everything to vmlinux, so those units are refused.
+ */
+static int check_builtin(struct run *ru)
+{
+	char path[PATH_MAX * 2], *text, *slash;
+	size_t i, len;
+	int r;
+
+	for (i = 0; i < ru->fix.n_units; i++) {
+		slash = strrchr(ru->fix.units[i], '/');
+		snprintf(path, sizeof(path), "%s/%.*s.%s.cmd", ru->tree.objdir,
+			 slash ? (int)(slash - ru->fix.units[i] + 1) : 0, ru->fix.units[i],
+			 slash ? slash + 1 : ru->fix.units[i]);
+		r = lf_read_file(path, 16u << 20, &text, &len);
+		if (r < 0)
+			return lf_log_errno(r, "%s: cannot read how kbuild built it", path);
+		r = strstr(text, " -DMODULE ") ? -EOPNOTSUPP : 0;
+		free(text);
+		if (r < 0) {
+			lf_err("%s is built as a loadable module (=m); not supported yet: "
+			       "patching modules (livefix-build kernel patches vmlinux)",
+			       ru->fix.units[i]);
+			return r;
+		}
+	}
+	return 0;
+}
+
 static void print_func(const struct lf_fid_func *f)
 {
 	static const char *const word[] = { "match", "DIFFER", "absent" };
@@ -311,6 +342,51 @@ static int make_work(struct run *ru)
 	return 0;
 }
 
+/* Module name: --name, else the output's base name without .ko, as kbuild spells it. */
+static void module_name(const struct kbuild_opts *o, char *name, size_t size)
+{
+	const char *base = strrchr(o->out, '/') ? strrchr(o->out, '/') + 1 : o->out;
+	size_t i, n = 0;
+
+	if (o->name) {
+		snprintf(name, size, "%s", o->name);
+		return;
+	}
+	for (i = 0; base[i] && strcmp(base + i, ".ko") && n + 1 < size && n < 55; i++)
+		name[n++] = (base[i] >= 'a' && base[i] <= 'z') || (base[i] >= '0' && base[i] <= '9')
+			? base[i] : (base[i] >= 'A' && base[i] <= 'Z') ? (char)(base[i] - 'A' + 'a') : '_';
+	name[n] = '\0';
+	if (!n)
+		snprintf(name, size, "livefix_patch");
+}
+
+static int make_module(struct run *ru)
+{
+	char name[64], headers[PATH_MAX];
+	struct kmod_in in = {
+		.work = ru->work, .units = (const char *const *)ru->fix.units,
+		.n_units = ru->fix.n_units, .syms = ru->syms, .fid = &ru->fid, .name = name,
+		.out = ru->o->out, .log = ru->log, .level = ru->o->level, .headers = headers,
+	};
+	double t0 = now();
+	char *slash;
+	int r;
+
+	module_name(ru->o, name, sizeof(name));
+	if (ru->o->headers) {
+		snprintf(headers, sizeof(headers), "%s", ru->o->headers);
+	} else {  /* the headers tree the --config came from */
+		snprintf(headers, sizeof(headers), "%s", ru->o->config);
+		slash = strrchr(headers, '/');
+		snprintf(headers, sizeof(headers), "%.*s", slash ? (int)(slash - headers) : 1,
+			 slash ? ru->o->config : ".");
+	}
+	r = kmod_build(&in);
+	if (r >= 0)
+		printf("module built in %.1f s\n", now() - t0);
+	return r;
+}
+
 static int steps(struct run *ru)
 {
 	int r;
@@ -325,14 +401,13 @@ static int steps(struct run *ru)
 		       ru->fix.n_units, ru->o->max_units);
 		return -E2BIG;
 	}
-	if ((r = build_units(ru, "orig", &ru->t_orig)) < 0 || (r = verify(ru)) < 0 ||
+	if ((r = build_units(ru, "orig", &ru->t_orig)) < 0 || (r = check_builtin(ru)) < 0 ||
+	    (r = verify(ru)) < 0 ||
 	    (r = build_patched(ru)) < 0 || (r = write_manifest(ru)) < 0)
 		return r;
-	printf("verified objects: %s/orig, patched objects: %s/patched (work kept: %s)\n",
+	printf("verified objects: %s/orig, patched objects: %s/patched (work: %s)\n",
 	       ru->work, ru->work, ru->work);
-	lf_err("%s: object diff and module generation not yet integrated; "
-	       "no module was written", ru->o->out);
-	return -EOPNOTSUPP;
+	return make_module(ru);
 }
 
 int kbuild_run(const struct kbuild_opts *o)

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The back half of `livefix-build kernel`: from verified original and patched
+ * objects to a loadable livepatch module.
+ *
+ *   1. lf_diff_objects() on each unit; any refusal stops the build
+ *   2. lf_diff_write_object(); redirected functions renamed livefix_<name>
+ *      and made global (objcopy) so the generated C file can name them
+ *   3. every reference to the running kernel classified: exported (stays an
+ *      undefined symbol for the module loader) or klp (sympos from kallsyms)
+ *   4. livefix_main.c (klp_func/klp_object/klp_patch) + Kbuild, built with
+ *      make -C <headers> M=<dir>, so modpost and vermagic are the kernel's
+ *   5. klp_convert_module() on the linked .ko
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "livefix/buf.h"
+#include "livefix/diff.h"
+#include "livefix/elf.h"
+#include "livefix/file.h"
+#include "livefix/log.h"
+
+#include "kernel_module.h"
+#include "klp_convert.h"
+
+#define MAX_FUNCS 256
+#define MAX_REFS 4096
+#define MAX_SYMVERS (64u << 20)
+#define MAX_MODULE (256u << 20)
+
+struct kfunc {
+	char old_name[256];
+	char new_name[300];   /* livefix_<name>, a C identifier ('.' of clones -> '_') */
+	uint32_t sympos;
+};
+
+struct kmod {
+	const struct kmod_in *in;
+	char dir[PATH_MAX];
+	struct kfunc funcs[MAX_FUNCS];
+	size_t nfuncs;
+	struct klp_target *klp;
+	size_t nklp, nexported;
+	char *symvers;
+	size_t nobjs;
+};
+
+/* Runs argv with stdout and stderr appended to log; 0 when it exits 0. */
+static int run(const char *const argv[], const char *log)
+{
+	int fd, status;
+	pid_t pid;
+
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fd);
+	if (pid < 0)
+		return -errno;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+static bool exported(const struct kmod *k, const char *name)
+{
+	char pat[300];
+
+	snprintf(pat, sizeof(pat), "\t%s\tvmlinux\t", name);
+	return strstr(k->symvers, pat) != NULL;
+}
+
+/* The fidelity check's entry for a function of this unit, or NULL. */
+static const struct lf_fid_func *fid_find(const struct kmod *k, const char *unit, const char *name)
+{
+	for (size_t i = 0; i < k->in->fid->n; i++) {
+		const struct lf_fid_func *f = &k->in->fid->funcs[i];
+
+		if (!strcmp(f->object, unit) && !strcmp(f->name, name))
+			return f;
+	}
+	return NULL;
+}
+
+/*
+ * sympos of a symbol of the running kernel (0 when its name is unique).
+ * A function of this unit: the copy the fidelity check found equal to ours,
+ * and none other (a same-named function elsewhere is not ours). Anything
+ * else: the only symbol of the name with the right binding (upper-case
+ * kallsyms type for a global, lower-case for a static). Otherwise
+ * -EOPNOTSUPP.
+ */
+static int sympos(const struct kmod *k, const char *unit, const char *name, bool global,
+		  uint32_t *ret)
+{
+	const struct lf_ksyms *s = k->in->syms;
+	size_t first, n = lf_ksyms_lookup(s, name, &first), nbound = 0;
+	const struct lf_fid_func *f = fid_find(k, unit, name);
+
+	if (f && f->verdict != LF_FID_MATCH) {
+		lf_err("%s: %s is not in the image as compiled here (inlined or discarded); "
+		       "not supported yet: binding it", unit, name);
+		return -EOPNOTSUPP;
+	}
+	if (!n) {
+		lf_err("%s: %s is not in the image's symbols; not supported yet: binding it",
+		       unit, name);
+		return -EOPNOTSUPP;
+	}
+	if (f) {
+		*ret = n == 1 ? 0 : f->pos;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct lf_ksym *y = &s->syms[s->by_name[first + i]];
+
+		if ((y->type >= 'A' && y->type <= 'Z') == global && ++nbound == 1)
+			*ret = n == 1 ? 0 : y->pos;
+	}
+	if (nbound == 1)
+		return 0;
+	lf_err("%s: %s names %zu symbols in the image, %zu of them %s; not supported yet: "
+	       "telling them apart", unit, name, n, nbound, global ? "global" : "static");
+	return -EOPNOTSUPP;
+}
+
+static int add_ref(struct kmod *k, const char *unit, const struct lf_diff_ref *ref)
+{
+	uint32_t pos;
+	int r;
+
+	if (ref->global && exported(k, ref->name)) {
+		k->nexported++;
+		return 0;
+	}
+	r = sympos(k, unit, ref->name, ref->global, &pos);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < k->nklp; i++) {
+		if (strcmp(k->klp[i].name, ref->name))
+			continue;
+		if (k->klp[i].sympos == pos)
+			return 0;
+		lf_err("%s: %s is referenced as two different kernel symbols by two units; "
+		       "not supported yet", unit, ref->name);
+		return -EOPNOTSUPP;
+	}
+	if (k->nklp == MAX_REFS || strlen(ref->name) >= sizeof(k->klp[0].name))
+		return -E2BIG;
+	snprintf(k->klp[k->nklp].name, sizeof(k->klp[0].name), "%s", ref->name);
+	k->klp[k->nklp++].sympos = pos;
+	printf("  klp-ref %s %s,%u\n", unit, ref->name, pos);
+	return 0;
+}
+
+/* Tables the patch object does not carry yet: entries for carried code would be lost. */
+static const char *const unsupported_tables[] = {
+	"__ex_table", "__jump_table", "__bug_table", ".altinstructions", ".static_call_sites",
+	".parainstructions", ".smp_locks", "__tracepoints_ptrs", "__dyndbg",
+};
+
+static bool carried_section(const struct lf_elf *p, const struct lf_diff_result *r, uint32_t shndx)
+{
+	for (size_t i = 0; i < r->nfuncs; i++)
+		if ((r->funcs[i].change == LF_DIFF_CHANGED || r->funcs[i].change == LF_DIFF_NEW) &&
+		    p->syms[r->funcs[i].sym].shndx == shndx)
+			return true;
+	return false;
+}
+
+static int check_tables(const char *unit, const struct lf_elf *p, const struct lf_diff_result *r)
+{
+	for (size_t t = 0; t < sizeof(unsupported_tables) / sizeof(unsupported_tables[0]); t++) {
+		const struct lf_elf_section *s = lf_elf_section_by_name(p, unsupported_tables[t]);
+		const struct lf_elf_rela *relas;
+		size_t n;
+
+		if (!s)
+			continue;
+		lf_elf_section_relas(p, s, &relas, &n);
+		for (size_t i = 0; i < n; i++) {
+			uint32_t sh = p->syms[relas[i].sym].shndx;
+
+			if (sh && sh < p->nsecs && carried_section(p, r, sh)) {
+				lf_err("%s: not supported yet: changed code with %s entries (in %s): "
+				       "the patch object does not carry them", unit, s->name,
+				       p->secs[sh].name);
+				return -EOPNOTSUPP;
+			}
+		}
+	}
+	return 0;
+}
+
+static void print_diff(const char *unit, const struct lf_diff_result *r)
+{
+	for (size_t i = 0; i < r->nfuncs; i++) {
+		const struct lf_diff_func *f = &r->funcs[i];
+
+		if (f->change == LF_DIFF_CHANGED || f->change == LF_DIFF_NEW)
+			printf("  %s %s %s%s%s\n", lf_diff_change_name(f->change), unit, f->name,
+			       f->why == LF_DIFF_WHY_NONE || f->why == LF_DIFF_WHY_NEW ? "" : ": ",
+			       f->why == LF_DIFF_WHY_NONE || f->why == LF_DIFF_WHY_NEW ? ""
+				       : lf_diff_why_name(f->why));
+	}
+	for (size_t i = 0; i < r->nproblems; i++)
+		lf_log(r->problems[i].fatal ? LF_LOG_ERR : LF_LOG_WARNING, "%s: %s %s: %s: %s", unit,
+			r->problems[i].fatal ? "REFUSED" : "warning", r->problems[i].symbol,
+			lf_diff_reason_name(r->problems[i].reason), r->problems[i].detail);
+}
+
+/*
+ * The patched copy's name in the module: livefix_<name>, or for a clone such
+ * as foo.constprop.0 livefix_<n>_foo_constprop_0 (n keeps it unique).
+ */
+static void new_name(struct kfunc *kf, size_t n)
+{
+	const char *old = kf->old_name;
+	bool plain = !old[strspn(old, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "0123456789_")];
+	int len = plain ? snprintf(kf->new_name, sizeof(kf->new_name), "livefix_")
+			: snprintf(kf->new_name, sizeof(kf->new_name), "livefix_%zu_", n);
+	size_t i, at = len > 0 ? (size_t)len : 0;
+
+	for (i = 0; old[i] && at + 1 < sizeof(kf->new_name); i++)
+		kf->new_name[at++] = strchr(".$", old[i]) ? '_' : old[i];
+	kf->new_name[at] = '\0';
+}
+
+/* Redirected functions: renamed and made global so livefix_main.c can name them. */
+static int plan_funcs(struct kmod *k, const char *unit, const struct lf_diff_result *r,
+		      struct lf_buf *redefine, struct lf_buf *globalize)
+{
+	int ret;
+
+	for (size_t i = 0; i < r->nfuncs; i++) {
+		const struct lf_diff_func *f = &r->funcs[i];
+		struct kfunc *kf;
+
+		if (f->change != LF_DIFF_CHANGED || f->is_part)
+			continue;
+		for (size_t j = 0; j < k->nfuncs; j++)
+			if (!strcmp(k->funcs[j].old_name, f->orig_name)) {
+				lf_err("%s: %s changes in two units; not supported yet", unit, f->name);
+				return -EOPNOTSUPP;
+			}
+		for (size_t j = 0; j < r->nrefs; j++)
+			if (!strcmp(r->refs[j].name, f->name)) {
+				lf_err("%s: %s is both carried and referenced; not supported yet",
+				       unit, f->name);
+				return -EOPNOTSUPP;
+			}
+		if (k->nfuncs == MAX_FUNCS || strlen(f->orig_name) >= 200)
+			return -E2BIG;
+		kf = &k->funcs[k->nfuncs++];
+		snprintf(kf->old_name, sizeof(kf->old_name), "%s", f->orig_name);
+		ret = sympos(k, unit, f->orig_name, f->global, &kf->sympos);
+		if (ret < 0)
+			return ret;
+		new_name(kf, k->nfuncs - 1);
+		if (lf_buf_printf(redefine, "%s %s\n", f->name, kf->new_name) < 0 ||
+		    lf_buf_printf(globalize, "%s\n", kf->new_name) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int write_unit_object(struct kmod *k, const struct lf_elf *p,
+			     const struct lf_diff_result *r, const char *unit)
+{
+	struct lf_buf redef = LF_BUF_INIT(1u << 20), glob = LF_BUF_INIT(1u << 20);
+	char tmp[PATH_MAX + 32], out[PATH_MAX + 32], fr[PATH_MAX + 32], fg[PATH_MAX + 32];
+	char a_redef[PATH_MAX + 64], a_glob[PATH_MAX + 64];
+	const char *argv[] = { "objcopy", a_redef, a_glob, tmp, out, NULL };
+	int ret;
+
+	snprintf(tmp, sizeof(tmp), "%s/unit%zu.diff.o", k->dir, k->nobjs);
+	snprintf(out, sizeof(out), "%s/unit%zu.o_shipped", k->dir, k->nobjs);
+	snprintf(fr, sizeof(fr), "%s/unit%zu.redefine", k->dir, k->nobjs);
+	snprintf(fg, sizeof(fg), "%s/unit%zu.globalize", k->dir, k->nobjs);
+	snprintf(a_redef, sizeof(a_redef), "--redefine-syms=%s", fr);
+	snprintf(a_glob, sizeof(a_glob), "--globalize-symbols=%s", fg);
+	ret = plan_funcs(k, unit, r, &redef, &glob);
+	if (ret < 0)
+		goto out;
+	ret = lf_diff_write_object(p, r, tmp);
+	if (ret < 0) {
+		lf_err("%s: cannot write the patch object: %s", unit, strerror(-ret));
+		goto out;
+	}
+	if ((ret = lf_write_file_atomic(fr, redef.data ? redef.data : "", redef.len, 0644)) < 0 ||
+	    (ret = lf_write_file_atomic(fg, glob.data ? glob.data : "", glob.len, 0644)) < 0)
+		goto out;
+	ret = run(argv, k->in->log);
+	if (ret < 0) {
+		lf_err("%s: objcopy failed (see %s)", unit, k->in->log);
+		goto out;
+	}
+	/* modpost reads every object's .cmd file (symbol CRCs); a prebuilt one has none. */
+	snprintf(fr, sizeof(fr), "%s/.unit%zu.o.cmd", k->dir, k->nobjs);
+	ret = lf_write_file_atomic(fr, "# prebuilt by livefix-build kernel\n", 35, 0644);
+	if (ret < 0)
+		lf_err("%s: cannot write: %s", fr, strerror(-ret));
+	else
+		k->nobjs++;
+out:
+	lf_buf_release(&redef);
+	lf_buf_release(&glob);
+	return ret;
+}
+
+static int diff_unit(struct kmod *k, const char *unit)
+{
+	char po[PATH_MAX + 300], pp[PATH_MAX + 300];
+	struct lf_elf *o = NULL, *p = NULL;
+	struct lf_diff_result *r = NULL;
+	int ret;
+
+	snprintf(po, sizeof(po), "%s/orig/%s", k->in->work, unit);
+	snprintf(pp, sizeof(pp), "%s/patched/%s", k->in->work, unit);
+	if ((ret = lf_elf_open(po, &o)) < 0 || (ret = lf_elf_open(pp, &p)) < 0) {
+		lf_err("%s: cannot read the rebuilt objects: %s", unit, strerror(-ret));
+		goto out;
+	}
+	ret = lf_diff_objects(o, p, NULL, &r);
+	if (ret < 0) {
+		lf_err("%s: the differ cannot compare the objects: %s", unit, strerror(-ret));
+		goto out;
+	}
+	print_diff(unit, r);
+	printf("diff %s: %zu changed, %zu new, %zu unchanged, %zu refs, %zu refused\n", unit,
+	       r->nchanged, r->nnew, r->nunchanged, r->nrefs, r->nrefused);
+	if (r->nrefused) {
+		lf_err("%s: the fix cannot be live patched (%zu refusals above)", unit, r->nrefused);
+		ret = -ENOEXEC;
+		goto out;
+	}
+	if (!r->nchanged && !r->nnew)
+		goto out;
+	if ((ret = check_tables(unit, p, r)) < 0)
+		goto out;
+	for (size_t i = 0; i < r->nrefs; i++)
+		if ((ret = add_ref(k, unit, &r->refs[i])) < 0)
+			goto out;
+	ret = write_unit_object(k, p, r, unit);
+out:
+	lf_diff_result_free(r);
+	lf_elf_free(p);
+	lf_elf_free(o);
+	return ret;
+}
+
+static int gen_sources(struct kmod *k)
+{
+	struct lf_buf b = LF_BUF_INIT(4u << 20);
+	char path[PATH_MAX + 32];
+	int ret = 0;
+
+	lf_buf_puts(&b, "// SPDX-License-Identifier: GPL-2.0\n"
+		    "/* Generated by livefix-build kernel. */\n"
+		    "#include <linux/kernel.h>\n#include <linux/livepatch.h>\n"
+		    "#include <linux/module.h>\n\n");
+	for (size_t i = 0; i < k->nfuncs; i++)
+		lf_buf_printf(&b, "extern void %s(void);\n", k->funcs[i].new_name);
+	lf_buf_puts(&b, "\nstatic struct klp_func livefix_funcs[] = {\n");
+	for (size_t i = 0; i < k->nfuncs; i++)
+		lf_buf_printf(&b, "\t{ .old_name = \"%s\", .new_func = %s, .old_sympos = %u },\n",
+			      k->funcs[i].old_name, k->funcs[i].new_name, k->funcs[i].sympos);
+	lf_buf_puts(&b, "\t{}\n};\n\nstatic struct klp_object livefix_objs[] = {\n"
+		    "\t{ .name = NULL, .funcs = livefix_funcs },\n\t{}\n};\n\n"
+		    "static struct klp_patch livefix_patch = {\n\t.mod = THIS_MODULE,\n"
+		    "\t.objs = livefix_objs,\n\t.replace = true,\n};\n\n"
+		    "static int __init livefix_init(void)\n{\n"
+		    "\treturn klp_enable_patch(&livefix_patch);\n}\n\n"
+		    "static void __exit livefix_exit(void)\n{\n}\n\n"
+		    "module_init(livefix_init);\nmodule_exit(livefix_exit);\n"
+		    "MODULE_LICENSE(\"GPL\");\nMODULE_INFO(livepatch, \"Y\");\n");
+	ret = lf_buf_printf(&b, "MODULE_INFO(livefix_level, \"%d\");\n", k->in->level);
+	snprintf(path, sizeof(path), "%s/livefix_main.c", k->dir);
+	if (ret >= 0)
+		ret = lf_write_file_atomic(path, b.data, b.len, 0644);
+	lf_buf_reset(&b);
+	lf_buf_printf(&b, "# SPDX-License-Identifier: GPL-2.0\nobj-m += %s.o\n%s-y := livefix_main.o",
+		      k->in->name, k->in->name);
+	for (size_t i = 0; i < k->nobjs; i++)
+		lf_buf_printf(&b, " unit%zu.o", i);
+	ret = lf_buf_puts(&b, "\n");
+	snprintf(path, sizeof(path), "%s/Kbuild", k->dir);
+	if (ret >= 0)
+		ret = lf_write_file_atomic(path, b.data, b.len, 0644);
+	lf_buf_release(&b);
+	return ret;
+}
+
+static int make_module(struct kmod *k, char *ko, size_t size)
+{
+	char mdir[PATH_MAX + 8];
+	const char *argv[] = { "make", "-C", k->in->headers, mdir, "KBUILD_MODPOST_WARN=1",
+			       "-j2", "modules", NULL };
+	int ret;
+
+	snprintf(mdir, sizeof(mdir), "M=%s", k->dir);
+	ret = run(argv, k->in->log);
+	if (ret < 0) {
+		lf_err("kbuild could not build the module (see %s)", k->in->log);
+		return ret;
+	}
+	snprintf(ko, size, "%s/%s.ko", k->dir, k->in->name);
+	return access(ko, R_OK) < 0 ? -ENOENT : 0;
+}
+
+static int diff_all(struct kmod *k)
+{
+	char path[PATH_MAX + 32];
+	size_t len;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/Module.symvers", k->in->headers);
+	ret = lf_read_file(path, MAX_SYMVERS, &k->symvers, &len);
+	if (ret < 0) {
+		lf_err("%s: cannot read (a prepared headers tree is needed, see --headers)", path);
+		return ret;
+	}
+	for (size_t i = 0; i < k->in->n_units; i++)
+		if ((ret = diff_unit(k, k->in->units[i])) < 0)
+			return ret;
+	if (!k->nfuncs) {
+		lf_err("the fix changes no function of the running kernel; no module was written");
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+int kmod_build(const struct kmod_in *in)
+{
+	struct kmod k = { .in = in };
+	const char *rm[] = { "rm", "-rf", k.dir, NULL };
+	char ko[PATH_MAX + 300];
+	size_t moved = 0, len;
+	char *data = NULL;
+	int ret;
+
+	snprintf(k.dir, sizeof(k.dir), "%s/module", in->work);
+	k.klp = calloc(MAX_REFS, sizeof(*k.klp));
+	ret = k.klp ? run(rm, in->log) : -ENOMEM;  /* a kept work dir's last module */
+	if (ret >= 0)
+		ret = lf_mkdir_p(k.dir, 0755);
+	if (ret < 0 || (ret = diff_all(&k)) < 0)
+		goto out;
+	ret = gen_sources(&k);
+	if (ret < 0 || (ret = make_module(&k, ko, sizeof(ko))) < 0)
+		goto out;
+	ret = klp_convert_module(ko, k.klp, k.nklp, &moved);
+	if (ret < 0) {
+		lf_err("%s: cannot add the klp relocations: %s", ko, strerror(-ret));
+		goto out;
+	}
+	ret = lf_read_file(ko, MAX_MODULE, &data, &len);
+	if (ret >= 0)
+		ret = lf_write_file_atomic(in->out, data, len, 0644);
+	if (ret < 0) {
+		lf_err("%s: cannot write: %s", in->out, strerror(-ret));
+		goto out;
+	}
+	printf("module %s: %zu functions redirected, %zu klp symbols (%zu relocations), "
+	       "%zu exported references\n", in->out, k.nfuncs, k.nklp, moved, k.nexported);
+out:
+	free(data);
+	free(k.symvers);
+	free(k.klp);
+	return ret;
+}

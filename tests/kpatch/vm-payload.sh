@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Inside the VM (busybox sh, /lf/main.sh): load each module livefix-build
+# kernel made, check its effect from userspace, unload it, check it is gone.
+. /lf/vm-lib.sh
+K=/lf/kpatch
+
+fail_with() { why=$*; return 1; }
+agent_ok() { agent "$@" || fail_with "livefix $* exited $rc: $(short "$out $err")"; }
+gone() { # module
+	[ ! -d "$LP/$1" ] && ! grep -q "^$1 " /proc/modules || fail_with "$1 still loaded after unload"
+}
+
+t_cmdline() {
+	before=$(cat /proc/cmdline)
+	case $before in *livefix=1*) fail_with "marker before the load"; return 1 ;; esac
+	agent_ok kernel load "$K/lf_cmdline.ko" || return 1
+	[ "$(cat "$LP/lf_cmdline/enabled" 2>/dev/null)" = 1 ] || { fail_with "not enabled in sysfs"; return 1; }
+	got=$(cat /proc/cmdline)
+	[ "$got" = "$before livefix=1" ] || { fail_with "/proc/cmdline reads '$(short "$got")'"; return 1; }
+	agent_ok kernel unload lf_cmdline || return 1
+	gone lf_cmdline || return 1
+	got=$(cat /proc/cmdline)
+	[ "$got" = "$before" ] || fail_with "after unload /proc/cmdline reads '$(short "$got")'"
+}
+
+# The patched show_console_dev() prints the address of consoles.c's own
+# static c_next(), reached through a klp relocation with sympos: vmlinux
+# has three c_next, and consoles.c's is the one just before show_console_dev.
+t_consoles() {
+	grep -q livefix /proc/consoles && { fail_with "marker before the load"; return 1; }
+	want=$(awk '$3 == "show_console_dev" { print prev; exit } { prev = $1 " " $3 }' /proc/kallsyms)
+	case $want in *" c_next") want=${want% c_next} ;; *) fail_with "kallsyms: '$want' before show_console_dev"; return 1 ;; esac
+	agent_ok kernel load "$K/lf_consoles.ko" || return 1
+	got=$(sed -n 's/.* livefix-c_next=\([0-9a-f]*\)$/\1/p' /proc/consoles | head -n1)
+	echo "vm: c_next want $want, /proc/consoles says $got; all: $(grep ' c_next$' /proc/kallsyms | tr '\n' ' ')"
+	[ -n "$got" ] && [ "$got" = "$want" ] || { fail_with "/proc/consoles: '$(short "$(cat /proc/consoles)")', want c_next=$want"; return 1; }
+	agent_ok kernel unload lf_consoles || return 1
+	gone lf_consoles || return 1
+	grep -q livefix /proc/consoles && fail_with "marker still there after unload"
+	return 0
+}
+
+run_test() { # name function
+	why=
+	if ! command -v livefix >/dev/null; then
+		lf_result FAIL "$1" "agent binary missing from the image"
+	elif [ ! -f "$K/$3" ]; then
+		lf_result SKIP "$1" "$3 was not built"
+	elif "$2"; then
+		lf_result PASS "$1"
+	else
+		lf_result FAIL "$1" "$why"
+	fi
+	for m in lf_cmdline lf_consoles; do
+		[ -d "$LP/$m" ] && echo 0 >"$LP/$m/enabled" 2>/dev/null && sleep 1
+		rmmod "$m" 2>/dev/null
+	done
+}
+
+run_test vm-cmdline t_cmdline lf_cmdline.ko
+run_test vm-consoles-static t_consoles lf_consoles.ko
+echo "vm: done"
