@@ -116,6 +116,25 @@ static int set_opt(struct kbuild_opts *o, int c, const char *arg)
 	}
 }
 
+/*
+ * The pipeline runs make in other directories, so every path the user gave
+ * relative to here is made absolute once, before anything uses it.
+ */
+static int make_absolute(const char **path)
+{
+	static char cwd[PATH_MAX];
+	char *abs;
+
+	if (!*path || (*path)[0] == '/')
+		return 0;
+	if (!cwd[0] && !getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	if (asprintf(&abs, "%s/%s", cwd, *path) < 0)
+		return -ENOMEM;
+	*path = abs; /* lives as long as the command */
+	return 0;
+}
+
 static int check_opts(struct kbuild_opts *o)
 {
 	static char cache[PATH_MAX];
@@ -140,6 +159,14 @@ static int check_opts(struct kbuild_opts *o)
 		else
 			snprintf(cache, sizeof(cache), "%s/.cache/livefix", home ? home : "/tmp");
 		o->cache = cache;
+	}
+	const char **paths[] = { &o->source, &o->config, &o->kvars, &o->image, &o->system_map,
+				 &o->patch, &o->out, &o->keep_work, &o->cache, &o->headers };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int r = make_absolute(paths[i]);
+
+		if (r < 0)
+			return lf_exit_code(lf_log_errno(r, "current directory"));
 	}
 	return 0;
 }

@@ -91,6 +91,20 @@ test_one_file_fix() {
 	pass "one-file-fix ($(grep -o 'rebuilt orig: .*' "$o.out"); $(grep -o 'build tree [^:]*: [a-z]* ([0-9.]* s)' "$o.out" | sed 's/.*: //'))"
 }
 
+# Paths relative to where the builder is started (make runs elsewhere).
+test_relative_paths() {
+	local o=$work/rel rel
+	rel=$(realpath --relative-to="$work" "$LIVEFIX_CACHE")
+	(cd "$work" && "$bin" kernel --source-package "$KB_VERSION" --config "$KB_CONFIG" \
+		--kernelvariables "$KB_KVARS" --image "$KB_IMAGE" --patch "$data/cmdline.patch" \
+		--cache "$rel" -o rel.ko --keep-work rel-work >"$o.out" 2>"$o.err")
+	if [ $? = 0 ] && [ -s "$work/rel.ko" ]; then
+		pass "relative-paths (--cache $rel, -o and --keep-work relative)"
+	else
+		fail "relative-paths" "$(tail -3 "$o.out" "$o.err" | tr '\n' ' ')"
+	fi
+}
+
 # 3. a second fix for the same kernel reuses the prepared tree
 test_tree_reused() {
 	local o=$work/fix2
@@ -252,6 +266,7 @@ test_kallsyms
 test_proc_kallsyms
 test_one_file_fix
 test_tree_reused
+test_relative_paths
 test_wrong_flags
 test_wrong_config
 test_header_units
