@@ -13,6 +13,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$top/build}
+build=$(mkdir -p "$build" && cd "$build" && pwd) # absolute: the cold cache links into it
 bin=$build/main/src/builder/livefix-build
 export LIVEFIX_CACHE=${LIVEFIX_CACHE:-$build/cache}
 runs=${BENCH_RUNS:-3}
@@ -54,6 +55,11 @@ prep=$(grep -o 'prepared ([0-9.]* s)' "$work/cold.out" | grep -o '[0-9.]*')
 printf 'cold tree: %.1f s (of which prepare: %s s)\n' "$cold" "${prep:-?}"
 
 tree=$(grep -o '/[^ ]*/kbuild/tree/[0-9a-f]*' "$work/cold.out" | head -1)
+# Without a prepared O= tree, make would build in the shared source itself.
+if [ -z "$tree" ] || [ ! -d "$tree" ]; then
+	echo "full rebuild: not estimated (no prepared tree from the cold run)"
+	exit 0
+fi
 src=$LIVEFIX_CACHE/kbuild/src/$KB_VERSION/linux-source-6.1
 if [ "${BENCH_FULL:-0}" = 1 ]; then
 	t=$(now)
