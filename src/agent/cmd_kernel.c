@@ -44,6 +44,39 @@ static void print_stuck(const struct lf_kernel_result *res)
 		fprintf(stderr, "  (only the first %d tasks are listed)\n", LF_KERNEL_MAX_STUCK);
 }
 
+/*
+ * The options load and unload share: --timeout SEC, one flag (--force or
+ * --all) and --help. Returns false when the command must end with
+ * *ret_exit (help printed, or a usage error).
+ */
+static bool parse_opts(int argc, char **argv, const char *prog, const char *usage,
+		       const char *flag, struct lf_kernel_opts *o, bool *ret_flag, int *ret_exit)
+{
+	const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ flag, no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct lf_kernel_opts){ .timeout_ms = LF_KERNEL_DEFAULT_TIMEOUT_MS };
+	*ret_flag = false;
+	while ((c = getopt_long(argc, argv, "t:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_timeout(optarg, &o->timeout_ms) == 0)
+				break;
+			*ret_exit = lf_cmd_usage_error(prog, "invalid --timeout '%s'", optarg);
+			return false;
+		case 'f': *ret_flag = true; break;
+		case 'h': fputs(usage, stdout); *ret_exit = LF_EXIT_OK; return false;
+		default: *ret_exit = lf_cmd_usage_error(prog, "invalid option"); return false;
+		}
+	}
+	return true;
+}
+
 static const char load_usage[] =
 	"usage: livefix kernel load FILE.ko [--timeout SEC] [--force]\n"
 	"\n"
@@ -58,29 +91,13 @@ static const char load_usage[] =
 
 static int cmd_kernel_load(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct lf_kernel_opts o = { .timeout_ms = LF_KERNEL_DEFAULT_TIMEOUT_MS };
+	struct lf_kernel_opts o;
 	struct lf_kernel_result res;
 	struct lf_kernel_env env;
-	int c, r;
+	int r, code;
 
-	while ((c = getopt_long(argc, argv, "t:fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (parse_timeout(optarg, &o.timeout_ms) < 0)
-				return lf_cmd_usage_error("livefix kernel load",
-							  "invalid --timeout '%s'", optarg);
-			break;
-		case 'f': o.force = true; break;
-		case 'h': fputs(load_usage, stdout); return LF_EXIT_OK;
-		default: return lf_cmd_usage_error("livefix kernel load", "invalid option");
-		}
-	}
+	if (!parse_opts(argc, argv, "livefix kernel load", load_usage, "force", &o, &o.force, &code))
+		return code;
 	if (optind != argc - 1)
 		return lf_cmd_usage_error("livefix kernel load", "expected one module file");
 	if (o.force)
@@ -135,30 +152,14 @@ static int unload_one(const struct lf_kernel_env *env, const char *name,
 
 static int cmd_kernel_unload(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct lf_kernel_opts o = { .timeout_ms = LF_KERNEL_DEFAULT_TIMEOUT_MS };
+	struct lf_kernel_opts o;
 	struct lf_kernel_env env;
 	struct lf_klp_list l;
-	bool all = false;
-	int c, r = 0;
+	bool all;
+	int r = 0, code;
 
-	while ((c = getopt_long(argc, argv, "t:ah", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (parse_timeout(optarg, &o.timeout_ms) < 0)
-				return lf_cmd_usage_error("livefix kernel unload",
-							  "invalid --timeout '%s'", optarg);
-			break;
-		case 'a': all = true; break;
-		case 'h': fputs(unload_usage, stdout); return LF_EXIT_OK;
-		default: return lf_cmd_usage_error("livefix kernel unload", "invalid option");
-		}
-	}
+	if (!parse_opts(argc, argv, "livefix kernel unload", unload_usage, "all", &o, &all, &code))
+		return code;
 	/* Exactly one of: a patch name, or --all. */
 	if (all ? optind != argc : optind != argc - 1)
 		return lf_cmd_usage_error("livefix kernel unload", "expected a patch name or --all");

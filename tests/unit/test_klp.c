@@ -21,6 +21,7 @@
 
 #include "livefix/file.h"
 #include "klp.h"
+#include "unit_tree.h"
 
 struct tree {
 	char root[64];
@@ -30,16 +31,7 @@ struct tree {
 
 static void put(const struct tree *t, const char *rel, const char *content)
 {
-	char path[512], dir[512];
-
-	snprintf(path, sizeof(path), "%s/%s", t->root, rel);
-	snprintf(dir, sizeof(dir), "%s", path);
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(lf_mkdir_p(dir, 0755), 0);
-	if (content)
-		assert_int_equal(lf_write_file_atomic(path, content, strlen(content), 0644), 0);
-	else
-		assert_int_equal(lf_mkdir_p(path, 0755), 0);
+	unit_put(t->root, rel, content);
 }
 
 static int setup(void **state)

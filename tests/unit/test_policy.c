@@ -14,6 +14,7 @@
 
 #include "livefix/file.h"
 #include "policy.h"
+#include "unit_tree.h"
 
 /* Monday 2026-11-23 at hh:mm UTC, plus whole days. */
 static time_t at(int day_offset, int hh, int mm)
@@ -166,17 +167,6 @@ static void test_max_deferral_only_for_critical(void **state)
 	assert_int_equal(d.retry_at, at(6, 1, 0));
 }
 
-static void put(const char *dir, const char *rel, const char *content)
-{
-	char path[512], parent[512];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	snprintf(parent, sizeof(parent), "%s", path);
-	*strrchr(parent, '/') = '\0';
-	assert_int_equal(lf_mkdir_p(parent, 0755), 0);
-	assert_int_equal(lf_write_file_atomic(path, content, strlen(content), 0644), 0);
-}
-
 static void test_probe(void **state)
 {
 	char dir[] = "/tmp/lf-test-policy.XXXXXX", proc[64], power[64], cmd[96];
@@ -186,14 +176,14 @@ static void test_probe(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(proc, sizeof(proc), "%s/proc", dir);
 	snprintf(power, sizeof(power), "%s/power", dir);
-	put(dir, "proc/loadavg", "3.50 2.00 1.00 2/345 6789\n");
-	put(dir, "proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 1 2 3 4\n");
-	put(dir, "proc/123/comm", "robot-arm\n");
-	put(dir, "power/BAT0/type", "Battery\n");
-	put(dir, "power/BAT0/capacity", "15\n");
-	put(dir, "power/BAT0/status", "Discharging\n");
-	put(dir, "power/AC/type", "Mains\n");
-	put(dir, "power/AC/online", "0\n");
+	unit_put(dir, "proc/loadavg", "3.50 2.00 1.00 2/345 6789\n");
+	unit_put(dir, "proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 1 2 3 4\n");
+	unit_put(dir, "proc/123/comm", "robot-arm\n");
+	unit_put(dir, "power/BAT0/type", "Battery\n");
+	unit_put(dir, "power/BAT0/capacity", "15\n");
+	unit_put(dir, "power/BAT0/status", "Discharging\n");
+	unit_put(dir, "power/AC/type", "Mains\n");
+	unit_put(dir, "power/AC/online", "0\n");
 	lf_policy_init(&p);
 	snprintf(p.processes[0], sizeof(p.processes[0]), "robot-arm");
 	p.n_processes = 1;
@@ -206,7 +196,7 @@ static void test_probe(void **state)
 	assert_int_equal(s.busy_cmd_status, 3);
 
 	/* Mains online: not on battery. A check that hangs counts as busy. */
-	put(dir, "power/AC/online", "1\n");
+	unit_put(dir, "power/AC/online", "1\n");
 	snprintf(p.busy_cmd, sizeof(p.busy_cmd), "sleep 30");
 	p.busy_cmd_timeout_ms = 100;
 	p.n_processes = 0;
