@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The process the userbuild tests patch live: every 3 ms one line
- *   c=<compute(7)> m=<message()> s=<counter step> a=<apply_scale(7)> k=<conf_sum()> l=<libval(7)> n=<line>
+ *   c=<compute(7)> m=<message()> s=<counter step> v=<counter> a=<apply_scale(7)>
+ *   k=<conf_sum()> l=<libval(7)> n=<line>
  * where the counter step is the difference between two counter_step() calls.
  */
 #include <stdio.h>
@@ -21,7 +22,7 @@ int main(int argc, char **argv)
 		int s0 = counter_step();
 		int s1 = counter_step();
 
-		fprintf(out, "c=%d m=%s s=%d a=%d k=%d l=%d n=%lu\n", compute(7), message(), s1 - s0,
+		fprintf(out, "c=%d m=%s s=%d v=%d a=%d k=%d l=%d n=%lu\n", compute(7), message(), s1 - s0, s1,
 			apply_scale(7), conf_sum(), libval(7), n);
 		nanosleep(&ts, NULL);
 	}
