@@ -168,6 +168,8 @@ static int prepare(struct ub_job *j)
 	free(text);
 	if (r < 0)
 		return ub_say(j, "%s: not a unified diff", o->patch), -ENOEXEC;
+	if (!realpath(o->patch, j->patch))
+		return ub_say(j, "%s: %s", o->patch, strerror(errno)), -ENOENT;
 	if (!realpath(o->source, j->from))
 		return ub_say(j, "%s: %s", o->source, strerror(errno)), -ENOENT;
 	r = o->ccdb ? ub_ccdb_load(o->ccdb, &j->db)
@@ -203,6 +205,7 @@ static int open_work(struct ub_job *j)
 		snprintf(j->work, sizeof(j->work), "/tmp/livefix-user-build.XXXXXX");
 		if (!mkdtemp(j->work))
 			return -errno;
+		j->own_work = true;
 	}
 	snprintf(j->mirror, sizeof(j->mirror), "%s/src", j->work);
 	snprintf(j->log, sizeof(j->log), "%s/build.log", j->work);
@@ -235,7 +238,7 @@ int lf_ubuild_run(const struct lf_ubuild_opts *o, struct lf_ubuild_report *rep)
 		r = find_units(&j);
 	if (r == 0)
 		r = compile_all(&j, "orig");
-	if (r == 0 && ub_apply_patch(j.mirror, o->patch, j.log) < 0) {
+	if (r == 0 && ub_apply_patch(j.mirror, j.patch, j.log) < 0) {
 		ub_say(&j, "%s does not apply to %s (see %s)", o->patch, j.from, j.log);
 		r = -ENOEXEC;
 	}
@@ -244,6 +247,13 @@ int lf_ubuild_run(const struct lf_ubuild_opts *o, struct lf_ubuild_report *rep)
 	if (r == 0)
 		r = ub_diff_units(&j);
 	rep->units = j.nunits;
+	if (j.own_work && r == 0) {
+		char *const rm[] = { "rm", "-rf", j.work, NULL };
+
+		ub_run(NULL, rm, NULL);
+	} else if (j.own_work) {
+		ub_say(&j, "work directory kept for inspection: %s", j.work);
+	}
 	free(j.units);
 	lf_kfix_release(&j.fix);
 	ub_ccdb_release(&j.db);

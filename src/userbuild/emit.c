@@ -12,6 +12,12 @@
  *    statics of one name are never confused), and a `bind` line for every
  *    reference to a local or ambiguous symbol of the target.
  *
+ * A call to an imported function (memcmp, malloc) goes through a 6-byte
+ * thunk `jmp *SLOT(%rip)` on the target's own GOT slot for it, reached
+ * from `_GLOBAL_OFFSET_TABLE_` (bound with a `bind` line): the patch calls
+ * what the original calls, as the process's dynamic linker resolved it,
+ * IFUNCs (glibc's memcmp, strlen) and interposed symbols included.
+ *
  * Names are made unique across units: a defined function that a func line
  * names keeps its name unless another unit used it (then `name.lfuN`), and
  * an undefined symbol bound by a `bind` line is renamed `name.lfuN` in
@@ -38,7 +44,9 @@ struct eh_rela {
 };
 
 struct ub_emit {
+	const struct ub_image *img;
 	struct lf_elf_out *out;
+	int got;               /* undefined symbol for _GLOBAL_OFFSET_TABLE_, or -1 */
 	uint16_t machine;
 	struct lf_buf meta, eh;
 	struct eh_rela *eh_relas;
@@ -49,13 +57,16 @@ struct ub_emit {
 	size_t nunits, nfuncs, nbinds;
 };
 
-int ub_emit_new(const char *id, unsigned level, const char *build_id, struct ub_emit **ret)
+int ub_emit_new(const char *id, unsigned level, const struct ub_image *img, struct ub_emit **ret)
 {
 	struct ub_emit *m = calloc(1, sizeof(*m));
+	const char *build_id = img->build_id;
 	int r;
 
 	if (!m)
 		return -ENOMEM;
+	m->img = img;
+	m->got = -1;
 	lf_buf_init(&m->meta, META_MAX);
 	lf_buf_init(&m->eh, EH_MAX);
 	r = lf_buf_printf(&m->meta, "livefix-patch 1\nid %s\nlevel %u\ntarget-build-id %s\n", id,
@@ -151,6 +162,49 @@ static int undefined_symbol(struct ub_emit *m, struct unit_map *u, const struct 
 	return 0;
 }
 
+/* The thunk `jmp *slot(%rip)` for an imported function; its symbol handle. */
+static int slot_thunk(struct ub_emit *m, const struct lf_elf_symbol *s, const struct ub_slot *slot)
+{
+	static const uint8_t jmp[8] = { 0xff, 0x25, 0, 0, 0, 0, 0xcc, 0xcc };
+	const struct ub_sym *got = &m->img->syms[m->img->got_sym];
+	char name[NAME_MAX_LEN + 16];
+	int sec, h, r;
+
+	if (m->got < 0) {
+		m->got = lf_elf_out_add_symbol(m->out, "livefix.got", STT_NOTYPE, STB_GLOBAL,
+					       STV_DEFAULT, 0, 0, 0);
+		if (m->got < 0)
+			return m->got;
+		r = lf_buf_printf(&m->meta, "bind livefix.got %s,%u\n", got->name, got->pos);
+		if (r < 0)
+			return r;
+	}
+	snprintf(name, sizeof(name), ".text.livefix.plt.%s", s->name);
+	sec = lf_elf_out_add_section(m->out, name, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, 8, 0,
+				     jmp, sizeof(jmp));
+	if (sec < 0)
+		return sec;
+	snprintf(name, sizeof(name), "%s.livefix.plt.%zu", s->name, m->nunits);
+	h = lf_elf_out_add_symbol(m->out, name, STT_FUNC, STB_LOCAL, STV_DEFAULT, (uint32_t)sec, 0, 6);
+	if (h < 0)
+		return h;
+	r = lf_elf_out_add_rela(m->out, (uint32_t)sec, 2, R_X86_64_PC32, m->got,
+				(int64_t)(slot->vaddr - got->value) - 4);
+	return r < 0 ? r : h;
+}
+
+static const struct ub_slot *import_slot(const struct ub_emit *m, const struct lf_elf_symbol *s,
+					 const struct lf_diff_result *r)
+{
+	if (m->machine != EM_X86_64 || m->img->got_sym == SIZE_MAX ||
+	    (s->type != STT_NOTYPE && s->type != STT_FUNC))
+		return NULL;
+	for (size_t k = 0; k < r->nrefs; k++)
+		if (r->refs[k].external && !strcmp(r->refs[k].name, s->name))
+			return ub_image_slot(m->img, s->name);
+	return NULL;
+}
+
 static int copy_symbols(struct ub_emit *m, struct unit_map *u, const struct lf_diff_result *r,
 			char *const *ref_bind)
 {
@@ -173,6 +227,13 @@ static int copy_symbols(struct ub_emit *m, struct unit_map *u, const struct lf_d
 		}
 		if (strlen(s->name) >= NAME_MAX_LEN - 16)
 			return -ENAMETOOLONG;
+		if (!def && import_slot(m, s, r)) {
+			h = slot_thunk(m, s, import_slot(m, s, r));
+			if (h < 0)
+				return h;
+			u->symmap[i] = h;
+			continue;
+		}
 		snprintf(name, NAME_MAX_LEN, "%s", s->name);
 		if (def && s->type == STT_FUNC)
 			rr = unique_name(m, s->name, name, NAME_MAX_LEN);

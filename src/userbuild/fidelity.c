@@ -82,7 +82,7 @@ int ub_fid_check(const struct lf_elf *orig, uint32_t symi, const char *unit_file
 	sec = &orig->secs[s->shndx];
 	if (!sec->data || s->value > sec->size || s->size > sec->size - s->value || !s->size)
 		return -ENOEXEC;
-	n = ub_image_find(img, s->name, s->bind == STB_LOCAL, unit_file, idx, MAX_CANDIDATES);
+	n = ub_image_find_sym(img, s, unit_file, idx, MAX_CANDIDATES);
 	f->found = n > 0;
 	mask = malloc(s->size);
 	if (!mask)

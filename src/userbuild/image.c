@@ -221,6 +221,76 @@ static int load_debug_symbols(Elf *target_elf, const char *target, struct ub_ima
 	return -EMEDIUMTYPE;
 }
 
+static int add_slot(struct ub_image *img, const char *name, uint64_t vaddr)
+{
+	struct ub_slot *ns;
+
+	if (ub_image_slot(img, name))
+		return 0;
+	if (img->nslots >= SYMS_MAX)
+		return -EOVERFLOW;
+	ns = realloc(img->slots, (img->nslots + 1) * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	img->slots = ns;
+	if (!(ns[img->nslots].name = strdup(name)))
+		return -ENOMEM;
+	ns[img->nslots++].vaddr = vaddr;
+	return 0;
+}
+
+/*
+ * The slots through which the target calls imported functions: the
+ * dynamic relocations against an undefined STT_FUNC of .dynsym. A patch
+ * that calls the same function goes through the same slot (emit.c), so it
+ * reaches exactly what the original reaches, IFUNCs and interposition
+ * included, as resolved by the process's own dynamic linker.
+ */
+static int read_slots(Elf *e, struct ub_image *img)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh, dsh;
+		Elf_Data *d, *dd;
+		Elf_Scn *dyn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize ||
+		    !(dyn = elf_getscn(e, sh.sh_link)) || !gelf_getshdr(dyn, &dsh) ||
+		    dsh.sh_type != SHT_DYNSYM || !(d = elf_getdata(scn, NULL)) ||
+		    !(dd = elf_getdata(dyn, NULL)))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela ra;
+			GElf_Sym sym;
+			const char *name;
+			uint32_t t;
+			int r;
+
+			if (!gelf_getrela(d, (int)i, &ra) ||
+			    !gelf_getsym(dd, (int)GELF_R_SYM(ra.r_info), &sym))
+				return -ENOEXEC;
+			t = (uint32_t)GELF_R_TYPE(ra.r_info);
+			if ((t != R_X86_64_JUMP_SLOT && t != R_X86_64_GLOB_DAT) ||
+			    img->machine != EM_X86_64 || sym.st_shndx != SHN_UNDEF ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC || ra.r_addend)
+				continue;
+			name = elf_strptr(e, dsh.sh_link, sym.st_name);
+			if (name && *name && (r = add_slot(img, name, ra.r_offset)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+const struct ub_slot *ub_image_slot(const struct ub_image *img, const char *name)
+{
+	for (size_t i = 0; i < img->nslots; i++)
+		if (!strcmp(img->slots[i].name, name))
+			return &img->slots[i];
+	return NULL;
+}
+
 int ub_image_open(const char *path, struct ub_image *img)
 {
 	Elf *e = NULL;
@@ -251,8 +321,14 @@ int ub_image_open(const char *path, struct ub_image *img)
 	} else if (r == -ENOENT) {
 		r = load_debug_symbols(e, path, img);
 	}
+	if (r == 0)
+		r = read_slots(e, img);
 	if (r < 0)
 		goto err;
+	img->got_sym = SIZE_MAX;
+	for (size_t i = 0; i < img->nsyms; i++)
+		if (!strcmp(img->syms[i].name, "_GLOBAL_OFFSET_TABLE_"))
+			img->got_sym = i;
 	elf_end(e);
 	return 0;
 err:
@@ -263,6 +339,9 @@ err:
 
 void ub_image_release(struct ub_image *img)
 {
+	for (size_t i = 0; i < img->nslots; i++)
+		free(img->slots[i].name);
+	free(img->slots);
 	free(img->syms);
 	free(img->strpool);
 	free(img->data);
@@ -294,6 +373,17 @@ static const char *base_name(const char *p)
 	const char *s = p ? strrchr(p, '/') : NULL;
 
 	return s ? s + 1 : p;
+}
+
+size_t ub_image_find_sym(const struct ub_image *img, const struct lf_elf_symbol *s,
+			 const char *file, size_t *idx, size_t max)
+{
+	size_t n = ub_image_find(img, s->name, s->bind == STB_LOCAL, file, idx, max);
+
+	/* hidden in the object: the link made it local */
+	if (!n && s->bind != STB_LOCAL && (s->vis == STV_HIDDEN || s->vis == STV_INTERNAL))
+		n = ub_image_find(img, s->name, true, file, idx, max);
+	return n;
 }
 
 size_t ub_image_find(const struct ub_image *img, const char *name, bool local,

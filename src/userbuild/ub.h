@@ -96,6 +96,10 @@ struct ub_image {
 	size_t nsyms;
 	char *strpool;
 	bool own_symtab;      /* the target's own .symtab (else a debug file's) */
+	/* GOT slots of imported functions (JUMP_SLOT, GLOB_DAT of STT_FUNC) */
+	struct ub_slot { char *name; uint64_t vaddr; } *slots;
+	size_t nslots;
+	size_t got_sym;       /* index of _GLOBAL_OFFSET_TABLE_ in syms, or SIZE_MAX */
 	char symsrc[4096];    /* where the symbols came from */
 	char build_id[129];
 };
@@ -111,6 +115,11 @@ const uint8_t *ub_image_at(const struct ub_image *img, uint64_t vaddr, size_t le
  */
 size_t ub_image_find(const struct ub_image *img, const char *name, bool local,
 		     const char *file, size_t *idx, size_t max);
+/* The same for a symbol of a rebuilt object (a hidden global is local once linked). */
+size_t ub_image_find_sym(const struct ub_image *img, const struct lf_elf_symbol *s,
+			 const char *file, size_t *idx, size_t max);
+/* The GOT slot of an imported function, or NULL. */
+const struct ub_slot *ub_image_slot(const struct ub_image *img, const char *name);
 /* How many defined symbols carry the name. */
 size_t ub_image_count(const struct ub_image *img, const char *name);
 
@@ -138,7 +147,8 @@ int ub_fid_check(const struct lf_elf *orig, uint32_t sym, const char *unit_file,
 
 struct ub_emit;
 
-int ub_emit_new(const char *id, unsigned level, const char *build_id, struct ub_emit **ret);
+/* img (borrowed, outlives m) gives the GOT slots calls to imports go through. */
+int ub_emit_new(const char *id, unsigned level, const struct ub_image *img, struct ub_emit **ret);
 void ub_emit_free(struct ub_emit *m);
 /*
  * Adds one unit: the differ's object of it (diff_obj, written by
@@ -172,6 +182,8 @@ struct ub_job {
 	size_t *units;          /* indices into db.units */
 	size_t nunits;
 	char from[PATH_MAX], work[PATH_MAX], mirror[PATH_MAX + 8], log[PATH_MAX + 16];
+	char patch[PATH_MAX];   /* absolute: patch runs inside the copy */
+	bool own_work;          /* created here, removed at the end */
 	size_t nmismatch;
 };
 

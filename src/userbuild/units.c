@@ -106,7 +106,7 @@ static int check_ref(struct unit *u, size_t k)
 			return print_mismatch(u, &fid, "called"), 0;
 		return r < 0 ? r : bind_to(u, k, fid.sym);
 	}
-	n = ub_image_find(&u->j->img, s->name, s->bind == STB_LOCAL, u->name, idx, 2);
+	n = ub_image_find_sym(&u->j->img, s, u->name, idx, 2);
 	if (n == 1)
 		return bind_to(u, k, idx[0]);
 	ub_say(u->j, "  UNBOUND  %s: %s in the target", s->name,
@@ -195,7 +195,7 @@ int ub_diff_units(struct ub_job *j)
 	int r, first = 0;
 	size_t nrefused = 0;
 
-	r = ub_emit_new(j->o->id, j->o->level, j->img.build_id, &m);
+	r = ub_emit_new(j->o->id, j->o->level, &j->img, &m);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < j->nunits; i++) {
