@@ -155,13 +155,23 @@ if "$LB" user --target "$B/ubt" --source "$S" --patch "$T/patches/simple.patch" 
 then pass cflags
 else fail cflags "$(tr '\n' ' ' <"$W/cflags.build")"; fi
 
-# A signed-format bundle straight from the builder
-if "$LB" user --target "$B/ubt" --source "$S" --patch "$T/patches/simple.patch" \
-	--compile-commands "$B/compile_commands.json" --id lfb-1 --cve CVE-2099-0001:high \
-	--unsigned -o "$W/simple.lfb" >"$W/lfb.build" 2>&1 && [ -s "$W/simple.lfb" ] &&
-	grep -q 'simple.lfb: .* 1 payload' "$W/lfb.build"
-then pass bundle
-else fail bundle "$(tr '\n' ' ' <"$W/lfb.build")"; fi
+# A signed bundle straight from the builder, applied by `livefix apply`
+# to every process that maps the target
+bundle() {
+	"$LB" keygen --role targets -o "$W/tk.key" >/dev/null || { echo "keygen"; return 1; }
+	"$LB" user --target "$B/ubt" --source "$S" --patch "$T/patches/simple.patch" \
+		--compile-commands "$B/compile_commands.json" --id lfb-1 --cve CVE-2099-0001:high \
+		--key "$W/tk.key" -o "$W/simple.lfb" >"$W/lfb.build" 2>&1 ||
+		{ echo "build: $(tr '\n' ' ' <"$W/lfb.build")"; return 1; }
+	grep -q 'simple.lfb: .* 1 payload(s), 1 signature(s)' "$W/lfb.build" ||
+		{ echo "said: $(tr '\n' ' ' <"$W/lfb.build")"; return 1; }
+	"$L" apply --state-dir "$W/state" --key "$W/tk.key.pub" "$W/simple.lfb" >"$W/lfb.apply" 2>&1 ||
+		{ echo "apply: $(tr '\n' ' ' <"$W/lfb.apply")"; return 1; }
+	wait_for out '^c=21 m=original ' || { echo "patched output not seen: $(line out)"; return 1; }
+	"$L" user revert lfb-1 --pid "$tp" >/dev/null 2>&1 || { echo "revert failed"; return 1; }
+	wait_for out "$ORIG" || { echo "after revert: $(line out)"; return 1; }
+}
+if r=$(bundle); then pass signed-bundle; else fail signed-bundle "$r"; fi
 
 # The shipped calc.c was built with -O0, the database says -O2: the rebuilt
 # original is not the running code, and the builder must say which function.
