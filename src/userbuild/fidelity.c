@@ -102,6 +102,7 @@ int ub_fid_check(const struct lf_elf *orig, uint32_t symi, const char *unit_file
 		if (d < best) {
 			best = d;
 			f->addr = t->value;
+			f->target_size = (uint32_t)t->size;
 			f->sym = idx[k];
 			f->n_diffs = d;
 			f->first_diff = first;

@@ -129,6 +129,7 @@ struct ub_fid {
 	char name[128];
 	uint64_t addr;        /* matched address, 0 if none */
 	uint32_t size;
+	uint32_t target_size;  /* of the closest candidate */
 	uint32_t n_diffs;
 	uint32_t first_diff;
 	size_t sym;           /* index in img->syms when matched */

@@ -29,6 +29,9 @@ static void print_mismatch(struct unit *u, const struct ub_fid *f, const char *w
 {
 	if (!f->found)
 		ub_say(u->j, "  DIFFERS  %s (%s): not in the target's symbols", f->name, why);
+	else if (f->target_size != f->size)
+		ub_say(u->j, "  DIFFERS  %s (%s): %u bytes rebuilt, %u bytes in the target at %#llx",
+		       f->name, why, f->size, f->target_size, (unsigned long long)f->addr);
 	else
 		ub_say(u->j, "  DIFFERS  %s (%s): %u of %u bytes differ from the target at %#llx, "
 		       "first at +%#x", f->name, why, f->n_diffs, f->size,
