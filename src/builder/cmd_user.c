@@ -27,8 +27,9 @@ static const char usage[] =
 	"With OUT.lfb the object is packed into a bundle for the target's build-id;\n"
 	"the bundle options of `livefix-build bundle` apply (--key KEY... | --unsigned,\n"
 	"--supersedes, --description, --created).\n"
-	"Exit codes: 0 built; 2 usage; 4 the fix does not apply or compile, or the\n"
-	"rebuilt original does not match the target; 6 the differ refused the change.\n";
+	"Exit codes: 0 built; 2 usage; 4 the fix does not apply or compile, the\n"
+	"rebuilt original does not match the target, or the fix changes none of\n"
+	"its functions; 6 the differ refused the change.\n";
 
 enum { OPT_TARGET = 256, OPT_SOURCE, OPT_PATCH, OPT_CCDB, OPT_CFLAGS, OPT_CC, OPT_WORK };
 

@@ -119,6 +119,28 @@ static int check_ref(struct unit *u, size_t k)
 	return 0;
 }
 
+/*
+ * Is the unit linked into the target at all? A compile database covers a
+ * whole project (the library and its tools): a header change rebuilds them
+ * all, and the units of other programs are not this target's business.
+ */
+static bool in_target(const struct unit *u)
+{
+	size_t idx[1];
+	bool any = false;
+
+	for (size_t i = 1; i < u->o->nsyms; i++) {
+		const struct lf_elf_symbol *s = &u->o->syms[i];
+
+		if (s->type != STT_FUNC || !lf_elf_symbol_is_defined(s))
+			continue;
+		any = true;
+		if (ub_image_find_sym(&u->j->img, s, u->name, idx, 1))
+			return true;
+	}
+	return !any;
+}
+
 static void print_diff(struct unit *u)
 {
 	ub_say(u->j, "unit %s: %zu changed, %zu new, %zu unchanged, %zu new data, %zu references",
@@ -155,6 +177,9 @@ static int do_unit(struct unit *u, struct ub_emit *m, size_t i)
 		r = lf_diff_objects(u->o, u->p, NULL, &u->r);
 	if (r < 0)
 		return ub_say(j, "unit %s: the differ failed: %s", u->name, strerror(-r)), r;
+	if (!in_target(u))
+		return ub_say(j, "unit %s: none of its functions is in %s: not part of it, skipped",
+			      u->name, j->o->target), 0;
 	print_diff(u);
 	j->rep->changed += u->r->nchanged;
 	j->rep->added += u->r->nnew;
@@ -196,7 +221,6 @@ int ub_diff_units(struct ub_job *j)
 {
 	struct ub_emit *m = NULL;
 	int r, first = 0;
-	size_t nrefused = 0;
 
 	r = ub_emit_new(j->o->id, j->o->level, &j->img, &m);
 	if (r < 0)
@@ -213,7 +237,6 @@ int ub_diff_units(struct ub_job *j)
 		u->j = j;
 		u->name = !strncmp(file, j->from, n) && file[n] == '/' ? file + n + 1 : file;
 		r = do_unit(u, m, i);
-		nrefused += r == -EOPNOTSUPP;
 		unit_release(u);
 		free(u);
 		if (r < 0 && r != -EOPNOTSUPP && r != -ENOEXEC)
@@ -226,7 +249,7 @@ int ub_diff_units(struct ub_job *j)
 		r = first;
 	if (r == 0 && j->rep->redirected == 0) {
 		ub_say(j, "nothing to redirect: the fix changes no function of the target");
-		r = -ENODATA;
+		r = -EMEDIUMTYPE;
 	}
 	if (r == 0) {
 		r = ub_emit_write(m, j->o->out);
@@ -236,7 +259,6 @@ int ub_diff_units(struct ub_job *j)
 	if (j->nmismatch)
 		ub_say(j, "fidelity: %zu function(s) or symbol(s) of the rebuilt original do not "
 		       "match %s: wrong source, flags or compiler", j->nmismatch, j->o->target);
-	(void)nrefused;
 	ub_emit_free(m);
 	return r;
 }

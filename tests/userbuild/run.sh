@@ -137,11 +137,38 @@ if roundtrip inlined-header "$B/ubt" inlined ' a=90 '; then
 fi
 roundtrip shared-library "$B/libtlib.so" lib ' l=207 '
 
+# A stripped library: the builder reads the symbols from its separate debug
+# file (.gnu_debuglink); the running process maps the same build.
+strip_lib() {
+	set -e
+	mkdir -p "$W/stripped"
+	cd "$W/stripped"
+	objcopy --only-keep-debug "$B/libtlib.so" libtlib.so.debug
+	objcopy --strip-all --add-gnu-debuglink=libtlib.so.debug "$B/libtlib.so" libtlib.so
+	! readelf -SW libtlib.so | grep -q '\.symtab'
+}
+if (strip_lib) >"$W/strip.log" 2>&1; then
+	if roundtrip stripped-debuglink "$W/stripped/libtlib.so" lib ' l=207 '; then
+		if grep -q "symbols: $W/stripped/libtlib.so.debug" "$W/stripped-debuglink.build"
+		then pass stripped-debuglink-symbols
+		else fail stripped-debuglink-symbols "$(tr '\n' ' ' <"$W/stripped-debuglink.build")"; fi
+	fi
+else
+	fail stripped-debuglink "$(tr '\n' ' ' <"$W/strip.log")"
+fi
+
 # ---- refusals ----
 ub layout "$B/ubt" layout; rc=$?
 if [ $rc = 6 ] && grep -q 'REFUSED  config: data layout changed' "$W/layout.build" && [ ! -e "$W/layout.o" ]
 then pass refused-data-layout
 else fail refused-data-layout "exit $rc: $(tr '\n' ' ' <"$W/layout.build")"; fi
+
+# A fix to the library, built for the executable: not this target's code.
+ub wrong-target "$B/ubt" lib; rc=$?
+if [ $rc = 4 ] && grep -q 'unit lib/tlib.c: none of its functions is in' "$W/wrong-target.build" &&
+	grep -q 'nothing to redirect' "$W/wrong-target.build"
+then pass refused-other-target
+else fail refused-other-target "exit $rc: $(tr '\n' ' ' <"$W/wrong-target.build")"; fi
 
 # The source tree was never written.
 if diff -r "$W/pristine" "$S" >/dev/null; then pass source-untouched
