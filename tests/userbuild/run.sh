@@ -137,6 +137,20 @@ if roundtrip inlined-header "$B/ubt" inlined ' a=90 '; then
 fi
 roundtrip shared-library "$B/libtlib.so" lib ' l=207 '
 
+# Levels: level 2 (a cumulative fix) replaces level 1 in one step.
+levels() {
+	ub lvl-1 "$B/ubt" simple --level 1 && ub lvl-2 "$B/ubt" newfunc --level 2 ||
+		{ echo "build: $(cat "$W/lvl-1.build" "$W/lvl-2.build" | tr '\n' ' ')"; return 1; }
+	"$L" user apply "$W/lvl-1.o" --pid "$tp" >/dev/null 2>&1 && wait_for out '^c=21 ' ||
+		{ echo "level 1: $(line out)"; return 1; }
+	"$L" user apply "$W/lvl-2.o" --pid "$tp" >"$W/lvl.apply" 2>&1 && wait_for out '^c=36 ' ||
+		{ echo "level 2: $(tr '\n' ' ' <"$W/lvl.apply") $(line out)"; return 1; }
+	"$L" user list --pid "$tp" | grep -q 'lvl-1' && { echo "level 1 still listed"; return 1; }
+	"$L" user revert lvl-2 --pid "$tp" >/dev/null 2>&1 && wait_for out "$ORIG" ||
+		{ echo "revert: $(line out)"; return 1; }
+}
+if r=$(levels); then pass levels; else fail levels "$r"; fi
+
 # A stripped library: the builder reads the symbols from its separate debug
 # file (.gnu_debuglink); the running process maps the same build.
 strip_lib() {
