@@ -233,8 +233,6 @@ out:
 
 int ub_ccdb_load(const char *path, struct ub_ccdb *db)
 {
-	static const struct lf_json_limits lim = { 8, 4u << 20, 1u << 20 };
-	struct lf_jv *root = NULL;
 	char *text;
 	size_t len;
 	int r;
@@ -243,8 +241,19 @@ int ub_ccdb_load(const char *path, struct ub_ccdb *db)
 	r = lf_read_file(path, CCDB_MAX, &text, &len);
 	if (r < 0)
 		return r;
-	r = lf_json_parse(text, len, &lim, &root);
+	r = ub_ccdb_parse(text, len, db);
 	free(text);
+	return r;
+}
+
+int ub_ccdb_parse(const char *text, size_t len, struct ub_ccdb *db)
+{
+	static const struct lf_json_limits lim = { 8, 4u << 20, 1u << 20 };
+	struct lf_jv *root = NULL;
+	int r;
+
+	memset(db, 0, sizeof(*db));
+	r = lf_json_parse(text, len, &lim, &root);
 	if (r < 0)
 		return r;
 	if (root->type != LF_JARR || root->len > UB_MAX_UNITS) {

@@ -38,6 +38,8 @@ struct ub_ccdb {
 
 /* Reads compile_commands.json (entries with "arguments" or "command"). */
 int ub_ccdb_load(const char *path, struct ub_ccdb *ret);
+/* The same from memory (the fuzz harness). */
+int ub_ccdb_parse(const char *text, size_t len, struct ub_ccdb *ret);
 /* One unit per .c file, compiled in srcdir with `cc` and the given flags. */
 int ub_ccdb_from_cflags(const char *srcdir, const char *cc, const char *cflags,
 			const char *const *files, size_t nfiles, struct ub_ccdb *ret);
