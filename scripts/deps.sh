@@ -25,6 +25,8 @@ packages=(
 	dpkg-dev xz-utils zstd ca-certificates python3 file
 	# differ tests: aarch64 object pairs (binutils for readelf/objdump/ld)
 	binutils gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+	# userbuild tests: the real-world case builds libexpat with its CMake build
+	cmake
 )
 
 # Benchmarks only (`scripts/deps.sh bench`): the load generator and the
