@@ -25,6 +25,8 @@ packages=(
 	dpkg-dev xz-utils zstd ca-certificates python3 file
 	# differ tests: aarch64 object pairs (binutils for readelf/objdump/ld)
 	binutils gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+	# userspace aarch64 tests: cross C library, the arm64 VM
+	libc6-dev-arm64-cross qemu-system-arm
 )
 
 # Benchmarks only (`scripts/deps.sh bench`): the load generator and the
