@@ -30,6 +30,7 @@
 #define LF_ARCH_INSN_ALIGN 1
 #define LF_ARCH_SYSCALL_INSN_SIZE 2		/* syscall */
 #define LF_ARCH_PC_MASK UINT64_MAX
+#define LF_ARCH_USER_MAX 0x7ffffffff000ull	/* 47-bit user space */
 #define LF_DWARF_NREGS 17	/* rax..r15 and the return-address column */
 #define LF_DWARF_SP 7
 #define LF_DWARF_PC 16		/* the return-address column doubles as pc */
@@ -47,6 +48,8 @@ struct lf_regs {
 #define LF_ARCH_SYSCALL_INSN_SIZE 4		/* svc #0 */
 /* Return addresses signed by pointer authentication carry the PAC above bit 47. */
 #define LF_ARCH_PC_MASK ((1ull << 48) - 1)
+/* 48-bit VA (Debian, most devices): PIE programs load near 0xaaaa_aaaa_0000. */
+#define LF_ARCH_USER_MAX 0xfffffffff000ull
 #define LF_DWARF_NREGS 33	/* x0..x30, sp, pc */
 #define LF_DWARF_SP 31
 #define LF_DWARF_PC 32		/* the pc slot; x30 (lr) is the return-address column */
