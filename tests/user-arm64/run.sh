@@ -38,7 +38,7 @@ cross_agent() {
 		meson setup --cross-file "$A/aarch64-linux-gnu.ini" -Duser_only=true -Dtests=disabled \
 			--werror "$xbuild" "$src" || return 1
 	fi
-	ninja -C "$xbuild" -j2 src/agent/livefix-user
+	ninja -C "$xbuild" -j2 src/agent/livefix-user src/user/liblf_user.a src/common/liblf_common.a
 }
 if ! cross_agent >"$W/cross.log" 2>&1; then
 	tail -n 30 "$W/cross.log"
@@ -72,9 +72,14 @@ build_all() {
 	mk forever.o target-pie forever-1 1 $P/busy.c "func busy_forever busy_forever_v2"
 	mk often.o target-pie often-1 1 $P/busy.c "func busy_often busy_often_v2"
 	mk other.o target-other other-1 1 $P/simple.c "func compute compute_v2"
+	$XCC -O2 -g -fPIE -pie -Wl,--build-id -o wait-target "$A/wait-target.c" -lpthread
+	mk held.o wait-target held-1 1 "$A/patches/held.c" "func held held_v2"
 	# The right build-id, the wrong machine: an x86_64 object.
 	"$S/mkpatch.sh" x86.o target-pie x86-1 1 $P/simple.c "func compute compute_v2"
 	rm -f target-other	# only its build-id was needed
+	# arch-aarch64.c's encoders against the assembler's words (arch-test.c).
+	$XCC -O2 -static -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/include" -I"$src/src/user" \
+		-o arch-test "$A/arch-test.c" "$xbuild/src/user/liblf_user.a" "$xbuild/src/common/liblf_common.a"
 }
 if ! (build_all) >"$W/build.log" 2>&1; then
 	tail -n 30 "$W/build.log"

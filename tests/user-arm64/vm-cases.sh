@@ -68,6 +68,9 @@ roundtrip() { # name pid out patch id regex
 	pass "$name"
 }
 
+# ---- the encoders, checked against the assembler (arch-test.c) ----
+$T/arch-test | sed 's/^/LF-RESULT: /'
+
 # ---- PIE and non-PIE executables, 4 worker threads each ----
 for t in pie nopie; do
 	if ! start out-$t $T/target-$t $O/out-$t 4; then
@@ -142,6 +145,22 @@ else
 	fail threads-8 "target did not start"
 fi
 
+# ---- no free address within b's +-128 MiB of the program: refused ----
+# F reserves every free page within 3 GiB of the program (PROT_NONE).
+if start out-f $T/target-pie $O/out-f 1 F; then
+	$L user apply $T/simple-pie.o --pid $tp >$O/fill.log 2>&1
+	rc=$?
+	if [ $rc = 6 ] && grep -q 'no free address within branch reach' $O/fill.log && no_patch $tp &&
+	   running $tp out-f && wait_for out-f "$ORIG"; then
+		pass refuse-no-address-in-reach
+	else
+		fail refuse-no-address-in-reach "exit $rc: $(cat $O/fill.log)"
+	fi
+	kill -9 $tp
+else
+	fail refuse-no-address-in-reach "target did not start"
+fi
+
 # ---- a thread that never leaves the function: refused, nothing changed ----
 if start out-b $T/target-pie $O/out-b 1 B; then
 	$L user apply $T/forever.o --pid $tp --retries 3 >$O/forever.log 2>&1
@@ -160,14 +179,36 @@ fi
 if start out-o $T/target-pie $O/out-o 1 O; then
 	if $L user apply $T/often.o --pid $tp --retries 50 >$O/often.log 2>&1 && listed $tp often-1 &&
 	   $L user revert often-1 --pid $tp >>$O/often.log 2>&1 && no_patch $tp && running $tp out-o; then
-		pass busy-function-waited-for
+		pass function-busy-half-the-time
 		echo "vm: busy: $(cat $O/often.log)"
 	else
-		fail busy-function-waited-for "$(cat $O/often.log)"
+		fail function-busy-half-the-time "$(cat $O/often.log)"
 	fi
 	kill -9 $tp
 else
-	fail busy-function-waited-for "target did not start"
+	fail function-busy-half-the-time "target did not start"
+fi
+
+# ---- a thread inside the function for 4 s: refused, then waited for ----
+# Both read the thread's stack through libc's sleep() down to held().
+if start out-w $T/wait-target $O/out-w 4 && wait_for out-w '^h=1 t=in '; then
+	$L user apply $T/held.o --pid $tp --retries 2 >$O/held.log 2>&1
+	rc=$?
+	if [ $rc = 5 ] && grep -Eq 'is in held \(frame [1-9]' $O/held.log && no_patch $tp; then
+		pass refuse-thread-inside-held
+	else
+		fail refuse-thread-inside-held "exit $rc: $(cat $O/held.log)"
+	fi
+	if $L user apply $T/held.o --pid $tp --retries 400 >$O/held.log 2>&1 &&
+	   grep -Eq 'threads, ([2-9]|[1-9][0-9]+) attempts\)' $O/held.log && wait_for out-w '^h=2 t=out '; then
+		pass busy-function-waited-for-then-applied
+		echo "vm: held: $(cat $O/held.log)"
+	else
+		fail busy-function-waited-for-then-applied "$(cat $O/held.log) $(line out-w)"
+	fi
+	kill -9 $tp
+else
+	fail refuse-thread-inside-held "target did not start: $(line out-w)"
 fi
 
 # ---- the pause, as the agent reports it: 10 applies and reverts each ----
