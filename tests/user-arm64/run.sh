@@ -74,6 +74,10 @@ build_all() {
 	mk other.o target-other other-1 1 $P/simple.c "func compute compute_v2"
 	$XCC -O2 -g -fPIE -pie -Wl,--build-id -o wait-target "$A/wait-target.c" -lpthread
 	mk held.o wait-target held-1 1 "$A/patches/held.c" "func held held_v2"
+	# Code spanning 256 MiB: far_fn in its own segment.
+	$XCC -O2 -g -fno-pie -no-pie -Wl,--build-id -Wl,--section-start=.fartext=0x10400000 \
+		-o big-target "$A/big-target.c"
+	mk near.o big-target near-1 1 "$A/patches/near.c" "func near_fn near_fn_v2"
 	# The right build-id, the wrong machine: an x86_64 object.
 	"$S/mkpatch.sh" x86.o target-pie x86-1 1 $P/simple.c "func compute compute_v2"
 	rm -f target-other	# only its build-id was needed
