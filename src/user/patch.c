@@ -317,7 +317,8 @@ static int prepare(struct apply_ctx *c)
 		funcs_hull(c, &lo, &hi);
 	if (lf_maps_find_gap(&c->t->maps, lo, hi, c->img.map_size, LF_ARCH_BRANCH_REACH, &c->base) < 0)
 		return lf_user_fail(c->msg, c->msg_size, -EOPNOTSUPP,
-				    "process %d: no free address within branch reach of %s", (int)pid,
+				    "process %d: no free address within branch reach (+-%llu MiB) of %s",
+				    (int)pid, (unsigned long long)(LF_ARCH_BRANCH_REACH >> 20),
 				    lf_target_obj_path(c->t, o));
 	struct lf_link_sym res = { resolve, c };
 	if ((r = lf_link_apply(c->p, &c->img, c->base, &res, c->msg, c->msg_size)) < 0)

@@ -239,6 +239,20 @@ else
 	fail refuse-thread-inside-held "target did not start: $(line out-w)"
 fi
 
+# ---- a thread in a frameless leaf function: its stack still unwinds ----
+if start out-l $T/wait-target $O/out-l 0 spin && wait_for out-l '^h=1 t=out '; then
+	if $L user apply $T/held.o --pid $tp $BUDGET >$O/leaf.log 2>&1 && grep -q '(3 threads' $O/leaf.log &&
+	   wait_for out-l '^h=2 t=out ' && $L user revert held-1 $BUDGET --pid $tp >>$O/leaf.log 2>&1 &&
+	   wait_for out-l '^h=1 t=out ' && no_patch $tp; then
+		pass leaf-function-frame-unwinds
+	else
+		fail leaf-function-frame-unwinds "$(cat $O/leaf.log) $(line out-l)"
+	fi
+	kill -9 $tp
+else
+	fail leaf-function-frame-unwinds "target did not start: $(line out-l)"
+fi
+
 # ---- the pause, as the agent reports it: 10 applies and reverts each ----
 pauses() { # threads
 	start out-p$1 $T/target-pie $O/out-p$1 "$1" || return 1

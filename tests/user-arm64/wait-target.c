@@ -6,7 +6,10 @@
  *
  *   h=<held(0, 0)> t=<in|out> n=<line>
  *
- * usage: wait-target OUTFILE SECONDS
+ * usage: wait-target OUTFILE SECONDS [spin]
+ *   spin adds a thread that is almost always inside spin(), a leaf function
+ *   without a stack frame: its caller's sp is its own (aarch64 bl does not
+ *   push), which the stack check must accept.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -24,6 +27,22 @@ __attribute__((noipa)) int held(int x, int secs)
 	return x + 1 + zero;
 }
 
+__attribute__((noipa)) static int spin(void)
+{
+	int n = 0;
+
+	while (!zero && n < 1000000000)
+		n++;
+	return n;
+}
+
+static void *spinner(void *arg)
+{
+	for (;;)
+		spin();
+	return arg;
+}
+
 static void *holder(void *arg)
 {
 	state = 1;
@@ -38,10 +57,12 @@ int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 3000000 };
 	pthread_t t;
-	FILE *out = argc == 3 ? fopen(argv[1], "w") : NULL;
+	FILE *out = argc >= 3 ? fopen(argv[1], "w") : NULL;
 
 	if (!out)
 		return 2;
+	if (argc > 3)
+		pthread_create(&t, NULL, spinner, NULL);
 	pthread_create(&t, NULL, holder, (void *)(long)atoi(argv[2]));
 	while (!state)
 		nanosleep(&ts, NULL);
