@@ -267,7 +267,7 @@ pauses() { # threads
 	done
 	running $pp out-p$1 || { kill -9 $pp; return 1; }
 	kill -9 $pp
-	echo "LF-PAUSE: threads=$1 apply median $(sort -n $O/pa$1 | sed -n 5p) max $(sort -n $O/pa$1 | tail -n 1)" \
+	echo "LF-PAUSE: $1 workers + printer: apply median $(sort -n $O/pa$1 | sed -n 5p) max $(sort -n $O/pa$1 | tail -n 1)" \
 		"revert median $(sort -n $O/pr$1 | sed -n 5p) max $(sort -n $O/pr$1 | tail -n 1) (ms)"
 }
 for n in 1 8; do
