@@ -27,6 +27,8 @@ packages=(
 	binutils gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 	# userbuild tests: the real-world case builds libexpat with its CMake build
 	cmake
+	# userspace aarch64 tests: cross C library, the arm64 VM
+	libc6-dev-arm64-cross qemu-system-arm
 )
 
 # Benchmarks only (`scripts/deps.sh bench`): the load generator and the
