@@ -288,18 +288,28 @@ static const struct lf_diff_func *carried_in(const struct lf_elf *p, const struc
 }
 
 /*
- * A table the differ does not know (no symbols of its own, allocated, not
+ * A table the differ does not know (no objects of its own, allocated, not
  * code) with entries pointing into carried code: the entries would be lost.
+ * Data with symbols (a sched_class, an ops structure) is not a table: it is
+ * bound to the original and keeps pointing at the redirected function.
  */
 static int check_tables(const char *unit, const struct lf_elf *p, const struct lf_diff_result *r)
 {
+	bool *has_objects = calloc(p->nsecs, sizeof(*has_objects));
+
+	if (!has_objects)
+		return -ENOMEM;
+	for (size_t i = 1; i < p->nsyms; i++)
+		if (p->syms[i].shndx < p->nsecs &&
+		    (p->syms[i].type == STT_OBJECT || p->syms[i].type == STT_FUNC))
+			has_objects[p->syms[i].shndx] = true;
 	for (uint32_t t = 1; t < p->nsecs; t++) {
 		const struct lf_elf_section *s = &p->secs[t];
 		const struct lf_elf_rela *relas;
 		size_t n;
 
 		if (s->type != SHT_PROGBITS || !(s->flags & SHF_ALLOC) || (s->flags & SHF_EXECINSTR) ||
-		    is_known_section(r, s->name))
+		    has_objects[t] || is_known_section(r, s->name))
 			continue;
 		lf_elf_section_relas(p, s, &relas, &n);
 		for (size_t i = 0; i < n; i++) {
@@ -309,10 +319,12 @@ static int check_tables(const char *unit, const struct lf_elf *p, const struct l
 			if (f) {
 				lf_err("%s: %s: not supported: it has entries in %s, a table the patch "
 				       "object does not know how to carry", unit, f->name, s->name);
+				free(has_objects);
 				return -EOPNOTSUPP;
 			}
 		}
 	}
+	free(has_objects);
 	return 0;
 }
 

@@ -35,7 +35,7 @@ static int add_table(struct emit *m, uint32_t i)
 
 	if (!buf)
 		return -ENOMEM;
-	for (size_t e = 0; e < total && s->data; e++)
+	for (size_t e = 0; e < total && s->data && m->k->keep[i]; e++)
 		if (m->k->keep[i][e])
 			memcpy(buf + es * at++, s->data + e * es, es);
 	idx = lf_elf_out_add_section(m->out, s->name, s->type, s->flags & ~(uint64_t)SHF_GROUP,

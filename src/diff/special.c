@@ -127,7 +127,8 @@ static int push(struct carry *c, uint32_t sec, uint64_t from, uint64_t to)
 
 static int copy_whole(struct carry *c, uint32_t sec)
 {
-	if (c->copied[sec])
+	/* Tables are carried by entry only; code referring into one is not kernel code. */
+	if (c->copied[sec] || c->spec[sec])
 		return 0;
 	c->copied[sec] = true;
 	return push(c, sec, 0, c->p->e->secs[sec].size);
