@@ -4,10 +4,13 @@
  * objects to a loadable livepatch module.
  *
  *   1. lf_diff_objects() on each unit; any refusal stops the build
+ *      (entries of the special tables go along with carried code; an
+ *      unknown table with entries for it stops the build: check_tables())
  *   2. lf_diff_write_object(); redirected functions renamed livefix_<name>
  *      and made global (objcopy) so the generated C file can name them
  *   3. every reference to the running kernel classified: exported (stays an
- *      undefined symbol for the module loader) or klp (sympos from kallsyms)
+ *      undefined symbol for the module loader) or klp (sympos from kallsyms);
+ *      keys of load-time tables the loader cannot use refused (check_table_ref())
  *   4. livefix_main.c (klp_func/klp_object/klp_patch) + Kbuild, built with
  *      make -C <headers> M=<dir>, so modpost and vermagic are the kernel's
  *   5. klp_convert_module() on the linked .ko
