@@ -155,6 +155,21 @@ static int keep_bytes(struct carry *c, uint32_t sec, uint64_t from, uint64_t to)
 	return r ? r : push(c, sec, run, to);
 }
 
+/*
+ * The position a relocation from section `from` reaches in its target
+ * section: code adds the displacement's own size (x86-64 rel32), data
+ * holds exact addends (resolve_target() gives the position without it).
+ */
+static int64_t reached(const struct lf_elf *e, const struct lf_elf_section *from,
+		       const struct lf_elf_rela *r, const struct target *t)
+{
+	struct lf_elf_reloc_info info;
+
+	if (!(from->flags & SHF_EXECINSTR) || lf_elf_reloc_info(e->machine, r->type, &info) < 0)
+		return t->pos;
+	return wrap_add(t->pos, info.bias);
+}
+
 /* Where a slow path in .altinstr_aux ends: the next position anyone jumps to. */
 static uint64_t snippet_end(const struct carry *c, uint32_t sec, uint64_t pos)
 {
@@ -170,10 +185,13 @@ static uint64_t snippet_end(const struct carry *c, uint32_t sec, uint64_t pos)
 		for (size_t j = 0; j < n; j++) {
 			struct target t;
 
+			int64_t at;
+
 			if (e->syms[rl[j].sym].shndx != sec || resolve_target(c->p, s, &rl[j], &t) < 0)
 				continue;
-			if (t.pos >= 0 && (uint64_t)t.pos > pos && (uint64_t)t.pos < end)
-				end = (uint64_t)t.pos;
+			at = reached(e, s, &rl[j], &t);
+			if (at >= 0 && (uint64_t)at > pos && (uint64_t)at < end)
+				end = (uint64_t)at;
 		}
 	}
 	return end;
@@ -185,21 +203,23 @@ static int visit(struct carry *c, uint32_t sec, const struct lf_elf_rela *r)
 	const struct lf_elf_section *s = &e->secs[sec];
 	struct target t;
 	int ret = resolve_target(c->p, s, r, &t);
+	int64_t at;
 
 	if (ret < 0)
 		return ret;
 	if (t.kind == T_STR || t.kind == T_MERGE || t.kind == T_PRIV)
 		return copy_whole(c, t.sec);
-	if (t.kind != T_SEC || !c->ranged[t.sec] || t.pos < 0)
+	at = reached(e, s, r, &t);
+	if (t.kind != T_SEC || !c->ranged[t.sec] || at < 0)
 		return 0;
 	if (c->spec[sec] && !strcmp(c->spec[sec]->name, ".altinstructions")) {
-		uint64_t at = r->offset - ALT_REPL_FIELD + ALT_REPLLEN_FIELD;
+		uint64_t len_at = r->offset - ALT_REPL_FIELD + ALT_REPLLEN_FIELD;
 
-		if (r->offset % 12 != ALT_REPL_FIELD || at >= s->size || !s->data)
+		if (r->offset % 12 != ALT_REPL_FIELD || len_at >= s->size || !s->data)
 			return 0;
-		return keep_bytes(c, t.sec, (uint64_t)t.pos, (uint64_t)t.pos + s->data[at]);
+		return keep_bytes(c, t.sec, (uint64_t)at, (uint64_t)at + s->data[len_at]);
 	}
-	return keep_bytes(c, t.sec, (uint64_t)t.pos, snippet_end(c, t.sec, (uint64_t)t.pos));
+	return keep_bytes(c, t.sec, (uint64_t)at, snippet_end(c, t.sec, (uint64_t)at));
 }
 
 static int drain(struct carry *c)

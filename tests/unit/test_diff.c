@@ -668,6 +668,11 @@ static void special_tables(const char *arch, const char *variant)
 	assert_string_equal(alt->table, ".altinstr_replacement");
 	assert_string_equal(alt->table_func, "get_one");
 	assert_false(in_refs(x.r, "cold_key") || in_refs(x.r, "alt_target_two"));
+	/* get_one()'s slow path: testb (7 bytes), jnz (6), jmp (5), after get_two()'s. */
+	assert_int_equal(table(x.r, ".altinstr_aux")->entries, 36);
+	assert_int_equal(table(x.r, ".altinstr_aux")->carried, 18);
+	assert_true(in_refs(x.r, "flag_one"));
+	assert_false(in_refs(x.r, "flag_two"));
 
 	out = write_patch(&x, path, sizeof(path));
 	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
@@ -683,6 +688,11 @@ static void special_tables(const char *arch, const char *variant)
 	assert_int_equal(out_relas(out, ".altinstr_replacement", 6, &sym, &addend), 1);
 	assert_string_equal(sym, "alt_target_one");
 	assert_int_equal(lf_elf_section_by_name(out, ".altinstr_replacement")->size, 10);
+	assert_int_equal(out_relas(out, ".altinstr_aux", 18 + 2, &sym, &addend), 3);
+	assert_non_null(sym);
+	assert_string_equal(sym, "flag_one");
+	assert_int_equal(run("readelf -rW %s | grep -A20 \"'.rela.text.get_one'\" | "
+			     "grep -q '.altinstr_aux + e$'", path), 0);
 	/* The bug entry's line (42) came along; its file string is in the patch. */
 	assert_int_equal(lf_elf_section_by_name(out, "__bug_table")->data[8], 42);
 	assert_int_equal(run("objdump -s -j .rodata.str1.1 %s | grep -q special_tables", path), 0);

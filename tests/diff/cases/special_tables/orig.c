@@ -2,17 +2,16 @@
 /*
  * Two functions with entries in the kernel's special tables, laid out as
  * x86_64 Linux 6.1 lays them out (__ex_table, __jump_table, __bug_table,
- * .altinstructions with .altinstr_replacement, .orc_unwind_ip with
- * .orc_unwind). The fix changes get_one() only: the patch must carry
+ * .altinstructions with .altinstr_replacement, a static_cpu_has() slow path
+ * in .altinstr_aux, .orc_unwind_ip with .orc_unwind). The fix changes
+ * get_one() only: the patch must carry
  * get_one()'s entries, compacted, and none of get_two()'s. get_two() comes
  * first so that get_one()'s entries are not at offset 0 in the object.
  */
-#ifndef CHANGE
 #define CHANGE 1
-#endif
 
 #if defined(__x86_64__)
-#define TABLES(key, alt)                                                        \
+#define TABLES(key, alt, flag)                                                  \
 	"1: movl (%1), %0\n"                                                    \
 	"2:\n"                                                                  \
 	".pushsection __ex_table,\"a\"\n .balign 4\n"                          \
@@ -35,13 +34,16 @@
 	".pushsection .orc_unwind_ip,\"a\"\n .long 1b - .\n .long 3b - .\n"     \
 	" .popsection\n"                                                        \
 	".pushsection .orc_unwind,\"a\"\n .word 8, 0, 0x15\n .word 16, 0, 0x25\n" \
-	" .popsection\n"
+	" .popsection\n"                                                        \
+	"jmp 11f\n12:\n"                                                         \
+	".pushsection .altinstr_aux,\"ax\"\n"                                   \
+	"11: testb $1, " flag "(%%rip)\n jnz 12b\n jmp 12b\n .popsection\n"
 
 int get_two(const int *p)
 {
 	int v;
 
-	asm volatile(TABLES("cold_key", "alt_target_two") : "=r"(v) : "r"(p));
+	asm volatile(TABLES("cold_key", "alt_target_two", "flag_two") : "=r"(v) : "r"(p));
 	return v + 7;
 }
 
@@ -49,7 +51,7 @@ int get_one(const int *p)
 {
 	int v;
 
-	asm volatile(TABLES("hot_key", "alt_target_one") : "=r"(v) : "r"(p));
+	asm volatile(TABLES("hot_key", "alt_target_one", "flag_one") : "=r"(v) : "r"(p));
 	return v + CHANGE;
 }
 #else
