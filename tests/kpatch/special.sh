@@ -7,11 +7,14 @@
 #   static-key-build   kernel/sched/core.c sysctl_schedstats: static branch on
 #                      sched_schedstats, not exported (__jump_table entry
 #                      bound by a klp relocation)
+#   dyndbg-build       fs/proc/version.c: a new pr_debug() (__dyndbg
+#                      descriptor and __jump_table entry on its key, new data
+#                      of the patch module)
 #   ro-key-refused     mm/usercopy.c __check_object_size: static branch on a
 #                      read-only key: refused with its message, no module
 # Each built module must carry its entries and ORC for the patched code.
-special_vm_cases=(vm-warn vm-uaccess vm-static-key)
-special_modules=(lf_warn lf_uaccess lf_skey)
+special_vm_cases=(vm-warn vm-uaccess vm-static-key vm-dyndbg)
+special_modules=(lf_warn lf_uaccess lf_skey lf_dyndbg)
 
 # ko function table: the .ko has entries of table relocated against function.
 ko_has_entry() {
@@ -41,6 +44,11 @@ test_special_builds() {
 	special_build warn-build lf_warn version-warn.patch version_proc_show __bug_table
 	special_build uaccess-build lf_uaccess getcpu-uaccess.patch __x64_sys_getcpu __ex_table .altinstructions
 	special_build static-key-build lf_skey schedstats-key.patch sysctl_schedstats __jump_table
+	special_build dyndbg-build lf_dyndbg version-pr-debug.patch version_proc_show __jump_table
+	if [ -f "$work/lf_dyndbg.ko" ] && ! readelf -rW "$work/lf_dyndbg.ko" |
+		grep -A4 "^Relocation section '.rela__jump_table'" | grep -q ' __UNIQUE_ID_ddebug[0-9.]* + '; then
+		fail dyndbg-key "the __jump_table entry does not use the module's own descriptor"
+	fi
 	if [ -f "$work/lf_skey.ko" ] && ! readelf -sW "$work/lf_skey.ko" | grep -q 'OS \[0xff20\] .klp.sym.vmlinux.sched_schedstats,0$'; then
 		fail static-key-klp "sched_schedstats is not bound by a klp relocation"
 	fi

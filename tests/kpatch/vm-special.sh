@@ -53,6 +53,27 @@ t_static_key() {
 	[ "$(cat $f)" = 0 ] || fail_with "$f reads '$(cat $f)' after unload"
 }
 
+# The pr_debug() the fix adds is the patch module's own dynamic debug entry:
+# listed under the module, silent until enabled, then printed (its key
+# is the module's own, registered by the loader with the carried entry).
+t_dyndbg() {
+	ctl=/proc/dynamic_debug/control
+	agent_ok kernel load "$K/lf_dyndbg.ko" || return 1
+	e=$(grep '\[lf_dyndbg\]version_proc_show' $ctl)
+	echo "vm: dynamic debug: $e"
+	case $e in *'fs/proc/version.c:16 [lf_dyndbg]version_proc_show =_ "livefix: version read\n"'*) ;;
+	*) fail_with "$ctl has no entry for the module: '$(short "$e")'"; return 1 ;; esac
+	cat /proc/version >/dev/null
+	dmesg | grep -q 'livefix: version read' && { fail_with "printed while disabled"; return 1; }
+	echo 'module lf_dyndbg +p' >$ctl
+	cat /proc/version >/dev/null
+	dmesg | grep -q 'livefix: version read' || { fail_with "not printed once enabled"; return 1; }
+	echo 'module lf_dyndbg -p' >$ctl
+	agent_ok kernel unload lf_dyndbg || return 1
+	gone lf_dyndbg
+}
+
 run_test vm-warn t_warn lf_warn.ko
 run_test vm-uaccess t_uaccess lf_uaccess.ko
 run_test vm-static-key t_static_key lf_skey.ko
+run_test vm-dyndbg t_dyndbg lf_dyndbg.ko

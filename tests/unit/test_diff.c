@@ -531,8 +531,9 @@ static void static_key(const char *arch, const char *variant)
 	struct pair x;
 
 	pair_open(&x, arch, variant, "static_key", NULL);
-	expect_refused(&x, LF_DIFF_REFUSE_STATIC_KEY, "trace_key");
-	assert_null(lf_diff_find_problem(x.r, LF_DIFF_REFUSE_STATIC_KEY, "debug_key"));
+	expect_refused(&x, LF_DIFF_REFUSE_STATIC_KEY, "debug_key");
+	assert_null(lf_diff_find_problem(x.r, LF_DIFF_REFUSE_STATIC_KEY, "trace_key"));
+	assert_non_null(data_named(x.r, "trace_key"));
 	pair_close(&x);
 }
 
