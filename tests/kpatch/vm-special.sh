@@ -5,7 +5,10 @@
 
 # The WARN in the patched version_proc_show() fires on every read: the
 # kernel finds it in the module's __bug_table (file and line come from the
-# entry); without the entry the ud2 would be an invalid-opcode oops.
+# entry); without the entry the ud2 would be an invalid-opcode oops. The
+# warning's call trace unwinds out of the patched function with the
+# module's ORC entries: its caller, seq_read_iter(), is printed as reliable
+# (without the "? " of frames found by scanning the stack).
 t_warn() {
 	dmesg | grep -q 'livefix test warning' && { fail_with "warning before the load"; return 1; }
 	agent_ok kernel load "$K/lf_warn.ko" || return 1
@@ -14,6 +17,10 @@ t_warn() {
 	[ -n "$w" ] && dmesg | grep -q 'livefix test warning' ||
 		{ fail_with "no warning from fs/proc/version.c:16 in dmesg: $(short "$(dmesg | tail -5)")"; return 1; }
 	echo "vm: $w"
+	tr=$(dmesg | sed -n '/Call Trace:/,/<\/TASK>/p' | sed -n '2,4p' | sed 's/^\[[ 0-9.]*\]//')
+	echo "vm: trace after the warning: $(short "$tr")"
+	echo "$tr" | grep -qE '^ +seq_read_iter\+0x' ||
+		{ fail_with "unreliable unwind out of the patched function: $(short "$tr")"; return 1; }
 	agent_ok kernel unload lf_warn || return 1
 	gone lf_warn || return 1
 	n=$(dmesg | grep -c 'livefix test warning')
