@@ -702,6 +702,20 @@ static void special_tables(const char *arch, const char *variant)
 	pair_close(&x);
 }
 
+/* A table whose size is no whole number of the kernel's entries: refused. */
+static void special_bad(const char *arch, const char *variant)
+{
+	struct pair x;
+
+	pair_open(&x, arch, variant, "special_bad", NULL);
+	expect_change(&x, "warn_if", LF_DIFF_CHANGED);
+	if (!strcmp(arch, "x86_64"))
+		expect_refused(&x, LF_DIFF_REFUSE_SPECIAL, "__bug_table");
+	else
+		assert_int_equal(x.r->nrefused, 0);
+	pair_close(&x);
+}
+
 #define CASE(name)                                                                  \
 	static void test_##name##_x86_64(void **state) { for_each_variant("x86_64", name); } \
 	static void test_##name##_aarch64(void **state) { for_each_variant("aarch64", name); }
@@ -726,6 +740,7 @@ CASE(notrace)
 CASE(static_key)
 CASE(static_call)
 CASE(special_tables)
+CASE(special_bad)
 
 int main(void)
 {
@@ -735,7 +750,7 @@ int main(void)
 		RUN(new_global), RUN(clone_rename), RUN(jump_table), RUN(cold_part),
 		RUN(struct_layout),
 		RUN(data_init), RUN(init_text), RUN(notrace), RUN(static_key), RUN(static_call),
-		RUN(special_tables),
+		RUN(special_tables), RUN(special_bad),
 		cmocka_unit_test(test_canonical_names),
 		cmocka_unit_test(test_machine_mismatch),
 	};
