@@ -42,6 +42,7 @@ enum lf_diff_reason {
 	LF_DIFF_REFUSE_NOTRACE,      /* original has no patchable prologue */
 	LF_DIFF_REFUSE_UNBINDABLE,   /* reference to something without a name */
 	LF_DIFF_REFUSE_RELOC,        /* relocation type we cannot compare */
+	LF_DIFF_REFUSE_SPECIAL,      /* a special table whose layout we do not know */
 	LF_DIFF_WARN_NOTRACE,        /* patched copy lost its prologue */
 	LF_DIFF_WARN_REMOVED_DATA,   /* data present only in the original */
 };
@@ -82,6 +83,23 @@ struct lf_diff_ref {
 	uint8_t type;         /* STT_FUNC, STT_OBJECT, STT_NOTYPE */
 	uint32_t orig_sym;    /* symbol index in the original, 0 if external */
 	uint32_t sym;         /* symbol index in the patched object */
+	/*
+	 * Set when an entry the patch carries in a table that the module
+	 * loader processes while it loads the patch module (__jump_table,
+	 * .static_call_sites, .altinstructions and its replacement code,
+	 * .parainstructions, ...) uses this symbol: the table's name and the
+	 * function the entry belongs to ("?" if unknown). NULL otherwise.
+	 */
+	char *table;
+	char *table_func;
+};
+
+/* A special table of the patched object (or auxiliary code section). */
+struct lf_diff_table {
+	char *name;           /* __ex_table, .altinstr_replacement, ... */
+	size_t entries;       /* entries in the object (bytes for code_bytes) */
+	size_t carried;       /* entries (bytes) the patch object carries */
+	bool code_bytes;      /* auxiliary code carried by byte ranges */
 };
 
 struct lf_diff_problem {
@@ -100,6 +118,8 @@ struct lf_diff_result {
 	size_t nrefs;
 	struct lf_diff_problem *problems;
 	size_t nproblems;
+	struct lf_diff_table *tables; /* special tables of the patched object */
+	size_t ntables;
 	size_t nrefused;              /* fatal problems */
 	size_t nchanged, nnew, nremoved, nunchanged;
 };

@@ -4,14 +4,18 @@
  * objects to a loadable livepatch module.
  *
  *   1. lf_diff_objects() on each unit; any refusal stops the build
+ *      (entries of the special tables go along with carried code; an
+ *      unknown table with entries for it stops the build: check_tables())
  *   2. lf_diff_write_object(); redirected functions renamed livefix_<name>
  *      and made global (objcopy) so the generated C file can name them
  *   3. every reference to the running kernel classified: exported (stays an
- *      undefined symbol for the module loader) or klp (sympos from kallsyms)
+ *      undefined symbol for the module loader) or klp (sympos from kallsyms);
+ *      keys of load-time tables the loader cannot use refused (check_table_ref())
  *   4. livefix_main.c (klp_func/klp_object/klp_patch) + Kbuild, built with
  *      make -C <headers> M=<dir>, so modpost and vermagic are the kernel's
  *   5. klp_convert_module() on the linked .ko
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -139,17 +143,103 @@ static int sympos(const struct kmod *k, const char *unit, const char *name, bool
 	return -EOPNOTSUPP;
 }
 
+/* The object a unit belongs to: livefix patches units of vmlinux only so far. */
+static const char *unit_object(const struct kmod *k, const char *unit)
+{
+	(void)k;
+	(void)unit;
+	return "vmlinux";
+}
+
+/* Address of a kernel symbol (the one sympos names), or 0. */
+static uint64_t ksym_addr(const struct kmod *k, const char *name, uint32_t pos)
+{
+	const struct lf_ksyms *s = k->in->syms;
+	size_t first, n = lf_ksyms_lookup(s, name, &first);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct lf_ksym *y = &s->syms[s->by_name[first + i]];
+
+		if (n == 1 || y->pos == pos)
+			return y->addr;
+	}
+	return 0;
+}
+
+static bool in_ksym_range(const struct kmod *k, uint64_t a, const char *start, const char *end)
+{
+	uint64_t lo = ksym_addr(k, start, 0), hi = ksym_addr(k, end, 0);
+
+	return a && lo && hi && a >= lo && a < hi;
+}
+
+static const char *table_hint(const char *table)
+{
+	if (!strcmp(table, "__jump_table"))
+		return "; use static_key_enabled()";
+	if (!strcmp(table, ".static_call_sites"))
+		return "; call the function directly";
+	return "";
+}
+
+/*
+ * The loader processes __jump_table, .static_call_sites, alternatives and
+ * paravirt sites of the patch module while it loads it (module_finalize(),
+ * then the jump_label and static_call module notifiers). On 6.1 the klp
+ * relocations against vmlinux are applied before that, by
+ * apply_relocations() -> klp_apply_section_relocs(..., NULL), so entries
+ * using unexported vmlinux symbols work. Two cases do not:
+ *   - klp relocations against a loadable module's symbols are applied only
+ *     when that module is patched (klp_init_object_loaded()), after the
+ *     loader used the entries: they would hold unrelocated values;
+ *   - jump_label_add_module() and static_call_add_module() write to a key
+ *     outside the module (key->next, key->mods): a key in vmlinux's
+ *     read-only data (DEFINE_STATIC_KEY_*_RO, __ro_after_init) would fault.
+ */
+static int check_table_ref(const struct kmod *k, const char *unit,
+			   const struct lf_diff_ref *ref, bool klp, uint32_t pos)
+{
+	const char *obj = unit_object(k, unit);
+	bool key = !strcmp(ref->table, "__jump_table") || !strcmp(ref->table, ".static_call_sites");
+	uint64_t a;
+
+	if (klp && strcmp(obj, "vmlinux")) {
+		lf_err("%s: %s: %s entry uses %s of module %s, which a klp relocation binds only "
+		       "after the module loader processed the entry: not supported on this "
+		       "kernel%s", unit, ref->table_func, ref->table, ref->name, obj,
+		       table_hint(ref->table));
+		return -EOPNOTSUPP;
+	}
+	if (!key || strcmp(obj, "vmlinux"))
+		return 0;
+	a = ksym_addr(k, ref->name, pos);
+	if (in_ksym_range(k, a, "__start_ro_after_init", "__end_ro_after_init") ||
+	    in_ksym_range(k, a, "__start_rodata", "__end_rodata")) {
+		lf_err("%s: %s: %s entry uses %s %s, which is read-only after boot: the module "
+		       "loader writes to the key when it loads the patch: not supported on this "
+		       "kernel%s", unit, ref->table_func, ref->table,
+		       !strcmp(ref->table, "__jump_table") ? "static key" : "static call key",
+		       ref->name, table_hint(ref->table));
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int add_ref(struct kmod *k, const char *unit, const struct lf_diff_ref *ref)
 {
 	uint32_t pos;
 	int r;
 
 	if (ref->global && exported(k, ref->name)) {
+		if (ref->table && (r = check_table_ref(k, unit, ref, false, 0)) < 0)
+			return r;
 		k->nexported++;
 		return 0;
 	}
 	r = sympos(k, unit, ref->name, ref->global, &pos);
 	if (r < 0)
+		return r;
+	if (ref->table && (r = check_table_ref(k, unit, ref, true, pos)) < 0)
 		return r;
 	for (size_t i = 0; i < k->nklp; i++) {
 		if (strcmp(k->klp[i].name, ref->name))
@@ -168,42 +258,76 @@ static int add_ref(struct kmod *k, const char *unit, const struct lf_diff_ref *r
 	return 0;
 }
 
-/* Tables the patch object does not carry yet: entries for carried code would be lost. */
-static const char *const unsupported_tables[] = {
-	"__ex_table", "__jump_table", "__bug_table", ".altinstructions", ".static_call_sites",
-	".parainstructions", ".smp_locks", "__tracepoints_ptrs", "__dyndbg",
-};
-
-static bool carried_section(const struct lf_elf *p, const struct lf_diff_result *r, uint32_t shndx)
+/*
+ * Sections that hold no behaviour of a function (debug, exports, objtool's
+ * annotations, initcalls) or that the differ carries (r->tables).
+ */
+static bool is_known_section(const struct lf_diff_result *r, const char *name)
 {
-	for (size_t i = 0; i < r->nfuncs; i++)
-		if ((r->funcs[i].change == LF_DIFF_CHANGED || r->funcs[i].change == LF_DIFF_NEW) &&
-		    p->syms[r->funcs[i].sym].shndx == shndx)
+	static const char *const prefixes[] = {
+		".discard", ".rodata", ".data", ".bss", ".init.", ".exit.", ".initcall", ".con_initcall",
+		"__ksymtab", "___ksymtab", "__kcrctab", "__param", "__patchable_function_entries",
+		"__tracepoints", "__dyndbg", "_ftrace_events", "_ftrace_eval_map", "__bpf_raw_tp_map",
+		"__kprobe_blacklist", "_error_injection_whitelist", ".eh_frame",
+	};
+
+	for (size_t i = 0; i < r->ntables; i++)
+		if (!strcmp(r->tables[i].name, name))
+			return true;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
 			return true;
 	return false;
 }
 
+static const struct lf_diff_func *carried_in(const struct lf_elf *p, const struct lf_diff_result *r,
+					      uint32_t shndx)
+{
+	for (size_t i = 0; i < r->nfuncs; i++)
+		if ((r->funcs[i].change == LF_DIFF_CHANGED || r->funcs[i].change == LF_DIFF_NEW) &&
+		    p->syms[r->funcs[i].sym].shndx == shndx)
+			return &r->funcs[i];
+	return NULL;
+}
+
+/*
+ * A table the differ does not know (no objects of its own, allocated, not
+ * code) with entries pointing into carried code: the entries would be lost.
+ * Data with symbols (a sched_class, an ops structure) is not a table: it is
+ * bound to the original and keeps pointing at the redirected function.
+ */
 static int check_tables(const char *unit, const struct lf_elf *p, const struct lf_diff_result *r)
 {
-	for (size_t t = 0; t < sizeof(unsupported_tables) / sizeof(unsupported_tables[0]); t++) {
-		const struct lf_elf_section *s = lf_elf_section_by_name(p, unsupported_tables[t]);
+	bool *has_objects = calloc(p->nsecs, sizeof(*has_objects));
+
+	if (!has_objects)
+		return -ENOMEM;
+	for (size_t i = 1; i < p->nsyms; i++)
+		if (p->syms[i].shndx < p->nsecs &&
+		    (p->syms[i].type == STT_OBJECT || p->syms[i].type == STT_FUNC))
+			has_objects[p->syms[i].shndx] = true;
+	for (uint32_t t = 1; t < p->nsecs; t++) {
+		const struct lf_elf_section *s = &p->secs[t];
 		const struct lf_elf_rela *relas;
 		size_t n;
 
-		if (!s)
+		if (s->type != SHT_PROGBITS || !(s->flags & SHF_ALLOC) || (s->flags & SHF_EXECINSTR) ||
+		    has_objects[t] || is_known_section(r, s->name))
 			continue;
 		lf_elf_section_relas(p, s, &relas, &n);
 		for (size_t i = 0; i < n; i++) {
 			uint32_t sh = p->syms[relas[i].sym].shndx;
+			const struct lf_diff_func *f = sh && sh < p->nsecs ? carried_in(p, r, sh) : NULL;
 
-			if (sh && sh < p->nsecs && carried_section(p, r, sh)) {
-				lf_err("%s: not supported yet: changed code with %s entries (in %s): "
-				       "the patch object does not carry them", unit, s->name,
-				       p->secs[sh].name);
+			if (f) {
+				lf_err("%s: %s: not supported: it has entries in %s, a table the patch "
+				       "object does not know how to carry", unit, f->name, s->name);
+				free(has_objects);
 				return -EOPNOTSUPP;
 			}
 		}
 	}
+	free(has_objects);
 	return 0;
 }
 
@@ -218,6 +342,11 @@ static void print_diff(const char *unit, const struct lf_diff_result *r)
 			       f->why == LF_DIFF_WHY_NONE || f->why == LF_DIFF_WHY_NEW ? ""
 				       : lf_diff_why_name(f->why));
 	}
+	for (size_t i = 0; i < r->ntables; i++)
+		if (r->tables[i].carried)
+			printf("  table %s %s: %zu of %zu %s\n", unit, r->tables[i].name,
+			       r->tables[i].carried, r->tables[i].entries,
+			       r->tables[i].code_bytes ? "bytes" : "entries");
 	for (size_t i = 0; i < r->nproblems; i++)
 		lf_log(r->problems[i].fatal ? LF_LOG_ERR : LF_LOG_WARNING, "%s: %s %s: %s: %s", unit,
 			r->problems[i].fatal ? "REFUSED" : "warning", r->problems[i].symbol,

@@ -393,8 +393,13 @@ static bool defined_and_differs(struct diff_ctx *c, uint32_t sym, int *err)
 
 /*
  * Static keys and static calls defined in the object being patched are
- * registered when it is loaded (module init, or boot for vmlinux); a new or
- * changed key cannot be registered by a live patch.
+ * registered when it is loaded (module init, or boot for vmlinux); a changed
+ * key cannot be re-registered by a live patch. A new static key is new data
+ * of the patch: it lives in the patch module with the carried __jump_table
+ * entries that use it (only carried code can use it), and the module loader
+ * registers keys defined in the module being loaded (jump_label_add_module()),
+ * e.g. the descriptor of a pr_debug() the fix adds. New static call keys
+ * stay refused: their trampolines are not carried.
  */
 static int check_keys(struct diff_ctx *c)
 {
@@ -413,7 +418,7 @@ static int check_keys(struct diff_ctx *c)
 			const char *name;
 
 			if (resolve_target(&c->p, sec, &rs->relas[j], &t) < 0 || t.kind != T_SYM ||
-			    !defined_and_differs(c, t.sym, &err))
+			    !defined_and_differs(c, t.sym, &err) || (!calls && !c->p.twin[t.sym]))
 				continue;
 			name = p->syms[t.sym].name;
 			if (lf_diff_find_problem(c->r, calls ? LF_DIFF_REFUSE_STATIC_CALL :

@@ -89,8 +89,14 @@ void lf_diff_result_free(struct lf_diff_result *r)
 	}
 	for (size_t i = 0; i < r->ndata; i++)
 		free(r->data[i].name);
-	for (size_t i = 0; i < r->nrefs; i++)
+	for (size_t i = 0; i < r->nrefs; i++) {
 		free(r->refs[i].name);
+		free(r->refs[i].table);
+		free(r->refs[i].table_func);
+	}
+	for (size_t i = 0; i < r->ntables; i++)
+		free(r->tables[i].name);
+	free(r->tables);
 	for (size_t i = 0; i < r->nproblems; i++) {
 		free(r->problems[i].symbol);
 		free(r->problems[i].detail);
@@ -129,6 +135,7 @@ const char *lf_diff_reason_name(enum lf_diff_reason r)
 		[LF_DIFF_REFUSE_NOTRACE] = "notrace function",
 		[LF_DIFF_REFUSE_UNBINDABLE] = "unbindable reference",
 		[LF_DIFF_REFUSE_RELOC] = "unknown relocation",
+		[LF_DIFF_REFUSE_SPECIAL] = "special table not understood",
 		[LF_DIFF_WARN_NOTRACE] = "patched function is notrace",
 		[LF_DIFF_WARN_REMOVED_DATA] = "data removed",
 	};

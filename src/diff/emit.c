@@ -3,7 +3,9 @@
  * Writing the patch object: the carried sections copied byte for byte, the
  * included functions and data as defined symbols, every reference to the
  * original as an undefined symbol of the original's name, and each carried
- * relocation re-pointed at one of those. The builders then turn the
+ * relocation re-pointed at one of those. Special tables keep only the
+ * entries of carried code, compacted in their order (special.c). The
+ * builders then turn the
  * undefined symbols into klp relocations (kernel) or resolved addresses
  * (userspace).
  */
@@ -16,26 +18,46 @@
 
 struct emit {
 	const struct lf_elf *p;
+	struct carry *k;
 	struct lf_elf_out *out;
 	uint32_t *secmap;  /* patched section -> output section, 0 none */
 	int *symmap;       /* patched symbol -> output symbol handle, -1 none */
 };
 
-static int noop(void *arg, uint32_t sec, const struct lf_elf_rela *r, const struct target *t)
+/* The entries of a special table that the patch keeps, in their order. */
+static int add_table(struct emit *m, uint32_t i)
 {
-	return 0;
+	const struct lf_elf_section *s = &m->p->secs[i];
+	uint32_t es = m->k->spec[i]->entsize;
+	size_t total, n = carry_table_count(m->k, i, &total), at = 0;
+	uint8_t *buf = malloc(n * es + 1);
+	int idx;
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t e = 0; e < total && s->data && m->k->keep[i]; e++)
+		if (m->k->keep[i][e])
+			memcpy(buf + es * at++, s->data + e * es, es);
+	idx = lf_elf_out_add_section(m->out, s->name, s->type, s->flags & ~(uint64_t)SHF_GROUP,
+				     s->align, s->entsize, buf, (uint64_t)n * es);
+	free(buf);
+	return idx;
 }
 
-static int add_sections(struct emit *m, const bool *copied)
+static int add_sections(struct emit *m)
 {
 	for (size_t i = 1; i < m->p->nsecs; i++) {
 		const struct lf_elf_section *s = &m->p->secs[i];
 		int idx;
 
-		if (!copied[i])
+		if (!m->k->copied[i])
 			continue;
-		idx = lf_elf_out_add_section(m->out, s->name, s->type, s->flags & ~(uint64_t)SHF_GROUP,
-					     s->align, s->entsize, s->data, s->size);
+		if (m->k->spec[i])
+			idx = add_table(m, (uint32_t)i);
+		else
+			idx = lf_elf_out_add_section(m->out, s->name, s->type,
+						     s->flags & ~(uint64_t)SHF_GROUP, s->align,
+						     s->entsize, s->data, s->size);
 		if (idx < 0)
 			return idx;
 		m->secmap[i] = (uint32_t)idx;
@@ -76,12 +98,13 @@ static int add_symbols(struct emit *m, const bool *included, const struct lf_dif
 static int add_rela(void *arg, uint32_t sec, const struct lf_elf_rela *r, const struct target *t)
 {
 	struct emit *m = arg;
+	uint64_t off = m->k->spec[sec] ? carry_table_offset(m->k, sec, r->offset) : r->offset;
 	int h;
 
 	if (t->kind == T_SYM) {
 		if (m->symmap[t->sym] < 0)
 			return -EINVAL; /* neither carried nor bound: the result is stale */
-		return lf_elf_out_add_rela(m->out, m->secmap[sec], r->offset, r->type,
+		return lf_elf_out_add_rela(m->out, m->secmap[sec], off, r->type,
 					   m->symmap[t->sym], t->off);
 	}
 	if (!m->secmap[t->sec])
@@ -89,7 +112,7 @@ static int add_rela(void *arg, uint32_t sec, const struct lf_elf_rela *r, const 
 	h = lf_elf_out_section_symbol(m->out, m->secmap[t->sec]);
 	if (h < 0)
 		return h;
-	return lf_elf_out_add_rela(m->out, m->secmap[sec], r->offset, r->type, h, t->pos);
+	return lf_elf_out_add_rela(m->out, m->secmap[sec], off, r->type, h, t->pos);
 }
 
 static int emit(struct emit *m, const struct side *p, const struct lf_diff_result *r,
@@ -97,21 +120,22 @@ static int emit(struct emit *m, const struct side *p, const struct lf_diff_resul
 {
 	size_t ns = m->p->nsyms ? m->p->nsyms : 1;
 	bool *included = calloc(ns, sizeof(*included));
-	bool *copied = calloc(m->p->nsecs, sizeof(*copied));
-	int ret = -ENOMEM;
+	struct carry k;
+	int ret = carry_init(&k, p);
 
-	if (!included || !copied)
+	m->k = &k;
+	if (ret == 0 && !included)
+		ret = -ENOMEM;
+	if (ret < 0)
 		goto out;
 	mark_included(m->p, r, included);
-	ret = walk_patch(p, included, copied, noop, NULL);
+	ret = walk_patch(&k, included);
 	if (ret == 0)
-		ret = add_sections(m, copied);
+		ret = add_sections(m);
 	if (ret == 0)
 		ret = add_symbols(m, included, r);
-	if (ret == 0) {
-		memset(copied, 0, m->p->nsecs * sizeof(*copied));
-		ret = walk_patch(p, included, copied, add_rela, m);
-	}
+	if (ret == 0)
+		ret = carry_for_each_rela(&k, add_rela, m);
 	if (ret == 0) {
 		/* Says the code needs no executable stack, as gcc's objects do. */
 		int idx = lf_elf_out_add_section(m->out, ".note.GNU-stack", SHT_PROGBITS, 0, 1, 0, NULL, 0);
@@ -119,8 +143,9 @@ static int emit(struct emit *m, const struct side *p, const struct lf_diff_resul
 		ret = idx < 0 ? idx : lf_elf_out_write(m->out, path);
 	}
 out:
+	m->k = NULL;
+	carry_release(&k);
 	free(included);
-	free(copied);
 	return ret;
 }
 

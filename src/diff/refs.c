@@ -25,50 +25,9 @@ void mark_included(const struct lf_elf *p, const struct lf_diff_result *r, bool 
 			included[r->data[i].sym] = true;
 }
 
-int walk_patch(const struct side *p, const bool *included, bool *copied,
-	       walk_fn fn, void *arg)
-{
-	const struct lf_elf *e = p->e;
-	uint32_t *queue = calloc(e->nsecs, sizeof(*queue));
-	size_t head = 0, tail = 0;
-	int r = 0;
-
-	if (!queue)
-		return -ENOMEM;
-	for (size_t i = 1; i < e->nsyms; i++) {
-		uint32_t s = e->syms[i].shndx;
-
-		if (included[i] && !copied[s]) {
-			copied[s] = true;
-			queue[tail++] = s;
-		}
-	}
-	while (r == 0 && head < tail) {
-		const struct lf_elf_section *sec = &e->secs[queue[head++]];
-		const struct lf_elf_rela *rl;
-		size_t n;
-
-		lf_elf_section_relas(e, sec, &rl, &n);
-		for (size_t j = 0; r == 0 && j < n; j++) {
-			struct target t;
-
-			r = resolve_target(p, sec, &rl[j], &t);
-			if (r < 0)
-				break;
-			if ((t.kind == T_STR || t.kind == T_MERGE || t.kind == T_PRIV) && !copied[t.sec]) {
-				copied[t.sec] = true;
-				queue[tail++] = t.sec;
-			}
-			r = fn(arg, sec->index, &rl[j], &t);
-		}
-	}
-	free(queue);
-	return r;
-}
-
 struct refs_walk {
 	struct diff_ctx *c;
-	const bool *copied;
+	const struct carry *carry;
 };
 
 static int add_ref(struct diff_ctx *c, uint32_t psym)
@@ -95,40 +54,105 @@ static int add_ref(struct diff_ctx *c, uint32_t psym)
 	return 0;
 }
 
+/*
+ * A reference reached from an entry that the module loader processes while
+ * it loads the patch (__jump_table, .static_call_sites, alternatives, ...):
+ * the builder must know that the symbol is needed that early.
+ */
+static int note_table_use(struct refs_walk *w, uint32_t sec, const struct lf_elf_rela *r,
+			  struct lf_diff_ref *ref)
+{
+	const struct carry *k = w->carry;
+	const struct lf_elf *p = w->c->p.e;
+	uint32_t owner;
+
+	if (ref->table || !((k->spec[sec] && k->spec[sec]->at_load) || k->ranged[sec]))
+		return 0;
+	owner = carry_owner(k, sec, r->offset);
+	ref->table = strdup(p->secs[sec].name);
+	ref->table_func = strdup(owner ? p->syms[owner].name : "?");
+	return ref->table && ref->table_func ? 0 : -ENOMEM;
+}
+
 static int ref_one(void *arg, uint32_t sec, const struct lf_elf_rela *r, const struct target *t)
 {
 	struct refs_walk *w = arg;
 	struct diff_ctx *c = w->c;
 	const struct lf_elf *p = c->p.e;
+	int ret;
 
-	if (t->kind == T_SEC && !w->copied[t->sec])
+	if (t->kind == T_SEC && !w->carry->copied[t->sec])
 		return add_problem(c->r, LF_DIFF_REFUSE_UNBINDABLE, true, p->secs[sec].name,
 				   "refers to %s+0x%llx, which no symbol covers",
 				   p->secs[t->sec].name, (unsigned long long)t->pos);
-	if (t->kind != T_SYM || c->included[t->sym] || c->refidx[t->sym] >= 0)
+	if (t->kind != T_SYM || c->included[t->sym])
 		return 0;
-	if (lf_elf_symbol_is_defined(&p->syms[t->sym]) && !c->p.twin[t->sym])
-		return add_problem(c->r, LF_DIFF_REFUSE_UNBINDABLE, true, p->syms[t->sym].name,
-				   "referred to from %s but neither in the patch nor in the original",
-				   p->secs[sec].name);
-	return add_ref(c, t->sym);
+	if (c->refidx[t->sym] < 0) {
+		if (lf_elf_symbol_is_defined(&p->syms[t->sym]) && !c->p.twin[t->sym])
+			return add_problem(c->r, LF_DIFF_REFUSE_UNBINDABLE, true,
+					   p->syms[t->sym].name,
+					   "referred to from %s but neither in the patch nor in "
+					   "the original", p->secs[sec].name);
+		if ((ret = add_ref(c, t->sym)) < 0)
+			return ret;
+	}
+	return note_table_use(w, sec, r, &c->r->refs[c->refidx[t->sym]]);
+}
+
+/* Per special table of the object: how many entries the patch carries. */
+static int count_tables(struct diff_ctx *c, const struct carry *k)
+{
+	const struct lf_elf *p = c->p.e;
+
+	for (uint32_t i = 1; i < p->nsecs; i++) {
+		struct lf_diff_table *v, *t;
+		size_t total, kept = carry_table_count(k, i, &total);
+
+		if (!k->spec[i] && !k->ranged[i])
+			continue;
+		v = reallocarray(c->r->tables, c->r->ntables + 1, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->r->tables = v;
+		t = &v[c->r->ntables++];
+		memset(t, 0, sizeof(*t));
+		t->name = strdup(p->secs[i].name);
+		if (!t->name)
+			return -ENOMEM;
+		t->entries = k->spec[i] ? total : p->secs[i].size;
+		t->carried = k->spec[i] ? kept : 0;
+		for (uint64_t b = 0; !k->spec[i] && k->keep[i] && b < p->secs[i].size; b++)
+			t->carried += k->keep[i][b];
+		t->code_bytes = k->ranged[i];
+	}
+	return 0;
 }
 
 int collect_refs(struct diff_ctx *c)
 {
 	const struct lf_elf *p = c->p.e;
-	bool *copied = calloc(p->nsecs, sizeof(*copied));
-	struct refs_walk w = { c, copied };
+	struct carry k;
+	struct refs_walk w = { c, &k };
 	int r;
 
-	if (!copied)
-		return -ENOMEM;
+	r = carry_init(&k, &c->p);
+	if (r < 0)
+		goto out;
 	mark_included(p, c->r, c->included);
 	/* Refused functions are reported, not carried. */
-	r = walk_patch(&c->p, c->included, copied, ref_one, &w);
+	r = walk_patch(&k, c->included);
+	if (r == 0)
+		r = carry_for_each_rela(&k, ref_one, &w);
+	if (r == 0)
+		r = count_tables(c, &k);
 	if (r == -EOPNOTSUPP)
 		r = add_problem(c->r, LF_DIFF_REFUSE_RELOC, true, "(object)",
 				"a carried section has a relocation type the differ does not know");
-	free(copied);
+	else if (r == -EPROTO)
+		r = add_problem(c->r, LF_DIFF_REFUSE_SPECIAL, true, p->secs[k.bad_sec].name,
+				"its size or entries do not match the kernel's layout of the "
+				"table; its entries for carried code cannot be carried");
+out:
+	carry_release(&k);
 	return r;
 }

@@ -10,8 +10,10 @@
 #   layout-refused   a fix that grows existing data: refused, no module
 #   module-unit-refused  a fix to a unit built as a loadable module (=m):
 #                    not supported yet, no module
-#   tables-refused   a fix to a function with __ex_table/__jump_table entries,
-#                    which the patch object does not carry yet: no module
+#   tables-carried   a fix to a function with __jump_table and
+#                    .static_call_sites entries (one key bound by klp)
+#   special.sh       fixes with __bug_table, __ex_table, alternatives and
+#                    static branches, a refused read-only static key
 set -u
 src=${LIVEFIX_SRC:?}
 here=$src/tests/kpatch
@@ -43,6 +45,8 @@ build() { # name patch
 modinfo_is() { # ko field value
 	[ "$(/sbin/modinfo -F "$2" "$1" 2>/dev/null)" = "$3" ]
 }
+# shellcheck source=tests/kpatch/special.sh
+. "$here/special.sh"
 command -v /sbin/modinfo >/dev/null || { fail tools "no /sbin/modinfo (kmod)"; exit 0; }
 
 test_cmdline_build() {
@@ -100,18 +104,15 @@ test_module_unit_refused() {
 	fi
 }
 
-test_tables_refused() {
-	build lf_page "$data/page-uaccess.patch"
-	if [ "$(cat "$work/lf_page.rc")" = 6 ] && [ ! -e "$work/lf_page.ko" ] &&
-		grep -q 'not supported yet: changed code with [_a-z.]* entries (in .text.kpagecount_read)' "$work/lf_page.err"; then
-		pass "tables-refused ($(grep -o 'with [_a-z.]* entries' "$work/lf_page.err"))"
-	else
-		fail tables-refused "exit $(cat "$work/lf_page.rc"): $(tail -2 "$work/lf_page.err")"
-	fi
+test_tables_carried() {
+	special_build tables-carried lf_page page-uaccess.patch kpagecount_read __jump_table .static_call_sites
+	[ -f "$work/lf_page.ko" ] && ! readelf -rW "$work/lf_page.ko" |
+		grep -A3 "^Relocation section '.klp.rela.vmlinux..static_call_sites'" | grep -q '\.klp\.sym\.vmlinux\.__SCK__cond_resched,0' &&
+		fail tables-klp "no klp relocation for the static call key __SCK__cond_resched"
 }
 
 test_in_vm() {
-	local cases=(vm-cmdline vm-consoles-static) c line console=$work/console.log results=$work/results.txt pairs=() m qrc
+	local cases=(vm-cmdline vm-consoles-static "${special_vm_cases[@]}") c line console=$work/console.log results=$work/results.txt pairs=() m qrc
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		for c in "${cases[@]}"; do skip "$c" "no qemu-system-x86_64"; done
 		return
@@ -120,9 +121,10 @@ test_in_vm() {
 		for c in "${cases[@]}"; do fail "$c" "VM harness setup failed: $(tail -1 "$work/vm-prepare.log")"; done
 		return
 	fi
-	for m in lf_cmdline lf_consoles; do
+	for m in lf_cmdline lf_consoles "${special_modules[@]}"; do
 		[ -f "$work/$m.ko" ] && pairs+=("$work/$m.ko=/lf/kpatch/$m.ko")
 	done
+	mapfile -t -O "${#pairs[@]}" pairs < <(special_vm_files)
 	lf_initramfs "$work/vm" "$here/vm-payload.sh" "$work/kpatch.cpio" "${pairs[@]}" ||
 		{ fail vm "initramfs build failed"; return; }
 	lf_boot "$work/kpatch.cpio" "$console" "$results" 300
@@ -133,8 +135,10 @@ test_in_vm() {
 		[ -n "$line" ] || line="FAIL: $c (no result: qemu exit $qrc, see $console)"
 		echo "$line"
 	done
-	if grep -qE '(BUG:|Oops|Call Trace:|Kernel panic)' "$console" 2>/dev/null; then
-		fail kernel-log "oops, BUG or panic in the serial log $console"
+	# vm-warn's warnings are expected: one call trace each.
+	if grep -qE '(BUG:|Oops|Kernel panic)' "$console" 2>/dev/null ||
+		[ "$(grep -c 'Call Trace:' "$console")" -gt "$(grep -c 'WARNING: .* at fs/proc/version.c:16 livefix_version_proc_show' "$console")" ]; then
+		fail kernel-log "oops, BUG, unexpected warning or panic in the serial log $console"
 	fi
 }
 
@@ -142,7 +146,8 @@ test_cmdline_build
 test_consoles_build
 test_layout_refused
 test_module_unit_refused
-test_tables_refused
+test_special_builds
+test_tables_carried
 test_in_vm
 echo "kpatch suite: $(($(date +%s) - t0)) s"
 exit 0

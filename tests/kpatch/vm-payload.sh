@@ -52,7 +52,7 @@ run_test() { # name function
 	else
 		lf_result FAIL "$1" "$why"
 	fi
-	for m in lf_cmdline lf_consoles; do
+	for m in lf_cmdline lf_consoles lf_warn lf_uaccess lf_skey lf_dyndbg; do
 		[ -d "$LP/$m" ] && echo 0 >"$LP/$m/enabled" 2>/dev/null && sleep 1
 		rmmod "$m" 2>/dev/null
 	done
@@ -60,4 +60,5 @@ run_test() { # name function
 
 run_test vm-cmdline t_cmdline lf_cmdline.ko
 run_test vm-consoles-static t_consoles lf_consoles.ko
+[ -f "$K/vm-special.sh" ] && . "$K/vm-special.sh"
 echo "vm: done"

@@ -531,8 +531,9 @@ static void static_key(const char *arch, const char *variant)
 	struct pair x;
 
 	pair_open(&x, arch, variant, "static_key", NULL);
-	expect_refused(&x, LF_DIFF_REFUSE_STATIC_KEY, "trace_key");
-	assert_null(lf_diff_find_problem(x.r, LF_DIFF_REFUSE_STATIC_KEY, "debug_key"));
+	expect_refused(&x, LF_DIFF_REFUSE_STATIC_KEY, "debug_key");
+	assert_null(lf_diff_find_problem(x.r, LF_DIFF_REFUSE_STATIC_KEY, "trace_key"));
+	assert_non_null(data_named(x.r, "trace_key"));
 	pair_close(&x);
 }
 
@@ -595,6 +596,126 @@ static void test_machine_mismatch(void **state)
 	lf_elf_free(p);
 }
 
+static const struct lf_diff_table *table(const struct lf_diff_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->ntables; i++)
+		if (!strcmp(r->tables[i].name, name))
+			return &r->tables[i];
+	fail_msg("no table %s in the result", name);
+	return NULL;
+}
+
+/* The relocations of section name in e: count, and the symbol at offset off. */
+static size_t out_relas(const struct lf_elf *e, const char *name, uint64_t off,
+			const char **ret_sym, int64_t *ret_addend)
+{
+	const struct lf_elf_section *s = lf_elf_section_by_name(e, name);
+	const struct lf_elf_rela *r;
+	size_t n;
+
+	assert_non_null(s);
+	lf_elf_section_relas(e, s, &r, &n);
+	*ret_sym = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (r[i].offset == off) {
+			*ret_sym = e->syms[r[i].sym].name;
+			*ret_addend = r[i].addend;
+		}
+	return n;
+}
+
+/*
+ * Kernel tables: get_one()'s entries are carried, compacted to the front of
+ * a table of the same name, with their relocations; get_two()'s are not.
+ * The static key and the replacement code's callee of get_one() become
+ * references marked with the table that needs them at load time.
+ */
+static void special_tables(const char *arch, const char *variant)
+{
+	static const struct { const char *name; size_t entsize; } tabs[] = {
+		{ "__ex_table", 12 }, { "__jump_table", 16 }, { "__bug_table", 12 },
+		{ ".altinstructions", 12 }, { ".orc_unwind_ip", 8 }, { ".orc_unwind", 12 },
+	};
+	const struct lf_diff_ref *key, *alt;
+	const char *sym;
+	int64_t addend = 0;
+	struct lf_elf *out;
+	char path[64];
+	struct pair x;
+
+	pair_open(&x, arch, variant, "special_tables", NULL);
+	expect_change(&x, "get_one", LF_DIFF_CHANGED);
+	expect_change(&x, "get_two", LF_DIFF_UNCHANGED);
+	assert_int_equal(x.r->nrefused, 0);
+	if (strcmp(arch, "x86_64")) {
+		assert_int_equal(x.r->ntables, 0);
+		pair_close(&x);
+		return;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(table(x.r, tabs[i].name)->entries, 2);
+		assert_int_equal(table(x.r, tabs[i].name)->carried, 1);
+	}
+	assert_int_equal(table(x.r, ".orc_unwind_ip")->carried, 2);
+	assert_int_equal(table(x.r, ".orc_unwind")->carried, 2);
+	assert_true(table(x.r, ".altinstr_replacement")->code_bytes);
+	assert_int_equal(table(x.r, ".altinstr_replacement")->carried, 5);
+	key = lf_diff_find_ref(x.r, "hot_key");
+	alt = lf_diff_find_ref(x.r, "alt_target_one");
+	assert_non_null(key);
+	assert_non_null(alt);
+	assert_string_equal(key->table, "__jump_table");
+	assert_string_equal(key->table_func, "get_one");
+	assert_string_equal(alt->table, ".altinstr_replacement");
+	assert_string_equal(alt->table_func, "get_one");
+	assert_false(in_refs(x.r, "cold_key") || in_refs(x.r, "alt_target_two"));
+	/* get_one()'s slow path: testb (7 bytes), jnz (6), jmp (5), after get_two()'s. */
+	assert_int_equal(table(x.r, ".altinstr_aux")->entries, 36);
+	assert_int_equal(table(x.r, ".altinstr_aux")->carried, 18);
+	assert_true(in_refs(x.r, "flag_one"));
+	assert_false(in_refs(x.r, "flag_two"));
+
+	out = write_patch(&x, path, sizeof(path));
+	for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
+		assert_int_equal(lf_elf_section_by_name(out, tabs[i].name)->size, tabs[i].entsize);
+	assert_int_equal(out_relas(out, "__jump_table", 8, &sym, &addend), 3);
+	assert_string_equal(sym, "hot_key");
+	assert_int_equal(addend, 1);
+	assert_int_equal(out_relas(out, "__ex_table", 0, &sym, &addend), 2);
+	assert_true(!strcmp(sym, "get_one") || !strcmp(sym, ".text.get_one"));
+	assert_int_equal(out_relas(out, "__bug_table", 4, &sym, &addend), 2);
+	assert_non_null(sym);
+	assert_int_equal(out_relas(out, ".orc_unwind_ip", 4, &sym, &addend), 2);
+	assert_int_equal(out_relas(out, ".altinstr_replacement", 6, &sym, &addend), 1);
+	assert_string_equal(sym, "alt_target_one");
+	assert_int_equal(lf_elf_section_by_name(out, ".altinstr_replacement")->size, 10);
+	assert_int_equal(out_relas(out, ".altinstr_aux", 18 + 2, &sym, &addend), 3);
+	assert_non_null(sym);
+	assert_string_equal(sym, "flag_one");
+	assert_int_equal(run("readelf -rW %s | grep -A20 \"'.rela.text.get_one'\" | "
+			     "grep -q '.altinstr_aux + e$'", path), 0);
+	/* The bug entry's line (42) came along; its file string is in the patch. */
+	assert_int_equal(lf_elf_section_by_name(out, "__bug_table")->data[8], 42);
+	assert_int_equal(run("objdump -s -j .rodata.str1.1 %s | grep -q special_tables", path), 0);
+	lf_elf_free(out);
+	unlink(path);
+	pair_close(&x);
+}
+
+/* A table whose size is no whole number of the kernel's entries: refused. */
+static void special_bad(const char *arch, const char *variant)
+{
+	struct pair x;
+
+	pair_open(&x, arch, variant, "special_bad", NULL);
+	expect_change(&x, "warn_if", LF_DIFF_CHANGED);
+	if (!strcmp(arch, "x86_64"))
+		expect_refused(&x, LF_DIFF_REFUSE_SPECIAL, "__bug_table");
+	else
+		assert_int_equal(x.r->nrefused, 0);
+	pair_close(&x);
+}
+
 #define CASE(name)                                                                  \
 	static void test_##name##_x86_64(void **state) { for_each_variant("x86_64", name); } \
 	static void test_##name##_aarch64(void **state) { for_each_variant("aarch64", name); }
@@ -618,6 +739,8 @@ CASE(init_text)
 CASE(notrace)
 CASE(static_key)
 CASE(static_call)
+CASE(special_tables)
+CASE(special_bad)
 
 int main(void)
 {
@@ -627,6 +750,7 @@ int main(void)
 		RUN(new_global), RUN(clone_rename), RUN(jump_table), RUN(cold_part),
 		RUN(struct_layout),
 		RUN(data_init), RUN(init_text), RUN(notrace), RUN(static_key), RUN(static_call),
+		RUN(special_tables), RUN(special_bad),
 		cmocka_unit_test(test_canonical_names),
 		cmocka_unit_test(test_machine_mismatch),
 	};

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A kernel-style static key defined in this object, with its __jump_table
- * entry. The fix adds a second key: keys are registered when the object is
- * loaded, so a live patch cannot add one.
+ * entry. The fix adds a second key, which the patch module defines and
+ * registers itself, and changes the first one's initial state, which the
+ * running kernel registered at boot: that is refused.
  */
 struct static_key {
 	int enabled;
