@@ -241,7 +241,7 @@ static void test_link_real_object(void **state)
 	struct lf_user_patch *p;
 	struct lf_image img;
 	struct seen_names seen = { .n = 0 };
-	struct lf_link_sym res = { resolve_far, &seen };
+	struct lf_link_sym res = { .resolve = resolve_far, .ud = &seen };
 	const uint64_t base = 0x555500000000ull;
 	uint64_t fn;
 
@@ -300,7 +300,7 @@ static void test_link_unresolved(void **state)
 	char *path = seed_path("libc.o"), msg[256] = "";
 	struct lf_user_patch *p;
 	struct lf_image img;
-	struct lf_link_sym res = { refuse_all, NULL };
+	struct lf_link_sym res = { .resolve = refuse_all };
 
 	assert_non_null(path);
 	assert_int_equal(access(path, R_OK), 0);
