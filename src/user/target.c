@@ -270,7 +270,7 @@ static bool pid_maps_build_id(pid_t pid, const uint8_t *id, unsigned len, struct
 		obj_path(pid, &m.v[i], path, sizeof(path));
 		int n = lf_elf_file_build_id(path, got, sizeof(got));
 		found = n == (int)len && !memcmp(got, id, len);
-		if (seen->n < SEEN_MAX && n != -ENOENT && n != -EACCES)
+		if (seen->n < SEEN_MAX && n >= 0)	/* a failed read (process gone) says nothing of the file */
 			seen->v[seen->n++] = (struct seen_file){ m.v[i].inode, m.v[i].dev_major,
 								  m.v[i].dev_minor, found };
 	}

@@ -514,3 +514,4 @@ running $p out-pie && wait_for out-pie "$ORIG" && pass target-survived-all || fa
 
 # ---- thread-local storage and IFUNC (tls.sh), exec-time patching (exec.sh) ----
 . "$S/tls.sh"
+. "$S/exec.sh"
