@@ -63,6 +63,10 @@ const char *lf_user_patch_target(const struct lf_user_patch *p);
  * ascending pid order, at most max. Returns the count.
  */
 int lf_user_find_targets(const struct lf_user_patch *p, pid_t *ret_pids, size_t max);
+/* The same for a raw build-id (id_len bytes). */
+int lf_user_find_build_id(const uint8_t *id, unsigned id_len, pid_t *ret_pids, size_t max);
+/* GNU build-id of an ELF file in hex (41 bytes); its length in bytes, -ENODATA if none. */
+int lf_user_file_build_id(const char *path, char hex[41]);
 
 /*
  * Whether a newly started process is past its dynamic loader (every library

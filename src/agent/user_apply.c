@@ -110,6 +110,9 @@ static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n, st
 		if (r == 0) {
 			applied[i] = true;
 			count++;
+		} else if (r == -EEXIST) {	/* runs it already (a process started since) */
+			r = 0;
+			count++;
 		} else if (process_gone(pids[i])) {
 			r = 0;
 		} else {
@@ -135,7 +138,7 @@ int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct
 	struct lf_user_patch *p = NULL;
 	char msg[LF_USER_MSG_MAX];
 	pid_t *pids = NULL;
-	int n, r, lock;
+	int n, r, lock = -1;
 
 	*ret_up_to_date = false;
 	/* The patch lives in the processes, not on disk: nothing is written
@@ -189,6 +192,8 @@ store:
 	if (r < 0)
 		lf_why_set(why, "patch applied but not recorded: %s", strerror(-r));
 out:
+	if (lock >= 0)
+		close(lock);	/* the repository path applies several bundles in turn */
 	free(pids);
 	lf_user_patch_free(p);
 	return r;

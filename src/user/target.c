@@ -280,6 +280,11 @@ static bool pid_maps_build_id(pid_t pid, const uint8_t *id, unsigned len, struct
 
 int lf_user_find_targets(const struct lf_user_patch *p, pid_t *ret_pids, size_t max)
 {
+	return lf_user_find_build_id(p->build_id, p->build_id_len, ret_pids, max);
+}
+
+int lf_user_find_build_id(const uint8_t *id, unsigned id_len, pid_t *ret_pids, size_t max)
+{
 	struct seen *seen = calloc(1, sizeof(*seen));
 	DIR *d = opendir("/proc");
 	size_t n = 0;
@@ -298,7 +303,7 @@ int lf_user_find_targets(const struct lf_user_patch *p, pid_t *ret_pids, size_t 
 		long pid = strtol(de->d_name, &end, 10);
 		if (*end || pid <= 0 || pid == self)
 			continue;
-		if (pid_maps_build_id((pid_t)pid, p->build_id, p->build_id_len, seen))
+		if (pid_maps_build_id((pid_t)pid, id, id_len, seen))
 			ret_pids[n++] = (pid_t)pid;
 	}
 	closedir(d);
@@ -310,4 +315,15 @@ int lf_user_find_targets(const struct lf_user_patch *p, pid_t *ret_pids, size_t 
 			ret_pids[k - 1] = tmp;
 		}
 	return (int)n;
+}
+
+int lf_user_file_build_id(const char *path, char hex[2 * LF_BUILD_ID_MAX + 1])
+{
+	uint8_t id[LF_BUILD_ID_MAX];
+	int n = lf_elf_file_build_id(path, id, sizeof(id));
+
+	if (n <= 0)
+		return n < 0 ? n : -ENODATA;
+	lf_hex(id, (size_t)n, hex);
+	return n;
 }

@@ -512,6 +512,7 @@ fi
 "$L" user revert simple-pie --pid $p >/dev/null 2>&1
 running $p out-pie && wait_for out-pie "$ORIG" && pass target-survived-all || fail target-survived-all "$(line out-pie)"
 
-# ---- thread-local storage and IFUNC (tls.sh), exec-time patching (exec.sh) ----
+# ---- TLS and IFUNC (tls.sh), exec-time patching (exec.sh), bundles from a repository (repo.sh) ----
 . "$S/tls.sh"
 . "$S/exec.sh"
+. "$S/repo.sh"
