@@ -37,6 +37,7 @@
 #define STABLE_NS (20ull * 1000000)	/* maps unchanged this long: loaded */
 #define FAILED_MAX 256
 #define PIDS_MAX 4096
+#define EXEC_SERVED_MS 2000	/* younger processes are left to their exec event */
 
 struct pending {
 	pid_t pid;
@@ -211,6 +212,30 @@ static int find_applied(const struct lf_user_applied *a, void *ud)
 	return 0;
 }
 
+/* Milliseconds since pid started, or UINT64_MAX when unknown. */
+static uint64_t age_ms(pid_t pid)
+{
+	char path[64], stat[1024], *p;
+	unsigned long long start;
+	struct timespec now;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return UINT64_MAX;
+	p = fgets(stat, sizeof(stat), f) ? strrchr(stat, ')') : NULL;
+	fclose(f);
+	/* after "comm)": state is field 3, starttime field 22 */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			 "%*d %*d %llu", &start) != 1)
+		return UINT64_MAX;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	uint64_t hz = (uint64_t)sysconf(_SC_CLK_TCK), start_ms = start * 1000 / (hz ? hz : 100);
+	uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	return now_ms > start_ms ? now_ms - start_ms : 0;
+}
+
 static bool is_pending(const struct lf_user_watch *w, pid_t pid)
 {
 	for (size_t i = 0; i < w->npend; i++)
@@ -229,8 +254,9 @@ static void scan(struct lf_user_watch *w)
 		for (int k = 0; k < n; k++) {
 			struct has_id h = { lf_user_patch_id(w->v[i].p), false };
 			if (has_failed(w, pids[k], w->v[i].id) || is_pending(w, pids[k]) ||
+			    (w->nl >= 0 && age_ms(pids[k]) < EXEC_SERVED_MS) ||
 			    lf_user_process_ready(pids[k]) == 0)
-				continue;	/* its exec is being served, or it is still loading */
+				continue;	/* its exec event serves it, or it is still loading */
 			lf_user_for_each_applied(pids[k], find_applied, &h);
 			if (!h.found)
 				apply_one(w, &w->v[i], pids[k], 0, 0);
@@ -329,6 +355,8 @@ void lf_user_watch_wait(struct lf_user_watch *w, int64_t seconds, volatile sig_a
 
 	for (uint64_t now = now_ns(); !*stop && now < end; now = now_ns()) {
 		reload(w);
+		if (w->nl >= 0)
+			take_events(w);	/* before a scan: new processes are served as such */
 		if (w->n && (w->rescan || now >= w->next_scan)) {
 			scan(w);
 			w->rescan = false;
