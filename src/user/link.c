@@ -249,9 +249,11 @@ static int tls_reloc(const struct lf_user_patch *p, struct lf_image *img, size_t
 		return lf_user_fail(msg, size, -ENOEXEC,
 				    "patch object: %s: TLS relocation type %u is not supported (TLS descriptors: "
 				    "build with -mtls-dialect=gnu)", name, (unsigned)ELF64_R_TYPE(rel->r_info));
-	if (e->symtab[si].st_shndx != SHN_UNDEF || !res->resolve_tls)
+	if (e->symtab[si].st_shndx != SHN_UNDEF)
 		return lf_user_fail(msg, size, -ENOEXEC,
 				    "patch object: %s: new thread-local variables are not supported", name);
+	if (!res->resolve_tls)
+		return lf_user_fail(msg, size, -ENOEXEC, "thread-local %s cannot be bound here", name);
 	if ((r = res->resolve_tls(res->ud, name, need, &ref, msg, size)) < 0)
 		return r;
 	switch (tc) {
