@@ -64,9 +64,13 @@ static bool is_dynsym_section(const struct lf_elf *e, unsigned idx)
 	return idx < e->shnum && e->sh[idx].sh_type == SHT_DYNSYM;
 }
 
-/* Calls fn for each dynamic relocation of type in o; stops at a non-zero return. */
+/*
+ * Calls fn for each dynamic relocation of type in o (only those against
+ * symbol name, when name is given: the slot is read from the target only
+ * for them); stops at a non-zero return.
+ */
 static int for_each_dynrel(const struct lf_target *t, const struct lf_target_obj *o, uint32_t type,
-			   dynrel_fn fn, void *ud)
+			   const char *name, dynrel_fn fn, void *ud)
 {
 	const struct lf_elf *e = &o->elf;
 
@@ -87,6 +91,8 @@ static int for_each_dynrel(const struct lf_target *t, const struct lf_target_obj
 				d.sym = &e->dynsym[si];
 				d.name = d.sym->st_name < e->dynstr_size ? e->dynstr + d.sym->st_name : "";
 			}
+			if (name && strcmp(d.name, name))
+				continue;
 			if (lf_mem_read(t->memfd, o->bias + r[k].r_offset, &d.slot, 8) < 0)
 				continue;
 			int ret = fn(o, &d, ud);
@@ -168,7 +174,7 @@ static const Elf64_Phdr *tls_phdr(const struct lf_elf *e)
 static int tls_scan(const struct lf_target *t, uint32_t type, dynrel_fn fn, struct tls_query *q)
 {
 	for (size_t i = 0; i < t->nobjs; i++)
-		if (for_each_dynrel(t, &t->objs[i], type, fn, q))
+		if (for_each_dynrel(t, &t->objs[i], type, NULL, fn, q))
 			return 0;
 	return -ENOENT;
 }
@@ -352,11 +358,11 @@ int lf_target_resolve_ifunc(const struct lf_target *t, const struct lf_target_ob
 
 	for (size_t k = 0; k < 2; k++)
 		for (size_t i = 0; i < t->nobjs; i++)
-			if (for_each_dynrel(t, &t->objs[i], slot_types[k], on_slot, &q)) {
+			if (for_each_dynrel(t, &t->objs[i], slot_types[k], name, on_slot, &q)) {
 				*ret_addr = q.found;
 				return 0;
 			}
-	if (for_each_dynrel(t, o, LF_DYN_IRELATIVE, on_irelative, &q) || ifunc_from_agent(&q) == 0) {
+	if (for_each_dynrel(t, o, LF_DYN_IRELATIVE, NULL, on_irelative, &q) || ifunc_from_agent(&q) == 0) {
 		*ret_addr = q.found;
 		return 0;
 	}
