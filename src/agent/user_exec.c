@@ -274,16 +274,18 @@ static void take_events(struct lf_user_watch *w)
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
 		     h = NLMSG_NEXT(h, len)) {
 			struct cn_msg *cn = NLMSG_DATA(h);
-			struct proc_event *ev = (struct proc_event *)cn->data;
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(*ev)) ||
-			    ev->what != PROC_EVENT_EXEC || !w->n)
+			struct proc_event ev;	/* cn->data is only 4-byte aligned */
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(ev)))
+				continue;
+			memcpy(&ev, cn->data, sizeof(ev));
+			if (ev.what != PROC_EVENT_EXEC || !w->n)
 				continue;
 			if (w->npend == PENDING_MAX) {
 				w->rescan = true;	/* a burst: the scan finds them */
 				continue;
 			}
 			w->pend[w->npend++] = (struct pending){
-				.pid = ev->event_data.exec.process_tgid, .t_exec = ev->timestamp_ns,
+				.pid = ev.event_data.exec.process_tgid, .t_exec = ev.timestamp_ns,
 				.t_seen = now_ns(),
 			};
 		}
