@@ -20,6 +20,7 @@
 #include <sys/utsname.h>
 
 #include "livefix/file.h"
+#include "livefix/identity.h"
 #include "livefix/user.h"
 
 #include "apply.h"
@@ -106,6 +107,7 @@ static void select_targets(const struct lf_tuf *t, struct wanted *w)
 	struct utsname u;
 
 	uname(&u);
+	lf_arch_normalize(u.machine);
 	for (size_t i = 0; i < t->targets.n; i++) {
 		const struct lf_target *tg = &t->targets.t[i];
 		size_t k;

@@ -39,6 +39,17 @@ int lf_agent_user_payload(const struct lf_bundle *b, struct lf_user_patch **ret,
 	return r;
 }
 
+static bool same_content(const char *path, const char *data, size_t len)
+{
+	char *old = NULL;
+	size_t old_len;
+	bool same = lf_read_file(path, LF_BUNDLE_MAX, &old, &old_len) == 0 && old_len == len &&
+		    !memcmp(old, data, len);
+
+	free(old);
+	return same;
+}
+
 int lf_agent_user_store_save(const char *state_dir, const struct lf_bundle *b)
 {
 	char path[4096];
@@ -48,6 +59,8 @@ int lf_agent_user_store_save(const char *state_dir, const struct lf_bundle *b)
 	if ((r = lf_mkdir_p(path, 0755)) < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/user/%s.lfb", state_dir, b->m.target.build_id);
+	if (same_content(path, b->data, b->len))
+		return 0;	/* unchanged: the daemon need not reload */
 	return lf_write_file_atomic(path, b->data, b->len, 0644);
 }
 
