@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynrel.h"
 #include "user-int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -14,6 +15,17 @@ static int resolve(void *ud, const char *name, uint64_t *ret_addr, char *msg, si
 	if (name[0] == 'x')
 		return lf_user_fail(msg, size, -2, "no %s", name);
 	*ret_addr = 0x7f0000001000ull + (uint64_t)(unsigned char)name[0] * 0x1000;
+	return 0;
+}
+
+static int resolve_tls(void *ud, const char *name, unsigned need, struct lf_tls_ref *ret,
+		       char *msg, size_t size)
+{
+	(void)ud;
+	(void)need;
+	if (name[0] == 'x')
+		return lf_user_fail(msg, size, -2, "no %s", name);
+	*ret = (struct lf_tls_ref){ .modid = 2, .dtpoff = 16, .tpoff = -0x80 };
 	return 0;
 }
 
@@ -30,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (lf_patch_parse("fuzz", copy, size, &p, msg, sizeof(msg)) < 0)
 		return 0;
 	if (lf_link_layout(p, &img, msg, sizeof(msg)) == 0) {
-		struct lf_link_sym res = { resolve, NULL };
+		struct lf_link_sym res = { resolve, resolve_tls, NULL };
 		uint64_t addr;
 		if (lf_link_apply(p, &img, 0x555500000000ull, &res, msg, sizeof(msg)) == 0)
 			lf_link_symbol(p, &img, p->funcs[0].new_name, &addr);

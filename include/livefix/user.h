@@ -63,6 +63,21 @@ const char *lf_user_patch_target(const struct lf_user_patch *p);
  * ascending pid order, at most max. Returns the count.
  */
 int lf_user_find_targets(const struct lf_user_patch *p, pid_t *ret_pids, size_t max);
+/* The same for a raw build-id (id_len bytes). */
+int lf_user_find_build_id(const uint8_t *id, unsigned id_len, pid_t *ret_pids, size_t max);
+/* GNU build-id of an ELF file in hex (41 bytes); its length in bytes, -ENODATA if none. */
+int lf_user_file_build_id(const char *path, char hex[41]);
+
+/*
+ * Whether a newly started process is past its dynamic loader (every library
+ * mapped and relocated): 1 ready, 0 not yet, 2 cannot tell (no glibc: the
+ * caller waits until its maps stop changing), -ESRCH gone.
+ */
+int lf_user_process_ready(pid_t pid);
+/* Whether process pid maps an object with the patch's target build-id. */
+bool lf_user_maps_target(const struct lf_user_patch *p, pid_t pid);
+/* Raw GNU build-id of the patch's target (bytes, returns the length). */
+unsigned lf_user_patch_build_id(const struct lf_user_patch *p, const uint8_t **ret_id);
 
 int lf_user_apply(const struct lf_user_patch *p, pid_t pid, const struct lf_user_opts *opts,
 		  struct lf_user_result *ret);

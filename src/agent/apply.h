@@ -30,6 +30,14 @@ struct lf_apply_opts {
 	void *gate_ctx;
 };
 
+/* One userspace bundle of the feed that names a file of this device. */
+#define LF_APPLY_USER_MAX 32
+struct lf_apply_user_item {
+	char id[LF_ID_MAX + 1];
+	int64_t level;
+	const char *status; /* applied, kept (no process runs the file), would-apply, deferred, up-to-date */
+};
+
 struct lf_apply_report {
 	const char *status; /* applied, would-apply, deferred, up-to-date, no-patch */
 	struct lf_manifest *m; /* a copy, owned */
@@ -37,9 +45,22 @@ struct lf_apply_report {
 	uint64_t bytes;
 	unsigned requests;
 	bool fetched;
+	struct lf_apply_user_item user[LF_APPLY_USER_MAX];
+	size_t nuser;
 };
 
 int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *rep,
 			struct lf_why *why);
+
+/*
+ * The feed's userspace bundles for files of this device (mapped by a
+ * running process, or found on disk below $LIVEFIX_USER_DIRS), after the
+ * kernel step of lf_agent_apply_repo: the highest level per file, fetched
+ * and verified like the kernel's, applied to every process of the file
+ * and kept for new ones (user_repo.c).
+ */
+int lf_agent_apply_repo_user(const struct lf_apply_opts *o, struct lf_tuf *t,
+			     const struct lf_fetcher *f, struct lf_apply_report *rep,
+			     struct lf_why *why);
 
 #endif

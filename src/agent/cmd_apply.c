@@ -63,6 +63,9 @@ static void print_report(const struct lf_apply_opts *o, const struct lf_apply_re
 			       rep->m->id, (long long)rep->m->level, rep->m->ncves);
 		else
 			printf("%s\n", rep->status);
+		for (size_t i = 0; i < rep->nuser; i++)
+			printf("%s: userspace patch %s level %lld\n", rep->user[i].status, rep->user[i].id,
+			       (long long)rep->user[i].level);
 		if (o->repo)
 			printf("transferred %llu bytes in %u request(s)\n",
 			       (unsigned long long)rep->bytes, rep->requests);
@@ -83,6 +86,16 @@ static void print_report(const struct lf_apply_opts *o, const struct lf_apply_re
 		lf_json_array_end(&j);
 	}
 	if (o->repo) {
+		lf_json_key(&j, "user");
+		lf_json_array_begin(&j);
+		for (size_t i = 0; i < rep->nuser; i++) {
+			lf_json_object_begin(&j);
+			lf_json_kv_string(&j, "status", rep->user[i].status);
+			lf_json_kv_string(&j, "id", rep->user[i].id);
+			lf_json_kv_int(&j, "level", rep->user[i].level);
+			lf_json_object_end(&j);
+		}
+		lf_json_array_end(&j);
 		lf_json_kv_int(&j, "bytes_transferred", (int64_t)rep->bytes);
 		lf_json_kv_int(&j, "requests", rep->requests);
 	}
@@ -306,7 +319,7 @@ int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *r
 			       lf_applied_is_current(&applied, lf_agent_sysroot(o->sysroot))))) {
 		rep->status = tg ? "up-to-date" : "no-patch";
 		r = lf_tuf_commit(&t);
-		goto out;
+		goto user;
 	}
 	if (r == 0)
 		r = lf_tuf_fetch_bundle(&t, &f, tg, &data, b, why);
@@ -315,6 +328,9 @@ int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *r
 		r = apply_verified(o, b, &t, rep, why);
 		lf_bundle_release(b);
 	}
+user:
+	if (r == 0)
+		r = lf_agent_apply_repo_user(o, &t, &f, rep, why);
 out:
 	rep->bytes = fctx.bytes;
 	rep->requests = fctx.requests;

@@ -26,11 +26,13 @@
 #include "apply.h"
 #include "fleet.h"
 #include "trust_agent.h"
+#include "user_exec.h"
 
 #define NEXT_MIN 5              /* seconds: never check in faster than this */
 #define NEXT_MAX 86400
 #define BACKOFF_BASE 15
 #define BACKOFF_CAP 3600
+#define UNREGISTERED_RECHECK 60 /* seconds: exec-time patching runs without a portal */
 
 struct daemon {
 	const char *state, *sysroot;
@@ -279,6 +281,7 @@ static void wait_for(int64_t seconds)
 struct run_opts {
 	const char *state_dir, *sysroot;
 	bool once, syslog;
+	unsigned user_scan; /* seconds between /proc scans for userspace patches, 0: default */
 };
 
 static int run(const struct run_opts *o)
@@ -287,19 +290,27 @@ static int run(const struct run_opts *o)
 			    .sysroot = lf_agent_sysroot(o->sysroot) };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct lf_why why = { "" };
+	struct lf_user_watch *uw = NULL;
 	int r;
 
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (!o->once)
+		lf_user_watch_open(d.state, o->user_scan, &uw);
 	do {
 		why.msg[0] = '\0';
 		r = cycle(&d, &why);
-		if (r == -ENOENT && !d.conf.url[0])
+		if (r == -ENOENT && !d.conf.url[0] && !uw)
 			break; /* not registered: nothing to loop for */
-		if (!o->once)
+		if (r == -ENOENT && !d.conf.url[0])
+			d.next = UNREGISTERED_RECHECK;
+		if (uw)
+			lf_user_watch_wait(uw, d.next, &stop); /* new processes, between check-ins */
+		else if (!o->once)
 			wait_for(d.next);
 	} while (!o->once && !stop);
+	lf_user_watch_free(uw);
 	if (r < 0 && (o->once || !stop))
 		lf_err("%s", why.msg[0] ? why.msg : lf_strerror(r));
 	if (stop)
@@ -314,9 +325,11 @@ static int parse_run(const char *name, bool daemon, int argc, char **argv, struc
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "sysroot", required_argument, NULL, 'S' },
+		{ "user-scan", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -325,9 +338,14 @@ static int parse_run(const char *name, bool daemon, int argc, char **argv, struc
 		case 'l': o->syslog = true; break;
 		case 's': o->state_dir = optarg; break;
 		case 'S': o->sysroot = optarg; break;
+		case 'u':
+			o->user_scan = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !o->user_scan || o->user_scan > 86400 || !daemon)
+				return lf_cmd_usage_error(name, "bad value for --user-scan");
+			break;
 		case 'h':
 			printf("usage: livefix %s%s [--state-dir DIR] [--sysroot DIR]\n", name,
-			       daemon ? " [--once] [--syslog]" : "");
+			       daemon ? " [--once] [--syslog] [--user-scan SECS]" : "");
 			return -1; /* help shown */
 		default: return lf_cmd_usage_error(name, "invalid option");
 		}

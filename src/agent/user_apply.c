@@ -22,6 +22,7 @@
 #include "livefix/user.h"
 
 #include "trust_agent.h"
+#include "user_store.h"
 
 #define USER_PIDS_MAX 4096
 
@@ -83,6 +84,9 @@ static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n, st
 		if (r == 0) {
 			applied[i] = true;
 			count++;
+		} else if (r == -EEXIST) {	/* runs it already (a process started since) */
+			r = 0;
+			count++;
 		} else if (process_gone(pids[i])) {
 			r = 0;
 		} else {
@@ -101,41 +105,19 @@ static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n, st
 	return r;
 }
 
-static int load_payload(const struct lf_bundle *b, const struct lf_payload *pl,
-			struct lf_user_patch **ret, char *msg, size_t size)
-{
-	int fd = memfd_create("livefix-patch", MFD_CLOEXEC), r;
-	char path[64];
-
-	if (fd < 0) {
-		snprintf(msg, size, "memfd: %s", strerror(errno));
-		return -errno;
-	}
-	if (write(fd, b->data + pl->offset, pl->length) != (ssize_t)pl->length) {
-		snprintf(msg, size, "memfd: short write");
-		close(fd);
-		return -EIO;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	r = lf_user_patch_load(path, ret, msg, size);
-	close(fd);
-	return r;
-}
-
 int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct lf_bundle *b,
 			const char *sha256, bool *ret_up_to_date, struct lf_why *why)
 {
-	const struct lf_payload *pl = &b->m.payloads[0];
 	struct lf_applied now = { .have = true };
 	struct lf_user_patch *p = NULL;
 	char msg[LF_USER_MSG_MAX];
 	pid_t *pids = NULL;
-	int n, r, lock;
+	int n, r, lock = -1;
 
 	*ret_up_to_date = false;
 	/* The patch lives in the processes, not on disk: nothing is written
 	 * to the state until it is applied. */
-	r = load_payload(b, pl, &p, msg, sizeof(msg));
+	r = lf_agent_user_payload(b, &p, msg, sizeof(msg));
 	if (r < 0)
 		return lf_why_set(why, "bundle %s: payload is not a patch object: %s", b->m.id, msg), r;
 	/* The signed manifest and the object must name the same file. */
@@ -161,10 +143,18 @@ int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct
 	}
 	if (applied_everywhere(p, pids, n)) {
 		*ret_up_to_date = true;
-		goto out;
+		goto store;
 	}
 	r = apply_all(p, pids, n, why);
 	if (r < 0)
+		goto out;
+store:
+	/* Kept for the processes that start later (livefix daemon). */
+	if ((r = lf_agent_user_store_save(state_dir, b)) < 0) {
+		lf_why_set(why, "patch applied but not kept for new processes: %s", strerror(-r));
+		goto out;
+	}
+	if (*ret_up_to_date)
 		goto out;
 	snprintf(now.id, sizeof(now.id), "%s", b->m.id);
 	snprintf(now.sha256, sizeof(now.sha256), "%s", sha256);
@@ -176,6 +166,8 @@ int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct
 	if (r < 0)
 		lf_why_set(why, "patch applied but not recorded: %s", strerror(-r));
 out:
+	if (lock >= 0)
+		close(lock);	/* the repository path applies several bundles in turn */
 	free(pids);
 	lf_user_patch_free(p);
 	return r;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynrel.h"
 #include "user-int.h"
 
 #define PAGE 4096ull
@@ -95,6 +96,18 @@ static int count_got(const struct lf_elf *e, struct lf_image *img)
 			if (sym >= e->nsym)
 				return -ENOEXEC;
 			bool undef = e->symtab[sym].st_shndx == SHN_UNDEF;
+			enum lf_tls_class tc = lf_tls_classify(type);
+			if (tc == LF_TLS_IE && img->tls_slot[sym] < 0) {
+				img->tls_slot[sym] = (int32_t)img->ntls++;
+			} else if (tc == LF_TLS_GD && img->tlsgd_slot[sym] < 0) {
+				img->tlsgd_slot[sym] = (int32_t)img->ntls;
+				img->ntls += 2;
+			} else if (tc == LF_TLS_LD && img->tlsld_slot < 0) {
+				img->tlsld_slot = (int32_t)img->ntls;
+				img->ntls += 2;
+			}
+			if (tc != LF_TLS_NONE)
+				continue;
 			if ((lf_arch_reloc_needs_got(type) || (undef && lf_arch_reloc_is_branch(type))) &&
 			    img->got_slot[sym] < 0)
 				img->got_slot[sym] = (int32_t)img->ngot++;
@@ -113,12 +126,15 @@ int lf_link_layout(const struct lf_user_patch *p, struct lf_image *img, char *ms
 	img->sec_off = malloc(e->shnum * sizeof(*img->sec_off));
 	img->sec_addr = calloc(e->shnum, sizeof(*img->sec_addr));
 	img->got_slot = malloc(e->nsym * sizeof(*img->got_slot));
-	if (!img->sec_off || !img->sec_addr || !img->got_slot)
+	img->tls_slot = malloc(e->nsym * sizeof(*img->tls_slot));
+	img->tlsgd_slot = malloc(e->nsym * sizeof(*img->tlsgd_slot));
+	if (!img->sec_off || !img->sec_addr || !img->got_slot || !img->tls_slot || !img->tlsgd_slot)
 		goto err_nomem;
 	for (unsigned i = 0; i < e->shnum; i++)
 		img->sec_off[i] = UINT64_MAX;
 	for (size_t i = 0; i < e->nsym; i++)
-		img->got_slot[i] = -1;
+		img->got_slot[i] = img->tls_slot[i] = img->tlsgd_slot[i] = -1;
+	img->tlsld_slot = -1;
 	img->hdr_size = sizeof(struct lf_hdr) + p->nfuncs * sizeof(struct lf_hdr_func);
 	off = img->hdr_size;
 	if ((r = place_part(e, img, PART_RO, &off, msg, size)) < 0)
@@ -129,6 +145,8 @@ int lf_link_layout(const struct lf_user_patch *p, struct lf_image *img, char *ms
 	}
 	img->got_off = off = align_up(off, 8);
 	off += 8ull * img->ngot;
+	img->tls_off = off;
+	off += 8ull * img->ntls;
 	img->ro_end = off = align_up(off, PAGE);
 	if ((r = place_part(e, img, PART_TEXT, &off, msg, size)) < 0)
 		goto err;
@@ -157,6 +175,8 @@ void lf_image_release(struct lf_image *img)
 	free(img->sec_off);
 	free(img->sec_addr);
 	free(img->got_slot);
+	free(img->tls_slot);
+	free(img->tlsgd_slot);
 	*img = (struct lf_image){ 0 };
 }
 
@@ -193,6 +213,73 @@ static int symbol_value(const struct lf_user_patch *p, const struct lf_image *im
 	return 0;
 }
 
+static int put_s32(uint8_t *loc, size_t avail, int64_t v)
+{
+	int32_t v32 = (int32_t)v;
+
+	if (avail < 4)
+		return -ENOEXEC;
+	if (v != v32)
+		return -ERANGE;
+	memcpy(loc, &v32, 4);
+	return 0;
+}
+
+/*
+ * A TLS relocation: the code sequences are kept as the compiler wrote them
+ * (no linker relaxation); their GOT entries live in the patch mapping and
+ * hold what the target's dynamic linker computed for the variable.
+ */
+static int tls_reloc(const struct lf_user_patch *p, struct lf_image *img, size_t si,
+		     const Elf64_Rela *rel, uint8_t *loc, size_t avail, uint64_t place,
+		     const struct lf_link_sym *res, char *msg, size_t size)
+{
+	const struct lf_elf *e = &p->elf;
+	const char *name = sym_name(e, &e->symtab[si]);
+	enum lf_tls_class tc = lf_tls_classify(ELF64_R_TYPE(rel->r_info));
+	unsigned need = tc == LF_TLS_LE || tc == LF_TLS_IE ? LF_TLS_NEED_TPOFF
+			: tc == LF_TLS_GD || tc == LF_TLS_LD ? LF_TLS_NEED_MODID : 0;
+	struct lf_tls_ref ref = { 0 };
+	int32_t slot = tc == LF_TLS_IE ? img->tls_slot[si] : tc == LF_TLS_GD ? img->tlsgd_slot[si]
+								  : img->tlsld_slot;
+	uint64_t pair[2];
+	int r;
+
+	if (tc == LF_TLS_REFUSED)
+		return lf_user_fail(msg, size, -ENOEXEC,
+				    "patch object: %s: TLS relocation type %u is not supported (TLS descriptors: "
+				    "build with -mtls-dialect=gnu)", name, (unsigned)ELF64_R_TYPE(rel->r_info));
+	if (e->symtab[si].st_shndx != SHN_UNDEF)
+		return lf_user_fail(msg, size, -ENOEXEC,
+				    "patch object: %s: new thread-local variables are not supported", name);
+	if (!res->resolve_tls)
+		return lf_user_fail(msg, size, -ENOEXEC, "thread-local %s cannot be bound here", name);
+	if ((r = res->resolve_tls(res->ud, name, need, &ref, msg, size)) < 0)
+		return r;
+	switch (tc) {
+	case LF_TLS_LE:
+		return put_s32(loc, avail, ref.tpoff + rel->r_addend);
+	case LF_TLS_DTPOFF32:
+		return put_s32(loc, avail, (int64_t)ref.dtpoff + rel->r_addend);
+	case LF_TLS_DTPOFF64:
+		if (avail < 8)
+			return -ENOEXEC;
+		pair[0] = ref.dtpoff + (uint64_t)rel->r_addend;
+		memcpy(loc, pair, 8);
+		return 0;
+	case LF_TLS_IE:
+		memcpy(img->data + img->tls_off + 8ull * slot, &ref.tpoff, 8);
+		break;
+	default:	/* GD, LD: the tls_index {module, offset} __tls_get_addr takes */
+		pair[0] = ref.modid;
+		pair[1] = tc == LF_TLS_GD ? ref.dtpoff : 0;
+		memcpy(img->data + img->tls_off + 8ull * slot, pair, 16);
+		break;
+	}
+	return put_s32(loc, avail, (int64_t)(img->base + img->tls_off + 8ull * slot +
+					     (uint64_t)rel->r_addend - place));
+}
+
 static int relocate_section(const struct lf_user_patch *p, struct lf_image *img,
 			    const Elf64_Shdr *rs, uint64_t *cache, const struct lf_link_sym *res,
 			    char *msg, size_t size)
@@ -210,6 +297,19 @@ static int relocate_section(const struct lf_user_patch *p, struct lf_image *img,
 		uint64_t at = rel[k].r_offset;
 		if (at >= target->sh_size)
 			return lf_user_fail(msg, size, -ENOEXEC, "patch object: relocation outside its section");
+		if (si >= e->nsym)
+			return lf_user_fail(msg, size, -ENOEXEC, "patch object: bad relocation symbol");
+		if (lf_tls_classify(type) != LF_TLS_NONE) {
+			int r = tls_reloc(p, img, si, &rel[k], img->data + toff + at, target->sh_size - at,
+					  img->base + toff + at, res, msg, size);
+			if (r == -ERANGE)
+				return lf_user_fail(msg, size, -EOPNOTSUPP,
+						    "patch object: thread-local %s is out of 32-bit reach",
+						    sym_name(e, &e->symtab[si]));
+			if (r < 0)
+				return r;
+			continue;
+		}
 		int r = symbol_value(p, img, si, res, cache, msg, size);
 		if (r < 0)
 			return r;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "dynrel.h"
 
 struct apply_ctx {
 	const struct lf_user_patch *p;
@@ -50,6 +51,19 @@ static int resolve(void *ud, const char *name, uint64_t *ret_addr, char *msg, si
 		return lf_user_fail(msg, size, -ENOENT, "symbol %s is not defined in process %d", name,
 				    (int)c->t->pid);
 	return r;
+}
+
+static int resolve_tls(void *ud, const char *name, unsigned need, struct lf_tls_ref *ret,
+		       char *msg, size_t size)
+{
+	struct apply_ctx *c = ud;
+
+	for (unsigned i = 0; i < c->p->nbinds; i++) {
+		const struct lf_patch_bind *b = &c->p->binds[i];
+		if (!strcmp(b->sym, name))
+			return lf_target_resolve_tls(c->t, b->target, b->pos, need, ret, msg, size);
+	}
+	return lf_target_resolve_tls(c->t, name, 0, need, ret, msg, size);
 }
 
 /*
@@ -320,7 +334,7 @@ static int prepare(struct apply_ctx *c)
 				    "process %d: no free address within branch reach (+-%llu MiB) of %s",
 				    (int)pid, (unsigned long long)(LF_ARCH_BRANCH_REACH >> 20),
 				    lf_target_obj_path(c->t, o));
-	struct lf_link_sym res = { resolve, c };
+	struct lf_link_sym res = { resolve, resolve_tls, c };
 	if ((r = lf_link_apply(c->p, &c->img, c->base, &res, c->msg, c->msg_size)) < 0)
 		return r;
 	fill_header(c);

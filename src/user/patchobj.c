@@ -295,3 +295,9 @@ const char *lf_user_patch_target(const struct lf_user_patch *p)
 {
 	return p->build_id_hex;
 }
+
+unsigned lf_user_patch_build_id(const struct lf_user_patch *p, const uint8_t **ret_id)
+{
+	*ret_id = p->build_id;
+	return p->build_id_len;
+}

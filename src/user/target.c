@@ -13,6 +13,7 @@
 
 #include "livefix/file.h"
 
+#include "dynrel.h"
 #include "target.h"
 
 static void obj_path(pid_t pid, const struct lf_map *m, char *buf, size_t size)
@@ -131,13 +132,24 @@ const char *lf_target_obj_path(const struct lf_target *t, const struct lf_target
 	return t->maps.v[o->map].path;
 }
 
-static int check_type(const char *name, unsigned type, char *msg, size_t size)
+/*
+ * An IFUNC symbol's value is its resolver: a call or a pointer goes to the
+ * implementation this process resolved it to (dynrel.c). Replacing an IFUNC
+ * as an old function would replace the resolver, so that is refused.
+ */
+static int bind_value(const struct lf_target *t, const struct lf_target_obj *o, const char *name,
+		      uint64_t value, unsigned type, bool is_old, uint64_t *ret_addr, char *msg,
+		      size_t size)
 {
-	if (type == STT_GNU_IFUNC)
+	if (type == STT_GNU_IFUNC && is_old)
 		return lf_user_fail(msg, size, -EOPNOTSUPP,
-				    "symbol %s is an IFUNC: call it through a non-IFUNC alias", name);
+				    "function %s is an IFUNC: patch the implementation it resolves to", name);
+	if (type == STT_GNU_IFUNC)
+		return lf_target_resolve_ifunc(t, o, name, value, ret_addr, msg, size);
 	if (type == STT_TLS)
-		return lf_user_fail(msg, size, -EOPNOTSUPP, "symbol %s is thread-local: not supported", name);
+		return lf_user_fail(msg, size, -ENOEXEC,
+				    "symbol %s is thread-local: reach it with TLS relocations only", name);
+	*ret_addr = (type == STT_NOTYPE && !value ? 0 : o->bias) + value;
 	return 0;
 }
 
@@ -165,8 +177,14 @@ int lf_target_resolve_local(const struct lf_target *t, const char *name, unsigne
 					    name, lf_target_obj_path(t, o));
 		if (r < 0)
 			return r;
-		if ((r = check_type(name, type, msg, size)) < 0)
-			return r;
+		if (type == STT_GNU_IFUNC || type == STT_TLS) {
+			if ((r = bind_value(t, o, name, value, type, ret_size != NULL, ret_addr, msg,
+					    size)) < 0)
+				return r;
+			if (ret_size)
+				*ret_size = sz;
+			return 0;
+		}
 	}
 	*ret_addr = o->bias + value;
 	if (ret_size)
@@ -187,11 +205,7 @@ int lf_target_resolve_global(const struct lf_target *t, const char *name, uint64
 				continue;
 			if (lf_elf_lookup(&o->elf, name, 0, true, &value, NULL, &type) < 0)
 				continue;
-			int r = check_type(name, type, msg, size);
-			if (r < 0)
-				return r;
-			*ret_addr = (type == STT_NOTYPE && !value ? 0 : o->bias) + value;
-			return 0;
+			return bind_value(t, o, name, value, type, false, ret_addr, msg, size);
 		}
 	return -ENOENT;
 }
@@ -256,7 +270,7 @@ static bool pid_maps_build_id(pid_t pid, const uint8_t *id, unsigned len, struct
 		obj_path(pid, &m.v[i], path, sizeof(path));
 		int n = lf_elf_file_build_id(path, got, sizeof(got));
 		found = n == (int)len && !memcmp(got, id, len);
-		if (seen->n < SEEN_MAX && n != -ENOENT && n != -EACCES)
+		if (seen->n < SEEN_MAX && n >= 0)	/* a failed read (process gone) says nothing of the file */
 			seen->v[seen->n++] = (struct seen_file){ m.v[i].inode, m.v[i].dev_major,
 								  m.v[i].dev_minor, found };
 	}
@@ -265,6 +279,11 @@ static bool pid_maps_build_id(pid_t pid, const uint8_t *id, unsigned len, struct
 }
 
 int lf_user_find_targets(const struct lf_user_patch *p, pid_t *ret_pids, size_t max)
+{
+	return lf_user_find_build_id(p->build_id, p->build_id_len, ret_pids, max);
+}
+
+int lf_user_find_build_id(const uint8_t *id, unsigned id_len, pid_t *ret_pids, size_t max)
 {
 	struct seen *seen = calloc(1, sizeof(*seen));
 	DIR *d = opendir("/proc");
@@ -284,7 +303,7 @@ int lf_user_find_targets(const struct lf_user_patch *p, pid_t *ret_pids, size_t 
 		long pid = strtol(de->d_name, &end, 10);
 		if (*end || pid <= 0 || pid == self)
 			continue;
-		if (pid_maps_build_id((pid_t)pid, p->build_id, p->build_id_len, seen))
+		if (pid_maps_build_id((pid_t)pid, id, id_len, seen))
 			ret_pids[n++] = (pid_t)pid;
 	}
 	closedir(d);
@@ -296,4 +315,15 @@ int lf_user_find_targets(const struct lf_user_patch *p, pid_t *ret_pids, size_t 
 			ret_pids[k - 1] = tmp;
 		}
 	return (int)n;
+}
+
+int lf_user_file_build_id(const char *path, char hex[2 * LF_BUILD_ID_MAX + 1])
+{
+	uint8_t id[LF_BUILD_ID_MAX];
+	int n = lf_elf_file_build_id(path, id, sizeof(id));
+
+	if (n <= 0)
+		return n < 0 ? n : -ENODATA;
+	lf_hex(id, (size_t)n, hex);
+	return n;
 }

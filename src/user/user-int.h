@@ -190,8 +190,13 @@ struct lf_hdr {
 
 /* ---- link.c: the patch linked for one process, in our memory ---- */
 
+struct lf_tls_ref;
+
 struct lf_link_sym {	/* resolves an undefined name to an absolute address */
 	int (*resolve)(void *ud, const char *name, uint64_t *ret_addr, char *msg, size_t size);
+	/* A thread-local variable of the target: need is LF_TLS_NEED_* (dynrel.h). */
+	int (*resolve_tls)(void *ud, const char *name, unsigned need, struct lf_tls_ref *ret,
+			   char *msg, size_t size);
 	void *ud;
 };
 
@@ -206,6 +211,11 @@ struct lf_image {
 	int32_t *got_slot;	/* per patch symbol: GOT (and stub) index, -1 if none */
 	uint64_t got_off, stub_off;
 	unsigned ngot;
+	int32_t *tls_slot;	/* per patch symbol: TLS GOT index, -1 if none (initial-exec) */
+	int32_t *tlsgd_slot;	/* per patch symbol: first of a {module, offset} pair */
+	int32_t tlsld_slot;	/* the one {module, 0} pair of local-dynamic code, -1 if none */
+	uint64_t tls_off;	/* the TLS GOT, after the GOT */
+	unsigned ntls;
 	uint64_t hdr_size;
 	uint64_t eh_frame_off, eh_frame_size;	/* 0 size: no CFI */
 };

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "dynrel.h"
 #include "user-int.h"
 
 static int32_t get32(const uint8_t *p)
@@ -241,7 +242,7 @@ static void test_link_real_object(void **state)
 	struct lf_user_patch *p;
 	struct lf_image img;
 	struct seen_names seen = { .n = 0 };
-	struct lf_link_sym res = { resolve_far, &seen };
+	struct lf_link_sym res = { .resolve = resolve_far, .ud = &seen };
 	const uint64_t base = 0x555500000000ull;
 	uint64_t fn;
 
@@ -300,7 +301,7 @@ static void test_link_unresolved(void **state)
 	char *path = seed_path("libc.o"), msg[256] = "";
 	struct lf_user_patch *p;
 	struct lf_image img;
-	struct lf_link_sym res = { refuse_all, NULL };
+	struct lf_link_sym res = { .resolve = refuse_all };
 
 	assert_non_null(path);
 	assert_int_equal(access(path, R_OK), 0);
@@ -313,10 +314,97 @@ static void test_link_unresolved(void **state)
 	lf_user_patch_free(p);
 }
 
+/* ---- thread-local references (seeds built from tests/user/patches/tls-*.c) ---- */
+
+static unsigned tls_calls, tls_need;
+
+static int resolve_tls_fixed(void *ud, const char *name, unsigned need, struct lf_tls_ref *ret,
+			     char *msg, size_t size)
+{
+	tls_calls++;
+	tls_need |= need;
+	*ret = (struct lf_tls_ref){ .modid = 3, .dtpoff = !strcmp(name, "tls_writes") ? 8 : 0,
+				    .tpoff = !strcmp(name, "tls_writes") ? -0x38 : -0x40 };
+	return 0;
+}
+
+static int link_seed(const char *name, struct lf_user_patch **p, struct lf_image *img,
+		     bool with_tls, char *msg, size_t size)
+{
+	char *path = seed_path(name);
+	struct lf_link_sym res = { .resolve = resolve_far, .ud = &(struct seen_names){ .n = 0 } };
+
+	if (with_tls)
+		res.resolve_tls = resolve_tls_fixed;
+	assert_non_null(path);
+	assert_int_equal(access(path, R_OK), 0);
+	assert_int_equal(lf_user_patch_load(path, p, msg, size), 0);
+	free(path);
+	assert_int_equal(lf_link_layout(*p, img, msg, size), 0);
+	tls_calls = tls_need = 0;
+	return lf_link_apply(*p, img, 0x555500000000ull, &res, msg, size);
+}
+
+static uint64_t tls_word(const struct lf_image *img, unsigned i)
+{
+	uint64_t v;
+
+	memcpy(&v, img->data + img->tls_off + 8ull * i, 8);
+	return v;
+}
+
+static void test_link_tls(void **state)
+{
+	struct lf_user_patch *p;
+	struct lf_image img;
+	char msg[256] = "";
+
+	/* global-dynamic: one {module, offset} pair per variable, in the read-only part */
+	assert_int_equal(link_seed("tls-gd.o", &p, &img, true, msg, sizeof(msg)), 0);
+	assert_int_equal(img.ntls, 4);
+	assert_true(img.tls_off + 32 <= img.ro_end && tls_need == LF_TLS_NEED_MODID);
+	assert_true(tls_word(&img, 0) == 3 && tls_word(&img, 2) == 3);
+	assert_true(tls_word(&img, 1) + tls_word(&img, 3) == 8);	/* offsets 0 and 8 */
+	lf_image_release(&img);
+	lf_user_patch_free(p);
+	/* initial-exec: one slot per variable with its thread pointer offset */
+	assert_int_equal(link_seed("tls-ie.o", &p, &img, true, msg, sizeof(msg)), 0);
+	assert_int_equal(img.ntls, 2);
+	assert_true(tls_need == LF_TLS_NEED_TPOFF);
+	assert_true((int64_t)(tls_word(&img, 0) + tls_word(&img, 1)) == -0x78);
+	lf_image_release(&img);
+	lf_user_patch_free(p);
+	/* local-exec: the offsets are in the code itself, no slot */
+	assert_int_equal(link_seed("tls-le.o", &p, &img, true, msg, sizeof(msg)), 0);
+	assert_int_equal(img.ntls, 0);
+	bool found = false;
+	for (uint64_t o = img.ro_end; o + 4 <= img.stub_off; o++)
+		found |= (int32_t)get32(img.data + o) == -0x40;
+	assert_true(found && tls_calls >= 2);
+	lf_image_release(&img);
+	lf_user_patch_free(p);
+	/* local-dynamic: one {module, 0} pair for the whole object */
+	assert_int_equal(link_seed("tls-ld.o", &p, &img, true, msg, sizeof(msg)), 0);
+	assert_int_equal(img.ntls, 2);
+	assert_true(tls_word(&img, 0) == 3 && tls_word(&img, 1) == 0);
+	lf_image_release(&img);
+	lf_user_patch_free(p);
+	/* TLS descriptors: refused with the type; no resolver: refused */
+	assert_int_equal(link_seed("tls-desc.o", &p, &img, true, msg, sizeof(msg)), -ENOEXEC);
+	assert_non_null(strstr(msg, "TLS relocation type"));
+	lf_image_release(&img);
+	lf_user_patch_free(p);
+	assert_int_equal(link_seed("tls-gd.o", &p, &img, false, msg, sizeof(msg)), -ENOEXEC);
+	assert_non_null(strstr(msg, "cannot be bound"));
+	lf_image_release(&img);
+	lf_user_patch_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reloc_pc32),
+		cmocka_unit_test(test_link_tls),
 		cmocka_unit_test(test_reloc_abs),
 		cmocka_unit_test(test_reloc_got),
 		cmocka_unit_test(test_reloc_unsupported),

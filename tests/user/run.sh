@@ -119,7 +119,7 @@ roundtrip() { # name pid out patch id regex
 	if ! "$L" user revert "$id" --pid "$pid" >>"$log" 2>&1; then
 		fail "$name" "revert: $(tail -1 "$log")"; return
 	fi
-	wait_for "$out" "$ORIG" || { fail "$name" "original output not back: $(line "$out")"; return; }
+	wait_for "$out" "${ORIG_RE:-$ORIG}" || { fail "$name" "original output not back: $(line "$out")"; return; }
 	no_patch "$pid" || { fail "$name" "still listed after revert"; return; }
 	running "$pid" "$out" || { fail "$name" "target not running"; return; }
 	pass "$name"
@@ -511,3 +511,8 @@ else
 fi
 "$L" user revert simple-pie --pid $p >/dev/null 2>&1
 running $p out-pie && wait_for out-pie "$ORIG" && pass target-survived-all || fail target-survived-all "$(line out-pie)"
+
+# ---- TLS and IFUNC (tls.sh), exec-time patching (exec.sh), bundles from a repository (repo.sh) ----
+. "$S/tls.sh"
+. "$S/exec.sh"
+. "$S/repo.sh"
