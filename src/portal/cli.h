@@ -15,6 +15,12 @@ int lf_cli_open_store(const struct lf_cli_common *c, struct lf_store **ret);
 /* Reads "db=" from <data>/portal.conf into buf; 0 when absent. */
 int lf_cli_conf_db(const char *data, char *buf, size_t size);
 
+struct lf_portal_signer_config;
+struct lf_portal_repo_ops;
+/* The signer process for DATA/keys, or pass-through with a warning. */
+void lf_cli_open_signer(const char *data, const struct lf_portal_signer_config *sc,
+			struct lf_portal_repo_ops *ops);
+
 int cmd_init(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
