@@ -133,7 +133,8 @@ static int write_port(const char *data, unsigned port)
  * Waits for SIGTERM/SIGINT; every second writes batched last_seen updates,
  * and re-signs timestamps when the signer asks for it.
  */
-static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
+static void wait_for_stop(struct lf_portal *p, const sigset_t *set,
+			  const struct lf_serve_hook *hook)
 {
 	unsigned every = p->repo_ops->refresh_interval;
 	int64_t next_refresh = lf_now() + every;
@@ -145,6 +146,8 @@ static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
 		if (sig == SIGTERM || sig == SIGINT)
 			return;
 		lf_portal_tick(p);
+		if (hook)
+			hook->tick(p, hook->ctx);
 		if (every && lf_now() >= next_refresh) {
 			int r;
 
@@ -158,7 +161,7 @@ static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
 	}
 }
 
-int cmd_serve(int argc, char **argv)
+int lf_cli_serve(int argc, char **argv, const struct lf_serve_hook *hook)
 {
 	struct lf_portal_config cfg = { 0 };
 	struct lf_portal_signer_config sc = { 0 };
@@ -201,12 +204,19 @@ int cmd_serve(int argc, char **argv)
 	write_port(cfg.data_dir, p.port);
 	lf_notice("serving %s (%s, %u threads, %s signer) on port %u", cfg.data_dir,
 		  cfg.db ? "postgresql" : "sqlite", cfg.threads, ops.name, p.port);
-	wait_for_stop(&p, &set);
+	if (hook)
+		hook->tick(&p, hook->ctx); /* at once, then every second */
+	wait_for_stop(&p, &set, hook);
 	lf_notice("stopping");
 	lf_portal_stop(&p);
 	lf_portal_signer_stop(&ops);
 	explicit_bzero(dbbuf, sizeof(dbbuf));
 	return LF_EXIT_OK;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	return lf_cli_serve(argc, argv, NULL);
 }
 
 static void publish_usage(void)
