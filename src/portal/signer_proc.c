@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "livefix/json_parse.h"
 #include "livefix/tuf.h"
 
 #include "repo.h"
@@ -108,28 +109,32 @@ static int limits(uint32_t op, size_t *ret_doc, size_t *ret_prev)
 	return -EPROTO;
 }
 
-/* The document to be listed must be well-formed metadata of the right role. */
+/*
+ * The document to be listed must be a well-formed signed document of the
+ * right role (targets for a snapshot, snapshot for a timestamp) with a
+ * version, and a targets document of this feed when it names one. The
+ * signer does not verify signatures: devices do, against root.
+ */
 static int check_doc(uint32_t op, const char *feed, const void *doc, size_t len)
 {
+	const char *want = op == LF_SIGNER_OP_SNAPSHOT ? "targets" : "snapshot";
+	const char *type = NULL, *named = NULL;
 	struct lf_signed s;
-	struct lf_targets t = { 0 };
-	struct lf_snapshot *snap;
+	int64_t version;
 	int r = lf_signed_parse(doc, len, &s, NULL);
 
 	if (r < 0)
 		return -EBADMSG;
-	if (op == LF_SIGNER_OP_SNAPSHOT) {
-		r = lf_targets_parse(&s, &t, NULL);
-		if (r == 0 && strcmp(t.feed, feed))
-			r = -EBADMSG; /* another feed's targets */
-		lf_targets_release(&t);
-	} else {
-		snap = calloc(1, sizeof(*snap));
-		r = snap ? lf_snapshot_parse(&s, snap, NULL) : -ENOMEM;
-		free(snap);
-	}
+	r = lf_jv_get_str(s.body, "_type", 16, &type);
+	if (r == 0 && strcmp(type, want))
+		r = -EBADMSG;
+	if (r == 0)
+		r = lf_jv_get_int(s.body, "version", 1, INT32_MAX, &version);
+	if (r == 0 && op == LF_SIGNER_OP_SNAPSHOT &&
+	    lf_jv_get_str(s.body, "feed", LF_SIGNER_FEED_MAX, &named) == 0 && strcmp(named, feed))
+		r = -EBADMSG; /* another feed's targets */
 	lf_signed_release(&s);
-	return r == -ENOMEM ? r : r < 0 ? -EBADMSG : 0;
+	return r < 0 ? -EBADMSG : 0;
 }
 
 static int answer(int fd, int status, const unsigned char *data, size_t len)
