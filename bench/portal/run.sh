@@ -237,4 +237,7 @@ if base and float(base[1]) > 0:
                   (name, float(res[name][1]) / float(base[1]),
                    float(res[name][3]) / max(float(base[3]), 1e-9)))
 PY
+# The device side: the agent's size and idle memory against swupdate and rauc.
+echo
+"$src/bench/portal/agent.sh"
 exit 0
