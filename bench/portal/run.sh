@@ -6,6 +6,8 @@
 # ceiling for any HTTPS server on this machine). Load from wrk, one device
 # credential after another. Prints figures and ratios; never fails on time.
 #   BENCH_DEVICES (100000)  BENCH_SECONDS (10)  BENCH_CONNECTIONS (64)
+#   BENCH_PERF=DIR: also `perf record -g` the portal during each measured run
+#   (DIR/<backend>.data; read with perf report -i); figures then include its cost.
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${LIVEFIX_BUILD:-${BUILD:-$src/build}/main}
@@ -161,6 +163,12 @@ bench_backend() { # name [db-url]
 	export BENCH_BODY=$(inventory "$ts" "$pe")
 	idle_body=$(req "$data" "$(sed -n 2p "$work/tokens")" "$BENCH_BODY")
 	echo "bench: $name: idle check-in: request body ${#BENCH_BODY} bytes, answer ${#idle_body} bytes: $idle_body"
+	if [ -n "${BENCH_PERF-}" ]; then
+		mkdir -p "$BENCH_PERF"
+		(sleep 3; perf record -F 499 -g -o "$BENCH_PERF/$name.data" \
+			-p "$(pgrep -P "${pids[-1]}" -x livefix-portal)" -- sleep $((seconds - 2)) \
+			>/dev/null 2>&1) &
+	fi
 	run_wrk "$name" "https://127.0.0.1:$port/api/v1/devices/self/checkin"
 	kill -TERM "${pids[-1]}"
 	wait "${pids[-1]}" 2>/dev/null
