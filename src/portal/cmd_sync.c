@@ -59,8 +59,10 @@ int cmd_export(int argc, char **argv)
 	return LF_EXIT_OK;
 }
 
-static void report(const struct lf_sync_feed *f, const char *verb)
+static void report(const struct lf_sync_feed *f, const char *verb, bool quiet)
 {
+	if (!f->changed && quiet)
+		return;
 	if (!f->changed)
 		printf("feed %s: up to date\n", f->feed);
 	else
@@ -71,15 +73,16 @@ static void report(const struct lf_sync_feed *f, const char *verb)
 
 /* Verifies every feed of src, then stores all of them in one transaction. */
 static int import_all(struct lf_store *s, struct lf_sync_source *src, json_t *names,
-		      const char *root_file, const char *what)
+		      const char *root_file, const char *what, bool quiet)
 {
 	size_t n = json_array_size(names), i;
 	struct lf_sync_feed *feeds = calloc(n ? n : 1, sizeof(*feeds));
 	char work[] = "/tmp/livefix-import.XXXXXX";
 	struct lf_why why = { "" };
+	bool have_work = false;
 	int r = feeds ? 0 : -ENOMEM;
 
-	if (r == 0 && !mkdtemp(work))
+	if (r == 0 && !(have_work = mkdtemp(work) != NULL))
 		r = -errno;
 	for (i = 0; r == 0 && i < n; i++) {
 		const char *feed = json_string_value(json_array_get(names, i));
@@ -96,11 +99,11 @@ static int import_all(struct lf_store *s, struct lf_sync_source *src, json_t *na
 	}
 	for (i = 0; feeds && i < n; i++) {
 		if (r == 0)
-			report(&feeds[i], "imported");
+			report(&feeds[i], src->url ? "mirrored" : "imported", quiet);
 		lf_sync_feed_release(&feeds[i]);
 	}
 	free(feeds);
-	if (work[sizeof(work) - 2] != 'X')
+	if (have_work)
 		(void)lf_sync_rmtree(work);
 	return r;
 }
@@ -147,7 +150,7 @@ int cmd_import(int argc, char **argv)
 	}
 	r = lf_cli_open_store(&c, &s);
 	if (r == 0) {
-		r = import_all(s, &src, names, root, src.dir);
+		r = import_all(s, &src, names, root, src.dir, false);
 		if (r == 0)
 			lf_store_audit(s, 0, "local", "import", src.dir, NULL);
 		lf_store_close(s);
@@ -219,7 +222,7 @@ static void mirror_tick(struct lf_portal *p, void *ctx)
 		json_t *single = json_pack("[O]", one);
 
 		pthread_mutex_lock(&p->slots[0].lock);
-		r = import_all(p->slots[0].store, &m->src, single, m->root, m->src.url);
+		r = import_all(p->slots[0].store, &m->src, single, m->root, m->src.url, true);
 		pthread_mutex_unlock(&p->slots[0].lock);
 		json_decref(single);
 		fflush(stdout);
