@@ -6,6 +6,7 @@
 # ceiling for any HTTPS server on this machine). Load from wrk, one device
 # credential after another. Prints figures and ratios; never fails on time.
 #   BENCH_DEVICES (100000)  BENCH_SECONDS (10)  BENCH_CONNECTIONS (64)
+#   BENCH_POSTGRESQL=0: SQLite and nginx only; BENCH_AGENT=0: no agent footprint
 #   BENCH_PERF=DIR: also `perf record -g` the portal during each measured run
 #   (DIR/<backend>.data; read with perf report -i); figures then include its cost.
 set -u
@@ -222,11 +223,13 @@ generate "$work"
 export BENCH_TOKENS=$work/tokens
 : >"$work/results"
 bench_backend sqlite
-pgdir=$(mktemp -d /tmp/lfpg.XXXXXX)
-if url=$("$cluster" start "$pgdir"); then
-	bench_backend postgresql "$url"
-else
-	echo "bench: postgresql: cluster did not start"
+if [ "${BENCH_POSTGRESQL:-1}" != 0 ]; then
+	pgdir=$(mktemp -d /tmp/lfpg.XXXXXX)
+	if url=$("$cluster" start "$pgdir"); then
+		bench_backend postgresql "$url"
+	else
+		echo "bench: postgresql: cluster did not start"
+	fi
 fi
 [ -n "$idle_body" ] && bench_nginx
 
@@ -246,6 +249,8 @@ if base and float(base[1]) > 0:
                    float(res[name][3]) / max(float(base[3]), 1e-9)))
 PY
 # The device side: the agent's size and idle memory against swupdate and rauc.
-echo
-"$src/bench/portal/agent.sh"
+if [ "${BENCH_AGENT:-1}" != 0 ]; then
+	echo
+	"$src/bench/portal/agent.sh"
+fi
 exit 0
