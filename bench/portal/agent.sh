@@ -30,9 +30,11 @@ cd "$W" || exit 1
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+anon() { awk '/^RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 stripped() { strip -o "$W/s.tmp" "$1" 2>/dev/null && stat -c %s "$W/s.tmp"; }
 # RSS summed over a program's processes (swupdate forks helpers).
 rss_all() { local t=0 p; for p in $(pgrep -f "^$1"); do t=$((t + $(rss "$p"))); done; echo $t; }
+anon_all() { local t=0 p; for p in $(pgrep -f "^$1"); do t=$((t + $(anon "$p"))); done; echo $t; }
 
 # --- livefix daemon, idle, against a portal -------------------------------
 D=$W/portal
@@ -68,7 +70,8 @@ export LIVEFIX_STATE_DIR=$W/state LIVEFIX_SYSROOT=$S
 	{ echo "bench: agent: register failed: $(cat reg.out)"; exit 0; }
 timeout -s KILL 120 "$agent" daemon >daemon.log 2>&1 &
 pids+=($!)
-dpid=$!
+dpid=
+for _ in $(seq 50); do dpid=$(pgrep -P "$!" -x livefix) && break; sleep 0.1; done # the agent, not timeout
 last() { "$agent" status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("last_checkin", 0))' 2>/dev/null; }
 seen=() prev=
 for _ in $(seq 600); do # at most 60 s
@@ -77,9 +80,14 @@ for _ in $(seq 600); do # at most 60 s
 	[ ${#seen[@]} -ge 4 ] && break
 	sleep 0.1
 done
-agent_rss=$(rss "$dpid") agent_hwm=$(hwm "$dpid")
+agent_rss=$(rss "$dpid") agent_hwm=$(hwm "$dpid") agent_anon=$(anon "$dpid")
+# Where the agent's resident memory is, by mapping (the five largest).
+agent_maps=$(awk '/^[0-9a-f]+-[0-9a-f]+ / {name = $6 ? $6 : "[anon]"; sub(".*/", "", name)}
+	/^Rss:/ {rss[name] += $2} END {for (n in rss) if (rss[n]) print rss[n], n}' "/proc/$dpid/smaps" |
+	sort -rn | head -5 | awk '{printf "%s%s %s KB", (NR > 1 ? ", " : ""), $2, $1}')
 agent_size=$(stripped "$agent")
 echo "bench: agent: $((${#seen[@]} - 1)) idle check-ins after the first observed (interval 10 s)"
+echo "bench: agent: largest resident mappings: $agent_maps"
 
 # --- swupdate and rauc from Debian ----------------------------------------
 debs=$cache/debs
@@ -106,7 +114,7 @@ if [ -x "$swu" ]; then
 	timeout -s KILL 60 "$swu" -l 2 -k swu.pem >swu.log 2>&1 &
 	pids+=($!)
 	sleep 4
-	swu_rss=$(rss_all "$swu") swu_note="$(pgrep -fc "^$swu") processes"
+	swu_rss=$(rss_all "$swu") swu_note="$(pgrep -fc "^$swu") processes, anonymous $(anon_all "$swu") KB"
 	[ "$swu_rss" = 0 ] && swu_rss=- swu_note="did not stay up: $(tail -1 swu.log)"
 fi
 if [ -x "$rauc" ] && command -v dbus-daemon >/dev/null; then
@@ -126,15 +134,16 @@ EOF
 	DBUS_SYSTEM_BUS_ADDRESS=unix:path=$W/bus timeout -s KILL 60 "$rauc" --conf=system.conf service >rauc.log 2>&1 &
 	pids+=($!)
 	sleep 3
-	rauc_rss=$(rss_all "$rauc") rauc_note="rauc service, private system bus"
+	rauc_rss=$(rss_all "$rauc") rauc_note="rauc service, private system bus, anonymous $(anon_all "$rauc") KB"
 	[ "$rauc_rss" = 0 ] && rauc_rss=- rauc_note="did not stay up: $(tail -1 rauc.log)"
 fi
 
 echo
 echo "| program | stripped size | idle VmRSS | notes |"
 echo "|---|---|---|---|"
-printf '| livefix %s (daemon) | %s KB | %s KB | peak %s KB; %d idle check-ins over TLS 1.3 |\n' \
-	"$(cd "$src" && git describe --always 2>/dev/null)" $((agent_size / 1024)) "$agent_rss" "$agent_hwm" $((${#seen[@]} - 1))
+printf '| livefix %s (daemon) | %s KB | %s KB | peak %s KB, anonymous %s KB; %d idle check-ins over TLS 1.3 |\n' \
+	"$(cd "$src" && git describe --always 2>/dev/null)" $((agent_size / 1024)) "$agent_rss" "$agent_hwm" \
+	"$agent_anon" $((${#seen[@]} - 1))
 printf '| swupdate (Debian %s) | %s KB | %s KB | %s |\n' "$(dpkg-deb -f "$debs"/swupdate_*.deb Version 2>/dev/null)" \
 	$(($(stripped "$swu" || echo 0) / 1024)) "$swu_rss" "$swu_note"
 printf '| rauc (Debian %s) | %s KB | %s KB | %s |\n' "$(dpkg-deb -f "$debs"/rauc_*.deb Version 2>/dev/null)" \
