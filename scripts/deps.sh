@@ -27,6 +27,10 @@ packages=(
 	dpkg-dev xz-utils zstd ca-certificates python3 file
 	# differ tests: aarch64 object pairs (binutils for readelf/objdump/ld)
 	binutils gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+	# userbuild tests: the real-world case builds libexpat with its CMake build
+	cmake
+	# userspace aarch64 tests: cross C library, the arm64 VM
+	libc6-dev-arm64-cross qemu-system-arm
 )
 # Debian's nodejs needs its npm package; a nodejs that bundles npm conflicts with it.
 command -v npm >/dev/null || packages+=(npm)

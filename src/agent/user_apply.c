@@ -24,32 +24,6 @@
 #include "trust_agent.h"
 
 #define USER_PIDS_MAX 4096
-#define LOCK_WAIT_MS 60000
-
-int lf_agent_lock_user(void)
-{
-	const char *dir = getenv("LIVEFIX_RUNTIME_DIR");
-	char path[512];
-	int fd, r;
-
-	dir = dir && *dir ? dir : "/run/livefix";
-	r = lf_mkdir_p(dir, 0755);
-	if (r < 0)
-		return r;
-	snprintf(path, sizeof(path), "%s/user.lock", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
-		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
-			r = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-			close(fd);
-			return r;
-		}
-		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
-	}
-	return fd; /* held until exit */
-}
 
 struct has_patch {
 	const char *id;

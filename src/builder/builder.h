@@ -8,6 +8,7 @@
 
 /* Subcommand entry points of livefix-build; one cmd_*.c each. */
 int cmd_kernel(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 int cmd_ksyms(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);

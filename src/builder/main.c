@@ -16,6 +16,7 @@ static int cmd_version(int argc, char **argv)
 
 static const struct lf_cmd commands[] = {
 	{ "kernel", cmd_kernel, "build a kernel live patch from a source fix" },
+	{ "user", cmd_user, "build a userspace live patch from a source fix" },
 	{ "ksyms", cmd_ksyms, "print the symbols read from a kernel image (kallsyms order)" },
 	{ "keygen", cmd_keygen, "create an Ed25519 signing key for a repository role" },
 	{ "bundle", cmd_bundle, "pack and sign a patch bundle (.lfb)" },

@@ -3,7 +3,7 @@
  * x86_64 half of the per-architecture interface (arch.h):
  * relocations, the 5-byte "jmp rel32" redirection, far-call stubs, syscall
  * injection registers and the DWARF register numbering. An aarch64 port
- * provides the same functions (b imm26, +-128 MiB, "svc #0").
+ * provides the same functions (arch-aarch64.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 
 #include "user-int.h"
 
-const uint8_t lf_arch_syscall_insn[2] = { 0x0f, 0x05 };
+const uint8_t lf_arch_syscall_insn[LF_ARCH_SYSCALL_INSN_SIZE] = { 0x0f, 0x05 };
 
 static bool fits_s32(int64_t v)
 {

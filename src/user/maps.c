@@ -12,7 +12,7 @@
 
 #define PAGE 4096ull
 #define USER_MIN 0x10000ull		/* above vm.mmap_min_addr */
-#define USER_MAX 0x7ffffffff000ull	/* x86_64 and aarch64 48-bit */
+#define USER_MAX LF_ARCH_USER_MAX
 #define HEAP_GROWTH (256ull << 20)	/* leave brk room above [heap] */
 #define STACK_GROWTH (64ull << 20)	/* and room below [stack] */
 

@@ -91,12 +91,15 @@ static int check_applied(struct apply_ctx *c)
 	return 0;
 }
 
-/* The aligned window holding the 5 jump bytes: 8 bytes, or 16 if they straddle. */
+/*
+ * The aligned window holding the branch: on x86_64 the 8 bytes around the
+ * 5-byte jmp, or 16 if they straddle; on aarch64 the 4-byte b itself.
+ */
 static void window_of(uint64_t addr, uint64_t *win, uint32_t *len)
 {
-	*win = addr & ~7ull;
-	*len = 8;
-	if (addr + LF_ARCH_BRANCH_SIZE > *win + 8) {
+	*win = addr & ~(uint64_t)(LF_ARCH_WINDOW - 1);
+	*len = LF_ARCH_WINDOW;
+	if (addr + LF_ARCH_BRANCH_SIZE > *win + LF_ARCH_WINDOW) {
 		*win = addr & ~15ull;
 		*len = 16;
 	}
@@ -126,6 +129,9 @@ static int resolve_old(struct apply_ctx *c)
 					    lf_target_obj_path(c->t, &c->t->objs[c->t->obj_index]));
 		if (r < 0)
 			return r;
+		if (c->old_addr[i] % LF_ARCH_INSN_ALIGN)
+			return lf_user_fail(c->msg, c->msg_size, -ENOEXEC, "function %s: misaligned entry",
+					    f->old_name);
 		if (c->old_size[i] < LF_ARCH_BRANCH_SIZE)
 			return lf_user_fail(c->msg, c->msg_size, -EOPNOTSUPP,
 					    "function %s is %llu bytes, too short for a %d-byte jump",
@@ -262,6 +268,25 @@ static int map_patch(struct apply_ctx *c, struct lf_user_result *res)
 	return r;
 }
 
+/*
+ * The range every byte of which the mapping must reach: normally the whole
+ * target object (external calls and data references then need no stub),
+ * but an object larger than half the branch reach (+-128 MiB on aarch64)
+ * is narrowed to its redirected functions; calls into the rest of it then
+ * go through stubs and GOT slots.
+ */
+static void funcs_hull(const struct apply_ctx *c, uint64_t *lo, uint64_t *hi)
+{
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (unsigned i = 0; i < c->p->nfuncs; i++) {
+		if (c->old_addr[i] < *lo)
+			*lo = c->old_addr[i];
+		if (c->old_addr[i] + c->old_size[i] > *hi)
+			*hi = c->old_addr[i] + c->old_size[i];
+	}
+}
+
 static int prepare(struct apply_ctx *c)
 {
 	int r, mode;
@@ -287,10 +312,13 @@ static int prepare(struct apply_ctx *c)
 	if ((r = lf_link_layout(c->p, &c->img, c->msg, c->msg_size)) < 0)
 		return r;
 	o = &c->t->objs[c->t->obj_index];
-	if (lf_maps_find_gap(&c->t->maps, o->lo, o->hi, c->img.map_size, LF_ARCH_BRANCH_REACH,
-			     &c->base) < 0)
+	uint64_t lo = o->lo, hi = o->hi;
+	if (hi - lo > LF_ARCH_BRANCH_REACH / 2)	/* a large object: reach the redirected functions */
+		funcs_hull(c, &lo, &hi);
+	if (lf_maps_find_gap(&c->t->maps, lo, hi, c->img.map_size, LF_ARCH_BRANCH_REACH, &c->base) < 0)
 		return lf_user_fail(c->msg, c->msg_size, -EOPNOTSUPP,
-				    "process %d: no free address within branch reach of %s", (int)pid,
+				    "process %d: no free address within branch reach (+-%llu MiB) of %s",
+				    (int)pid, (unsigned long long)(LF_ARCH_BRANCH_REACH >> 20),
 				    lf_target_obj_path(c->t, o));
 	struct lf_link_sym res = { resolve, c };
 	if ((r = lf_link_apply(c->p, &c->img, c->base, &res, c->msg, c->msg_size)) < 0)

@@ -465,8 +465,9 @@ int lf_mem_write(int fd, uint64_t addr, const void *buf, size_t len)
 }
 
 /*
- * Any two bytes "syscall" in executable memory do, instruction boundary or
- * not: the thread executes just those two bytes. The vDSO has them.
+ * Any two bytes "syscall" in executable memory do on x86_64, instruction
+ * boundary or not: the thread executes just those two bytes. On aarch64 it
+ * is an aligned "svc #0" word. The vDSO has one on both.
  */
 int lf_find_syscall_gadget(pid_t pid, const struct lf_maps *m, uint64_t *ret_addr)
 {
@@ -486,7 +487,12 @@ int lf_find_syscall_gadget(pid_t pid, const struct lf_maps *m, uint64_t *ret_add
 			size_t len = v->end - v->start > GADGET_SCAN_MAX ? GADGET_SCAN_MAX : v->end - v->start;
 			if (lf_mem_read(fd, v->start, buf, len) < 0)
 				continue;
-			uint8_t *hit = memmem(buf, len, lf_arch_syscall_insn, sizeof(lf_arch_syscall_insn));
+			uint8_t *hit = buf;
+			/* x86_64 takes any two bytes; aarch64 an aligned instruction word. */
+			while ((hit = memmem(hit, len - (size_t)(hit - buf), lf_arch_syscall_insn,
+					     sizeof(lf_arch_syscall_insn))) &&
+			       (v->start + (uint64_t)(hit - buf)) % LF_ARCH_INSN_ALIGN)
+				hit++;
 			if (hit) {
 				*ret_addr = v->start + (uint64_t)(hit - buf);
 				r = 0;

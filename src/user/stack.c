@@ -218,7 +218,12 @@ static int check_thread(const struct lf_thread *t, const struct lf_cfi_cache *c,
 					    (int)t->tid, (unsigned long long)pc, frame);
 		if (!regs[LF_DWARF_PC])
 			return 0;	/* a null return address also ends a stack */
-		if (regs[LF_DWARF_SP] <= sp && !exact)
+		/*
+		 * The sp must grow, except out of frame 0 on aarch64: a leaf
+		 * function that keeps its return address in x30 and no frame
+		 * leaves the sp as it was (x86's call always pushes).
+		 */
+		if ((regs[LF_DWARF_SP] < sp || (regs[LF_DWARF_SP] == sp && frame > 0)) && !exact)
 			return lf_user_fail(msg, size, -EBUSY, "thread %d: stack does not unwind at pc %#llx",
 					    (int)t->tid, (unsigned long long)pc);
 	}

@@ -37,7 +37,7 @@ static int read_header(int memfd, uint64_t addr, uint64_t map_len, struct lf_hdr
 	}
 	for (unsigned i = 0; i < full->nfuncs; i++) {
 		struct lf_hdr_func *f = &full->funcs[i];
-		if ((f->win_len != 8 && f->win_len != 16) || f->addr < f->win ||
+		if ((f->win_len != LF_ARCH_WINDOW && f->win_len != 16) || f->addr < f->win ||
 		    f->addr + LF_ARCH_BRANCH_SIZE > f->win + f->win_len ||
 		    !memchr(f->name, 0, sizeof(f->name))) {
 			free(full);

@@ -395,6 +395,14 @@ static int run_ext(struct interp *s, uint8_t op, struct cur *c)
 	case 0x15: reg = uleb(c); return set_rule(s, reg, R_VAL_OFFSET, scale((uint64_t)sleb(c), cie->data_align), NULL);
 	case 0x16: return set_rule(s, uleb(c), R_VAL_EXPR, 0, c);
 	case 0x2e: uleb(c); return 0;	/* GNU_args_size */
+#if defined(__aarch64__)
+	/*
+	 * AARCH64_negate_ra_state: the return address is signed from here
+	 * (pointer authentication); the PAC bits are masked off the unwound
+	 * pc (LF_ARCH_PC_MASK), so the state itself is not needed.
+	 */
+	case 0x2d: return 0;
+#endif
 	case 0x2f: reg = uleb(c); return set_rule(s, reg, R_OFFSET, scale(0 - uleb(c), cie->data_align), NULL);
 	default: return -EINVAL;
 	}
@@ -602,7 +610,7 @@ int lf_unwind_step(const struct lf_unwind_cfi *cfi, uint64_t pc, uint64_t *regs,
 		return -EFAULT;
 	out[LF_DWARF_SP] = cfa;	/* x86_64 and aarch64: the CFA is the caller's sp */
 	out_valid |= LF_REG_BIT(LF_DWARF_SP);
-	out[LF_DWARF_PC] = out[f.cie.ra];	/* the caller's pc */
+	out[LF_DWARF_PC] = out[f.cie.ra] & LF_ARCH_PC_MASK;	/* the caller's pc */
 	out_valid |= LF_REG_BIT(LF_DWARF_PC);
 	memcpy(regs, out, sizeof(out));
 	*valid = out_valid;

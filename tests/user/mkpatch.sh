@@ -4,7 +4,8 @@
 #   mkpatch.sh OUT.o TARGET-ELF ID LEVEL SOURCE.c 'func OLD NEW' ['bind SYM TARGET'...]
 # The code is compiled with -O2 -ffunction-sections -fdata-sections -fPIC, the
 # .livefix.patch text section is assembled from the arguments (the target's
-# GNU build-id read with readelf), and both are joined with ld -r.
+# GNU build-id read with readelf), and both are joined with ld -r. CC and LD
+# select another toolchain (tests/user-arm64: aarch64-linux-gnu-gcc-12, -ld).
 set -euo pipefail
 out=$1 target=$2 id=$3 level=$4 src=$5
 shift 5
@@ -19,4 +20,4 @@ ${CC:-gcc} -c -O2 -ffunction-sections -fdata-sections -fPIC ${PATCH_CFLAGS:-} -o
 	printf '.ascii "%s\\n"\n' "livefix-patch 1" "id $id" "level $level" "target-build-id $build_id" "$@"
 } >"$tmp/meta.s"
 ${CC:-gcc} -c -o "$tmp/meta.o" "$tmp/meta.s"
-ld -r -o "$out" "$tmp/code.o" "$tmp/meta.o"
+${LD:-ld} -r -o "$out" "$tmp/code.o" "$tmp/meta.o"

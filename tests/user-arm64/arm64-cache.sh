@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Fetch (once) what the aarch64 test VM boots: Debian's newest
+# linux-image-6.1.0-NN-arm64 and busybox-static:arm64, unpacked under
+# $LIVEFIX_CACHE/arm64/. Nothing is installed and the host's package set and
+# lists are untouched: a private APT configuration (architecture arm64, its
+# own lists, cache and an empty dpkg status) over the host's sources.
+#
+# As in scripts/kernel-cache.sh, the ABI number (NN) is found at run time:
+# the archive keeps only the newest one in bookworm-security.
+#
+# Output (sourceable, also written to $LIVEFIX_CACHE/arm64/arm64.env):
+#   ARM64_RELEASE  e.g. 6.1.0-56-arm64
+#   ARM64_VMLINUZ  the bootable image (gzip-compressed Image)
+#   ARM64_BUSYBOX  a static aarch64 busybox
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${LIVEFIX_CACHE:-$top/build/cache}/arm64
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+apt=$cache/apt
+
+say() { echo "arm64-cache: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+apt_opts=(
+	-o APT::Architecture=arm64 -o APT::Architectures::=arm64
+	-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache"
+	-o Dir::State::status="$apt/status" -o APT::Sandbox::User=root
+	-o Debug::NoLocking=1 -q
+)
+
+update_lists() {
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
+	: >>"$apt/status"
+	say "reading the arm64 package lists (private, under $apt)"
+	apt-get "${apt_opts[@]}" update >&2 || die "apt-get update for arm64 failed"
+	touch "$apt/updated"
+}
+
+candidate() {
+	apt-cache "${apt_opts[@]}" show --no-all-versions "$1" 2>/dev/null |
+		sed -n 's/^Version: //p' | head -n1
+}
+
+newest_abi() {
+	apt-cache "${apt_opts[@]}" pkgnames linux-image-6.1.0- 2>/dev/null |
+		sed -n 's/^linux-image-6\.1\.0-\([0-9]\{1,4\}\)-arm64$/\1/p' | sort -rn | head -n1
+}
+
+fetch_deb() { # dir package version
+	local dir=$1 pkg=$2 ver=$3 file
+	file=$(ls "$dir/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
+	if [ -z "$file" ]; then
+		say "downloading $pkg=$ver (arm64)"
+		(cd "$dir" && apt-get "${apt_opts[@]}" download "$pkg:arm64=$ver" >&2) ||
+			die "apt-get download $pkg=$ver failed"
+		file=$(ls "$dir/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
+	fi
+	[ -n "$file" ] || die "no .deb of $pkg in $dir"
+	echo "$file"
+}
+
+main() {
+	local abi rel ver dir root bb
+	# Lists older than a day are refreshed: the newest ABI moves.
+	if [ ! -f "$apt/updated" ] || [ -n "$(find "$apt/updated" -mmin +1440)" ]; then
+		update_lists || true
+	fi
+	abi=$(newest_abi || true)
+	if [ -z "$abi" ]; then
+		[ -f "$cache/arm64.env" ] || die "no linux-image-6.1.0-NN-arm64 in the archive"
+		say "archive has no arm64 kernel; reusing the cached one"
+		cat "$cache/arm64.env"
+		return 0
+	fi
+	rel=6.1.0-$abi-arm64
+	ver=$(candidate "linux-image-$rel")
+	dir=$cache/$rel
+	root=$dir/root
+	if [ ! -f "$dir/complete" ] || [ "$(cat "$dir/complete")" != "$ver" ]; then
+		mkdir -p "$dir/debs"
+		rm -rf "$root"
+		mkdir -p "$root"
+		dpkg-deb -x "$(fetch_deb "$dir/debs" "linux-image-$rel" "$ver")" "$root"
+		dpkg-deb -x "$(fetch_deb "$dir/debs" busybox-static "$(candidate busybox-static)")" "$root"
+		[ -f "$root/boot/vmlinuz-$rel" ] || die "$root/boot/vmlinuz-$rel missing"
+		rm -rf "$root/lib/modules" "$root/usr/lib/modules"	# an initramfs needs none
+		echo "$ver" >"$dir/complete"
+	fi
+	bb=$root/bin/busybox
+	[ -x "$bb" ] || die "$bb missing"
+	cat >"$cache/arm64.env.tmp" <<-EOF
+		ARM64_RELEASE=$rel
+		ARM64_VMLINUZ=$root/boot/vmlinuz-$rel
+		ARM64_BUSYBOX=$bb
+	EOF
+	mv "$cache/arm64.env.tmp" "$cache/arm64.env"
+	cat "$cache/arm64.env"
+}
+
+exec 9>"$cache/lock"
+flock -w 900 9 || die "$cache/lock: busy for 15 minutes"
+main "$@"
