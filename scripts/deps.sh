@@ -19,6 +19,8 @@ packages=(
 	libcmocka-dev clang-14 libclang-rt-14-dev
 	# portal tests: a throwaway PostgreSQL cluster, the curl CLI
 	postgresql curl procps openssl
+	# dashboard test: a real browser driven by playwright-core (from npm)
+	chromium nodejs
 	# kernel tests: QEMU, initramfs, kbuild for out-of-tree modules
 	qemu-system-x86 busybox-static cpio kmod bc flex bison
 	# kernel and package handling
@@ -30,6 +32,8 @@ packages=(
 	# userspace aarch64 tests: cross C library, the arm64 VM
 	libc6-dev-arm64-cross qemu-system-arm
 )
+# Debian's nodejs needs its npm package; a nodejs that bundles npm conflicts with it.
+command -v npm >/dev/null || packages+=(npm)
 
 # Benchmarks only (`scripts/deps.sh bench`): the load generator and the
 # static-file baseline of bench/portal.

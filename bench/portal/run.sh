@@ -6,6 +6,9 @@
 # ceiling for any HTTPS server on this machine). Load from wrk, one device
 # credential after another. Prints figures and ratios; never fails on time.
 #   BENCH_DEVICES (100000)  BENCH_SECONDS (10)  BENCH_CONNECTIONS (64)
+#   BENCH_POSTGRESQL=0: SQLite and nginx only; BENCH_AGENT=0: no agent footprint
+#   BENCH_PERF=DIR: also `perf record -g` the portal during each measured run
+#   (DIR/<backend>.data; read with perf report -i); figures then include its cost.
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${LIVEFIX_BUILD:-${BUILD:-$src/build}/main}
@@ -161,6 +164,12 @@ bench_backend() { # name [db-url]
 	export BENCH_BODY=$(inventory "$ts" "$pe")
 	idle_body=$(req "$data" "$(sed -n 2p "$work/tokens")" "$BENCH_BODY")
 	echo "bench: $name: idle check-in: request body ${#BENCH_BODY} bytes, answer ${#idle_body} bytes: $idle_body"
+	if [ -n "${BENCH_PERF-}" ]; then
+		mkdir -p "$BENCH_PERF"
+		(sleep 3; perf record -F 499 -g -o "$BENCH_PERF/$name.data" \
+			-p "$(pgrep -P "${pids[-1]}" -x livefix-portal)" -- sleep $((seconds - 2)) \
+			>/dev/null 2>&1) &
+	fi
 	run_wrk "$name" "https://127.0.0.1:$port/api/v1/devices/self/checkin"
 	kill -TERM "${pids[-1]}"
 	wait "${pids[-1]}" 2>/dev/null
@@ -214,11 +223,13 @@ generate "$work"
 export BENCH_TOKENS=$work/tokens
 : >"$work/results"
 bench_backend sqlite
-pgdir=$(mktemp -d /tmp/lfpg.XXXXXX)
-if url=$("$cluster" start "$pgdir"); then
-	bench_backend postgresql "$url"
-else
-	echo "bench: postgresql: cluster did not start"
+if [ "${BENCH_POSTGRESQL:-1}" != 0 ]; then
+	pgdir=$(mktemp -d /tmp/lfpg.XXXXXX)
+	if url=$("$cluster" start "$pgdir"); then
+		bench_backend postgresql "$url"
+	else
+		echo "bench: postgresql: cluster did not start"
+	fi
 fi
 [ -n "$idle_body" ] && bench_nginx
 
@@ -237,4 +248,9 @@ if base and float(base[1]) > 0:
                   (name, float(res[name][1]) / float(base[1]),
                    float(res[name][3]) / max(float(base[3]), 1e-9)))
 PY
+# The device side: the agent's size and idle memory against swupdate and rauc.
+if [ "${BENCH_AGENT:-1}" != 0 ]; then
+	echo
+	"$src/bench/portal/agent.sh"
+fi
 exit 0

@@ -66,14 +66,15 @@ static int parse_signer_opt(int o, const char *arg, struct lf_portal_signer_conf
 	{ "snapshot-expiry", required_argument, NULL, 'S' }
 
 /*
- * The trust library's signer with the keys in DATA/keys; without usable
- * keys (a data directory from before they existed), what the build host
- * published is served as it is.
+ * The trust library's signer with the keys in DATA/keys, in its own process
+ * (signer_proc.c): this process never reads the keys. Without usable keys (a
+ * data directory from before they existed), what the build host published
+ * is served as it is. Call before any thread or database connection exists.
  */
-static void open_signer(const char *data, const struct lf_portal_signer_config *sc,
+void lf_cli_open_signer(const char *data, const struct lf_portal_signer_config *sc,
 			struct lf_portal_repo_ops *ops)
 {
-	int r = lf_portal_signer_open(data, sc, ops);
+	int r = lf_portal_signer_spawn(data, sc, ops);
 
 	if (r < 0) {
 		lf_warn("%s/keys: no usable online keys (%s); snapshot and timestamp are served as "
@@ -132,7 +133,8 @@ static int write_port(const char *data, unsigned port)
  * Waits for SIGTERM/SIGINT; every second writes batched last_seen updates,
  * and re-signs timestamps when the signer asks for it.
  */
-static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
+static void wait_for_stop(struct lf_portal *p, const sigset_t *set,
+			  const struct lf_serve_hook *hook)
 {
 	unsigned every = p->repo_ops->refresh_interval;
 	int64_t next_refresh = lf_now() + every;
@@ -144,6 +146,8 @@ static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
 		if (sig == SIGTERM || sig == SIGINT)
 			return;
 		lf_portal_tick(p);
+		if (hook)
+			hook->tick(p, hook->ctx);
 		if (every && lf_now() >= next_refresh) {
 			int r;
 
@@ -157,7 +161,7 @@ static void wait_for_stop(struct lf_portal *p, const sigset_t *set)
 	}
 }
 
-int cmd_serve(int argc, char **argv)
+int lf_cli_serve(int argc, char **argv, const struct lf_serve_hook *hook)
 {
 	struct lf_portal_config cfg = { 0 };
 	struct lf_portal_signer_config sc = { 0 };
@@ -178,10 +182,10 @@ int cmd_serve(int argc, char **argv)
 		r = lf_portal_check(&cfg);
 		if (r < 0)
 			return lf_exit_code(lf_log_errno(r, "%s: configuration", cfg.data_dir));
-		open_signer(cfg.data_dir, &sc, &ops);
+		lf_cli_open_signer(cfg.data_dir, &sc, &ops);
 		printf("configuration of %s is valid (%s signer for snapshot and timestamp)\n",
 		       cfg.data_dir, ops.name);
-		lf_portal_signer_close(&ops);
+		lf_portal_signer_stop(&ops);
 		return LF_EXIT_OK;
 	}
 	sigemptyset(&set);
@@ -189,23 +193,30 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before MHD starts its threads */
 	signal(SIGPIPE, SIG_IGN);
-	open_signer(cfg.data_dir, &sc, &ops);
+	lf_cli_open_signer(cfg.data_dir, &sc, &ops);
 	cfg.repo_ops = &ops;
 	r = lf_portal_start(&p, &cfg);
 	if (r < 0)
-		lf_portal_signer_close(&ops);
+		lf_portal_signer_stop(&ops);
 	if (r < 0)
 		return lf_exit_code(lf_log_errno(r, "cannot serve %s on %s", cfg.data_dir,
 						 cfg.listen ? cfg.listen : "0.0.0.0:8443"));
 	write_port(cfg.data_dir, p.port);
 	lf_notice("serving %s (%s, %u threads, %s signer) on port %u", cfg.data_dir,
 		  cfg.db ? "postgresql" : "sqlite", cfg.threads, ops.name, p.port);
-	wait_for_stop(&p, &set);
+	if (hook)
+		hook->tick(&p, hook->ctx); /* at once, then every second */
+	wait_for_stop(&p, &set, hook);
 	lf_notice("stopping");
 	lf_portal_stop(&p);
-	lf_portal_signer_close(&ops);
+	lf_portal_signer_stop(&ops);
 	explicit_bzero(dbbuf, sizeof(dbbuf));
 	return LF_EXIT_OK;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	return lf_cli_serve(argc, argv, NULL);
 }
 
 static void publish_usage(void)
@@ -270,14 +281,15 @@ int cmd_publish(int argc, char **argv)
 			return LF_EXIT_FAILURE;
 		}
 	}
+	lf_cli_open_signer(c.data, &sc, &ops); /* forks: before the database is opened */
 	r = lf_cli_open_store(&c, &s);
 	if (r < 0) {
+		lf_portal_signer_stop(&ops);
 		json_decref(meta);
 		return lf_exit_code(lf_log_errno(r, "database"));
 	}
-	open_signer(c.data, &sc, &ops);
 	r = lf_repo_publish_dir(s, &ops, feed, repo, meta);
-	lf_portal_signer_close(&ops);
+	lf_portal_signer_stop(&ops);
 	if (r >= 0)
 		lf_store_audit(s, 0, "local", "publish", feed, repo);
 	lf_store_close(s);

@@ -173,6 +173,9 @@ int lf_api_report_cves(struct lf_req *req);
 int lf_api_report_cve(struct lf_req *req);
 int lf_api_report_vex(struct lf_req *req);
 int lf_api_metrics(struct lf_req *req);
+int lf_api_session(struct lf_req *req);
+int lf_api_dashboard_index(struct lf_req *req);
+int lf_api_dashboard_file(struct lf_req *req);
 
 /* Reports shared by handlers and tests (report.c). */
 int lf_report_device_cves(struct lf_store *s, int64_t device_id, json_t **ret_open,

@@ -173,6 +173,28 @@ static int store_meta(struct lf_store *s, int64_t feed_id, const char *feed, con
 	return store_blob(s, feed_id, vname, data, len);
 }
 
+int lf_repo_store_file(struct lf_store *s, const char *feed, const char *name, const void *data,
+		       size_t len)
+{
+	bool bundle = !strncmp(name, "bundles/", 8);
+	int64_t feed_id;
+	char hex[65];
+	int r;
+
+	if (!lf_repo_valid_feed(feed) || !lf_repo_valid_file(name))
+		return -EINVAL;
+	if (len > (bundle ? LF_REPO_MAX_BUNDLE : LF_REPO_MAX_METADATA))
+		return -EOVERFLOW;
+	sha256_hex(data, len, hex);
+	if (bundle && strncmp(name + 8, hex, 64))
+		return -EBADMSG; /* the name is the content's hash */
+	r = lf_repo_feed_ensure(s, feed, &feed_id);
+	if (r < 0)
+		return r;
+	return bundle ? store_blob(s, feed_id, name, data, len)
+		      : store_meta(s, feed_id, feed, name, data, len);
+}
+
 struct file_ctx {
 	struct lf_repo_file *f;
 	bool with_content;

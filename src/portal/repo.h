@@ -50,6 +50,13 @@ int lf_repo_feed_ensure(struct lf_store *s, const char *feed, int64_t *ret_id);
 int lf_repo_put(struct lf_store *s, const struct lf_portal_repo_ops *ops, const char *feed,
 		const char *name, const void *data, size_t len);
 
+/*
+ * Stores one file as it is, inside the caller's transaction (no signer:
+ * import and mirror keep what upstream signed).
+ */
+int lf_repo_store_file(struct lf_store *s, const char *feed, const char *name, const void *data,
+		       size_t len);
+
 /* Looks a file up; with_content loads the bytes too. -ENOENT if absent. */
 int lf_repo_get(struct lf_store *s, const char *feed, const char *name, bool with_content,
 		struct lf_repo_file *ret);

@@ -290,6 +290,8 @@ int lf_repo_refresh_timestamps(struct lf_store *s, const struct lf_portal_repo_o
 			break;
 		if (lf_repo_get(s, feed, "snapshot.json", false, &snap) < 0)
 			continue; /* nothing published yet */
+		if (lf_repo_get(s, feed, ".upstream", false, &snap) == 0)
+			continue; /* imported or mirrored: served as its upstream signed it */
 		r = lf_repo_resign(s, ops, feed, snapshot_due(s, feed, ops->refresh_interval));
 	}
 	json_decref(names);

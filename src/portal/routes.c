@@ -51,6 +51,9 @@ const struct lf_route lf_portal_routes[] = {
 	{ "GET", "/api/v1/reports/cves/{cve}", LF_AUTH_VIEWER, 0, lf_api_report_cve, "devices exposed to one CVE" },
 	{ "GET", "/api/v1/reports/vex", LF_AUTH_VIEWER, 0, lf_api_report_vex, "OpenVEX document" },
 	{ "GET", "/metrics", LF_AUTH_VIEWER, 0, lf_api_metrics, "Prometheus metrics" },
+	{ "GET", "/api/v1/session", LF_AUTH_VIEWER, 0, lf_api_session, "the role of the token in use" },
+	{ "GET", "/dashboard/", LF_AUTH_PUBLIC, 0, lf_api_dashboard_index, "web dashboard page" },
+	{ "GET", "/dashboard/{file}", LF_AUTH_PUBLIC, 0, lf_api_dashboard_file, "web dashboard static file" },
 	{ NULL, NULL, 0, 0, NULL, NULL },
 };
 

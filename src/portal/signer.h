@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "livefix/portal_repo.h"
 
@@ -33,5 +34,22 @@ int lf_portal_online_keys_init(const char *data_dir, FILE *out);
 int lf_portal_signer_open(const char *data_dir, const struct lf_portal_signer_config *cfg,
 			  struct lf_portal_repo_ops *ret_ops);
 void lf_portal_signer_close(struct lf_portal_repo_ops *ops);
+
+/*
+ * The same signer in a separate process (signer_proc.c): forks a child that
+ * alone loads the keys and answers over a socketpair. Call it before any
+ * thread or database connection exists. -errno of the child's key loading
+ * when it could not start. Release with lf_portal_signer_stop(), which also
+ * takes any other ops (in-process signer, pass-through).
+ */
+#define LF_SIGNER_MAGIC 0x3153464cu /* "LFS1" */
+#define LF_SIGNER_FEED_MAX 64
+enum { LF_SIGNER_OP_SNAPSHOT = 1, LF_SIGNER_OP_TIMESTAMP = 2 };
+
+int lf_portal_signer_spawn(const char *data_dir, const struct lf_portal_signer_config *cfg,
+			   struct lf_portal_repo_ops *ret_ops);
+void lf_portal_signer_stop(struct lf_portal_repo_ops *ops);
+/* For tests: the socket to the signer process and its pid. */
+int lf_portal_signer_fd(const struct lf_portal_repo_ops *ops, pid_t *ret_pid);
 
 #endif

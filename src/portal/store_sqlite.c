@@ -55,8 +55,15 @@ static int sq_open(const char *target, void **ret_conn)
 	if (rc != SQLITE_OK)
 		goto err;
 	sqlite3_busy_timeout(c->db, 10000);
+	/*
+	 * mmap_size: pages of the main database are read from the mapping
+	 * instead of one pread() per page not in this connection's cache; a
+	 * profile of idle check-ins showed pread (and its copy) at about 5% of
+	 * the portal's time. cache_size: 16 MiB per connection (threads + 1).
+	 */
 	rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			  " PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+			  " PRAGMA foreign_keys=ON; PRAGMA mmap_size=1073741824;"
+			  " PRAGMA cache_size=-16384;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		goto err;
 	*ret_conn = c;

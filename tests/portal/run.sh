@@ -401,4 +401,6 @@ if url=$("$cluster" start "$pgdir"); then
 else
 	fail "postgresql: cluster starts" "pg_cluster.sh start failed"
 fi
+# Portals and portals: export/import, mirror, the signer process (SQLite).
+"$src/tests/portal/airgap.sh"
 exit 0

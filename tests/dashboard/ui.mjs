@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+// The dashboard in a real browser (Debian's chromium, driven by playwright-core):
+// prints PASS/FAIL lines like the shell suites. Environment: URL (the
+// portal's base URL), ADMIN and VIEWER tokens, RID (a halted rollout),
+// HOSTS (the enrolled devices' host names, space separated), PW (the
+// directory holding node_modules/playwright-core).
+import { createRequire } from 'module';
+
+const require = createRequire(process.env.PW + '/');
+const { chromium } = require('playwright-core');
+const { URL: base, ADMIN, VIEWER, RID, HOSTS } = process.env;
+let failed = 0;
+const pass = (n) => console.log('PASS: dashboard: ' + n);
+const fail = (n, why) => { failed++; console.log('FAIL: dashboard: ' + n + ' (' + String(why).split('\n')[0].slice(0, 300) + ')'); };
+async function check(name, fn) {
+  try { await fn(); pass(name); } catch (e) { fail(name, e.message || e); }
+}
+function expect(cond, why) { if (!cond) throw new Error(why); }
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+const external = [];
+const context = await browser.newContext({ ignoreHTTPSErrors: true });
+const page = await context.newPage();
+page.setDefaultTimeout(15000);
+page.on('request', (r) => { if (!r.url().startsWith(base)) external.push(r.url()); });
+const errors = [];
+page.on('pageerror', (e) => errors.push(e.message));
+
+async function login(token) {
+  await page.goto(base + '/dashboard/');
+  await page.fill('#token', token);
+  await page.click('#login button[type=submit]');
+}
+
+try {
+  await check('a wrong token is refused on the login form', async () => {
+    await login('lfa_not-a-token');
+    await page.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
+    expect(await page.isVisible('#login'), 'login form hidden');
+  });
+  await check('the admin logs in and sees the fleet summary', async () => {
+    await login(ADMIN);
+    await page.waitForSelector('#fleet-cards');
+    const text = await page.textContent('#fleet-cards');
+    const n = HOSTS.split(' ').length;
+    expect(text.includes(n + 'devices'), 'cards: ' + text);
+    expect(await page.evaluate(() => sessionStorage.getItem('livefix-token')) === ADMIN, 'token not in sessionStorage');
+  });
+  await check('the devices page lists the enrolled test devices', async () => {
+    await page.click('nav a[data-view=devices]');
+    await page.waitForSelector('tr[data-device]');
+    const text = await page.textContent('#view');
+    for (const h of HOSTS.split(' ')) expect(text.includes(h), h + ' missing: ' + text.slice(0, 200));
+    await page.click('tr[data-device]');
+    await page.waitForSelector('#device-detail h3');
+  });
+  await check('the patches page lists the bundle and its CVEs', async () => {
+    await page.click('nav a[data-view=patches]');
+    await page.waitForSelector('#view table');
+    const text = await page.textContent('#view');
+    expect(text.includes('kp-1') && text.includes('CVE-2024-1086'), text.slice(0, 300));
+  });
+  await check('the CVE page shows exposed devices', async () => {
+    await page.click('nav a[data-view=cves]');
+    await page.waitForSelector('#view table tbody tr');
+    await page.click('#view table tbody tr');
+    await page.waitForSelector('#cve-detail td.exposed');
+  });
+  await check('the rollouts page shows the halted rollout with its reason', async () => {
+    await page.click('nav a[data-view=rollouts]');
+    const state = await page.textContent(`tr[data-rollout="${RID}"] td[data-state]`);
+    expect(state === 'halted', 'state ' + state);
+    expect((await page.textContent(`tr[data-rollout="${RID}"]`)).includes('failed'), 'no reason');
+  });
+  await check('approve in the UI: the rollout shows running', async () => {
+    await page.click(`button[data-action=approve][data-rollout="${RID}"]`);
+    await page.waitForSelector(`tr[data-rollout="${RID}"] td[data-state=running]`);
+  });
+  await check('a reload keeps the session (sessionStorage)', async () => {
+    await page.reload();
+    await page.waitForSelector('#nav:not([hidden])');
+  });
+  await check('a viewer sees the rollouts without approve/resume buttons', async () => {
+    await page.click('#logout');
+    await login(VIEWER);
+    await page.waitForSelector('#fleet-cards');
+    await page.click('nav a[data-view=rollouts]');
+    await page.waitForSelector(`tr[data-rollout="${RID}"]`);
+    expect(await page.locator('button[data-action]').count() === 0, 'buttons shown to a viewer');
+  });
+  await check('no request left the portal (no CDN), no script errors', async () => {
+    expect(external.length === 0, 'external: ' + external.join(' '));
+    expect(errors.length === 0, 'errors: ' + errors.join('; '));
+  });
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
