@@ -26,7 +26,13 @@ struct lf_kimage;
 
 int lf_kimage_open(const char *path, struct lf_kimage **ret_image);
 void lf_kimage_free(struct lf_kimage *image);
-/* "xz", "gzip", "zstd" or "none" (a vmlinux was given). */
+/*
+ * A shipped loadable module (.ko, uncompressed) as an image: each allocated
+ * section at a synthetic address (section index << 32), the addresses
+ * lf_ksyms_read_module() gives its symbols (module.c).
+ */
+int lf_kimage_open_module(const char *path, struct lf_kimage **ret_image);
+/* "xz", "gzip", "zstd", "none" (a vmlinux was given) or "module". */
 const char *lf_kimage_compression(const struct lf_kimage *image);
 /* The vmlinux ELF bytes (borrowed). */
 const uint8_t *lf_kimage_elf(const struct lf_kimage *image, size_t *ret_len);
@@ -86,6 +92,30 @@ void lf_ksyms_free(struct lf_ksyms *syms);
 size_t lf_ksyms_lookup(const struct lf_ksyms *syms, const char *name, size_t *ret_first);
 /* Checks that the table is sorted by address and contains _text or _stext. */
 int lf_ksyms_validate(const struct lf_ksyms *syms);
+
+/* ---- loadable modules (module.c) ---- */
+
+struct lf_kmodule_sec {
+	uint64_t vaddr, off, size;
+};
+
+/* The allocated PROGBITS sections of a .ko with their synthetic addresses. */
+int lf_kmodule_layout(const uint8_t *data, size_t len, struct lf_kmodule_sec *secs, size_t max,
+		      size_t *ret_n);
+/*
+ * The .symtab of a .ko: the symbols the kernel lists for the loaded module
+ * (defined, named, allocated, not .init), at synthetic addresses; pos is
+ * the 1-based position among same-named ones in symtab order, as
+ * klp_find_object_symbol() counts; a name that also names a symbol outside
+ * that set is hidden (count 0), so it is never bound by position.
+ */
+int lf_ksyms_read_module(const uint8_t *data, size_t len, struct lf_ksyms **ret_syms);
+/*
+ * Finds <name>.ko under dir (recursively; '-' and '_' in file names are the
+ * same, as kbuild's KBUILD_MODNAME has it). -ENOENT when absent,
+ * -EMEDIUMTYPE when only a compressed copy (.ko.xz, ...) exists.
+ */
+int lf_kmodule_find(const char *dir, const char *name, char *ret_path, size_t size);
 
 /* ---- build tree (tree.c) ---- */
 

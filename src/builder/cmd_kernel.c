@@ -34,23 +34,28 @@ static const char usage_text[] =
 	"         [--kernelvariables FILE] --image VMLINUZ|VMLINUX [--system-map FILE]\n"
 	"         --patch FIX.patch [--level N] [--name NAME] [--cve ID ...] -o OUT.ko\n"
 	"         [--keep-work DIR] [--list-units] [--max-units N] [--jobs N]\n"
-	"         [--kcflags FLAGS] [--cache DIR] [--headers DIR]\n"
+	"         [--kcflags FLAGS] [--cache DIR] [--headers DIR] [--module-dir DIR]\n"
 	"\n"
 	"Rebuilds only the units the fix touches, with the kernel's own config and\n"
 	"compiler, checks the rebuilt originals against the image's machine code,\n"
-	"diffs original and patched objects and builds a livepatch module (vmlinux).\n"
+	"diffs original and patched objects and builds a livepatch module for\n"
+	"vmlinux and the loadable modules the fix touches (one klp_object each).\n"
 	"  --list-units     print the units the fix touches and stop\n"
 	"  --kcflags FLAGS  extra compiler flags for the rebuilt units (experiments:\n"
 	"                   flags that change code are refused by the fidelity check)\n"
 	"  --cache DIR      download and build-tree cache (default $LIVEFIX_CACHE,\n"
 	"                   else ~/.cache/livefix)\n"
 	"  --headers DIR    prepared headers tree with Module.symvers the module is\n"
-	"                   built against (default: the directory of --config)\n";
+	"                   built against (default: the directory of --config)\n"
+	"  --module-dir DIR where the shipped .ko of a patched module is found,\n"
+	"                   searched recursively (default: lib/modules beside the\n"
+	"                   boot/ directory of --image, as a linux-image package\n"
+	"                   unpacks)\n";
 
 enum {
 	OPT_SOURCE = 256, OPT_SOURCE_PKG, OPT_CONFIG, OPT_KVARS, OPT_IMAGE, OPT_SYSMAP,
 	OPT_PATCH, OPT_LEVEL, OPT_NAME, OPT_CVE, OPT_KEEP, OPT_LIST, OPT_MAX_UNITS,
-	OPT_JOBS, OPT_KCFLAGS, OPT_CACHE, OPT_HEADERS,
+	OPT_JOBS, OPT_KCFLAGS, OPT_CACHE, OPT_HEADERS, OPT_MODULE_DIR,
 };
 
 static const struct option opts[] = {
@@ -72,6 +77,7 @@ static const struct option opts[] = {
 	{ "kcflags", required_argument, NULL, OPT_KCFLAGS },
 	{ "cache", required_argument, NULL, OPT_CACHE },
 	{ "headers", required_argument, NULL, OPT_HEADERS },
+	{ "module-dir", required_argument, NULL, OPT_MODULE_DIR },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -112,6 +118,7 @@ static int set_opt(struct kbuild_opts *o, int c, const char *arg)
 	case OPT_KCFLAGS: o->kcflags = arg; return 0;
 	case OPT_CACHE: o->cache = arg; return 0;
 	case OPT_HEADERS: o->headers = arg; return 0;
+	case OPT_MODULE_DIR: o->module_dir = arg; return 0;
 	default: return -EINVAL;
 	}
 }
@@ -161,7 +168,7 @@ static int check_opts(struct kbuild_opts *o)
 		o->cache = cache;
 	}
 	const char **paths[] = { &o->source, &o->config, &o->kvars, &o->image, &o->system_map,
-				 &o->patch, &o->out, &o->keep_work, &o->cache, &o->headers };
+				 &o->patch, &o->out, &o->keep_work, &o->cache, &o->headers, &o->module_dir };
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		int r = make_absolute(paths[i]);
 

@@ -8,8 +8,10 @@
 #   consoles-static  the fix takes the address of a static function whose name
 #                    three files share: a klp relocation with sympos 2
 #   layout-refused   a fix that grows existing data: refused, no module
-#   module-unit-refused  a fix to a unit built as a loadable module (=m):
-#                    not supported yet, no module
+#   isofs-module     one fix to the loadable module isofs (=m) and vmlinux:
+#                    two klp_objects, klp relocations for each; in the VM the
+#                    patch is loaded before isofs (patched as the module
+#                    comes) and again while isofs is loaded
 #   tables-refused   a fix to a function with __ex_table/__jump_table entries,
 #                    which the patch object does not carry yet: no module
 set -u
@@ -33,6 +35,7 @@ if ! fetched=$("$src/tests/kbuild/fetch.sh" 2>"$work/fetch.log"); then
 	exit 0
 fi
 eval "$fetched"
+KB_MODULES=$(dirname "$(dirname "$KB_IMAGE")")/lib/modules/$KB_ABI
 
 build() { # name patch
 	"$bin" kernel --source-package "$KB_VERSION" --config "$KB_CONFIG" --kernelvariables "$KB_KVARS" \
@@ -90,14 +93,56 @@ test_layout_refused() {
 	fi
 }
 
-test_module_unit_refused() {
+# The fix reaches isofs' own static isofs_inode_cachep through a klp
+# relocation for isofs, vmlinux's saved_command_line through one for vmlinux,
+# and the fidelity check compared the module's functions with the shipped
+# isofs.ko.
+test_isofs_build() {
+	local s=$SECONDS ko=$work/lf_isofs.ko objs
 	build lf_isofs "$data/isofs-module.patch"
-	if [ "$(cat "$work/lf_isofs.rc")" = 6 ] && grep -q 'fs/isofs/util.o is built as a loadable module (=m); not supported yet' "$work/lf_isofs.err" &&
-		[ ! -e "$work/lf_isofs.ko" ]; then
-		pass "module-unit-refused (exit 6, not supported yet)"
-	else
-		fail module-unit-refused "exit $(cat "$work/lf_isofs.rc"): $(tail -2 "$work/lf_isofs.err")"
+	if [ "$(cat "$work/lf_isofs.rc")" != 0 ]; then
+		fail isofs-module-build "exit $(cat "$work/lf_isofs.rc"): $(tail -3 "$work/lf_isofs.err")"
+		rm -f "$ko"; return
 	fi
+	objs=$(sed -n '/klp_object livefix_objs/,/};/p' "$work/w-lf_isofs/module/livefix_main.c" | grep -o '\.name = [^,]*' | tr '\n' ' ')
+	if grep -q '^  match  fs/isofs/util.o iso_date at .*masked' "$work/lf_isofs.out" &&
+		grep -q '^module isofs: .*/lib/modules/.*/isofs.ko' "$work/lf_isofs.out" &&
+		[ "$objs" = '.name = NULL .name = "isofs" ' ] &&
+		readelf -SW "$ko" | grep -q ' .klp.rela.isofs..text.isofs_statfs ' &&
+		readelf -SW "$ko" | grep -q ' .klp.rela.vmlinux..text.cmdline_proc_show ' &&
+		readelf -sW "$ko" | grep -q 'OS \[0xff20\] .klp.sym.isofs.isofs_inode_cachep,0$' &&
+		[ -z "$(/sbin/modinfo -F depends "$ko")" ]; then
+		pass "isofs-module-build ($((SECONDS - s)) s: objects $objs; $(grep -o '[0-9]* functions redirected.*' "$work/lf_isofs.out"))"
+	else
+		fail isofs-module-build "klp objects or relocations wrong: objects '$objs', $(readelf -SW "$ko" | grep -o '\.klp\.rela[^ ]*' | tr '\n' ' ')"
+		rm -f "$ko"
+	fi
+}
+
+# A plain ISO 9660 image (no Rock Ridge: times come from the directory
+# records, through iso_date()): REF.TXT at 03:04:00, HELLO.TXT whose recorded
+# second is rewritten to 61. Unpatched isofs reads HELLO.TXT as 61 s after
+# REF.TXT, the fix clamps it to 59.
+make_iso() { # out
+	local d=$work/iso-root
+	command -v genisoimage >/dev/null || return 1
+	rm -rf "$d" && mkdir -p "$d"
+	echo hello >"$d/hello.txt" && echo ref >"$d/ref.txt"
+	TZ=UTC touch -d '2020-01-02 03:04:00' "$d/hello.txt" "$d/ref.txt"
+	TZ=UTC genisoimage -quiet -V LIVEFIX -o "$1.tmp" "$d" || return 1
+	python3 - "$1.tmp" <<'PY' || return 1
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+name = b"HELLO.TXT;1"
+at = d.find(name)
+rec = at - 33
+if at < 0 or d.find(name, at + 1) >= 0 or d[rec + 32] != len(name) or d[rec + 23] != 0:
+    sys.exit("unexpected directory record for HELLO.TXT")
+d[rec + 23] = 61      # recording date: year, month, day, hour, minute, second
+open(p, "wb").write(d)
+PY
+	mv "$1.tmp" "$1"
 }
 
 test_tables_refused() {
@@ -111,7 +156,7 @@ test_tables_refused() {
 }
 
 test_in_vm() {
-	local cases=(vm-cmdline vm-consoles-static) c line console=$work/console.log results=$work/results.txt pairs=() m qrc
+	local cases=(vm-cmdline vm-consoles-static vm-isofs-before-module vm-isofs-module-loaded) c line console=$work/console.log results=$work/results.txt pairs=() m qrc
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		for c in "${cases[@]}"; do skip "$c" "no qemu-system-x86_64"; done
 		return
@@ -120,9 +165,14 @@ test_in_vm() {
 		for c in "${cases[@]}"; do fail "$c" "VM harness setup failed: $(tail -1 "$work/vm-prepare.log")"; done
 		return
 	fi
-	for m in lf_cmdline lf_consoles; do
+	for m in lf_cmdline lf_consoles lf_isofs; do
 		[ -f "$work/$m.ko" ] && pairs+=("$work/$m.ko=/lf/kpatch/$m.ko")
 	done
+	# The shipped modules the isofs case loads, and the image it mounts.
+	for m in kernel/fs/isofs/isofs.ko kernel/drivers/cdrom/cdrom.ko kernel/drivers/block/loop.ko; do
+		[ -f "$KB_MODULES/$m" ] && pairs+=("$KB_MODULES/$m=/lf/kpatch/shipped/${m##*/}")
+	done
+	make_iso "$work/test.iso" 2>"$work/iso.log" && pairs+=("$work/test.iso=/lf/kpatch/test.iso")
 	lf_initramfs "$work/vm" "$here/vm-payload.sh" "$work/kpatch.cpio" "${pairs[@]}" ||
 		{ fail vm "initramfs build failed"; return; }
 	lf_boot "$work/kpatch.cpio" "$console" "$results" 300
@@ -141,7 +191,7 @@ test_in_vm() {
 test_cmdline_build
 test_consoles_build
 test_layout_refused
-test_module_unit_refused
+test_isofs_build
 test_tables_refused
 test_in_vm
 echo "kpatch suite: $(($(date +%s) - t0)) s"

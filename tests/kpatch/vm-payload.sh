@@ -41,6 +41,61 @@ t_consoles() {
 	return 0
 }
 
+# isofs: HELLO.TXT's recorded second is 61. Unpatched, iso_date() reads it
+# as 61 s after REF.TXT; patched, 59. statfs' free inodes: 0 unpatched, the
+# object size of isofs' inode cache patched (through isofs' static
+# isofs_inode_cachep). An inode is read once per mount, so every reading
+# mounts afresh.
+S=$K/shipped
+iso_read() { # sets dt (HELLO - REF seconds) and ffree
+	dt= ffree=
+	mkdir -p /mnt/iso
+	mount -t iso9660 -o ro,loop "$K/test.iso" /mnt/iso 2>/tmp/mount.err ||
+		{ fail_with "mount: $(short "$(cat /tmp/mount.err)")"; return 1; }
+	dt=$(( $(stat -c %Y /mnt/iso/hello.txt) - $(stat -c %Y /mnt/iso/ref.txt) ))
+	ffree=$(stat -f -c %d /mnt/iso)
+	umount /mnt/iso
+	echo "vm: isofs reads hello.txt - ref.txt = $dt s, free inodes $ffree"
+}
+isofs_is() { # unpatched|patched
+	iso_read || return 1
+	if [ "$1" = patched ]; then
+		want=$(cat /sys/kernel/slab/isofs_inode_cache/object_size 2>/dev/null)
+		[ "$dt" = 59 ] && [ -n "$want" ] && [ "$ffree" = "$want" ] ||
+			fail_with "patched: dt $dt (want 59), free inodes $ffree (want $want)"
+	else
+		[ "$dt" = 61 ] && [ "$ffree" = 0 ] ||
+			fail_with "unpatched: dt $dt (want 61), free inodes $ffree (want 0)"
+	fi
+}
+cmdline_marked() { grep -q ' livefix=isofs$' /proc/cmdline || fail_with "no marker in /proc/cmdline"; }
+
+# The patch is loaded before isofs: livepatch patches the module as it comes.
+t_isofs_before() {
+	[ -f "$K/test.iso" ] || { fail_with "no test.iso (genisoimage missing on the host?)"; return 1; }
+	insmod "$S/loop.ko" 2>/dev/null; insmod "$S/cdrom.ko" 2>/dev/null
+	is_loaded isofs && { fail_with "isofs loaded before the test"; return 1; }
+	agent_ok kernel load "$K/lf_isofs.ko" || return 1
+	cmdline_marked || return 1
+	insmod "$S/isofs.ko" || { fail_with "insmod isofs.ko failed"; return 1; }
+	isofs_is patched || return 1
+	agent_ok kernel unload lf_isofs || return 1
+	gone lf_isofs || return 1
+	isofs_is unpatched
+}
+
+# isofs is loaded (and was read unpatched) when the patch comes.
+t_isofs_loaded() {
+	is_loaded isofs || insmod "$S/isofs.ko" || { fail_with "insmod isofs.ko failed"; return 1; }
+	isofs_is unpatched || return 1
+	agent_ok kernel load "$K/lf_isofs.ko" || return 1
+	cmdline_marked || return 1
+	isofs_is patched || return 1
+	agent_ok kernel unload lf_isofs || return 1
+	gone lf_isofs || return 1
+	isofs_is unpatched
+}
+
 run_test() { # name function
 	why=
 	if ! command -v livefix >/dev/null; then
@@ -52,7 +107,7 @@ run_test() { # name function
 	else
 		lf_result FAIL "$1" "$why"
 	fi
-	for m in lf_cmdline lf_consoles; do
+	for m in lf_cmdline lf_consoles lf_isofs; do
 		[ -d "$LP/$m" ] && echo 0 >"$LP/$m/enabled" 2>/dev/null && sleep 1
 		rmmod "$m" 2>/dev/null
 	done
@@ -60,4 +115,6 @@ run_test() { # name function
 
 run_test vm-cmdline t_cmdline lf_cmdline.ko
 run_test vm-consoles-static t_consoles lf_consoles.ko
+run_test vm-isofs-before-module t_isofs_before lf_isofs.ko
+run_test vm-isofs-module-loaded t_isofs_loaded lf_isofs.ko
 echo "vm: done"
