@@ -32,7 +32,10 @@
 static const char usage_text[] =
 	"usage: livefix-build kernel --source DIR|--source-package VERSION --config FILE\n"
 	"         [--kernelvariables FILE] --image VMLINUZ|VMLINUX [--system-map FILE]\n"
-	"         --patch FIX.patch [--level N] [--name NAME] [--cve ID ...] -o OUT.ko\n"
+	"         --patch FIX.patch [--level N] [--name NAME] [--cve ID[:SEVERITY] ...]\n"
+	"         -o OUT.ko | -o OUT.lfb (--key KEY... | --unsigned) [--id ID]\n"
+	"         [--supersedes ID]... [--description TEXT]\n"
+	"         [--sign-key KEY.pem --sign-cert CERT.pem]\n"
 	"         [--keep-work DIR] [--list-units] [--max-units N] [--jobs N]\n"
 	"         [--kcflags FLAGS] [--cache DIR] [--headers DIR] [--module-dir DIR]\n"
 	"\n"
@@ -40,6 +43,14 @@ static const char usage_text[] =
 	"compiler, checks the rebuilt originals against the image's machine code,\n"
 	"diffs original and patched objects and builds a livepatch module for\n"
 	"vmlinux and the loadable modules the fix touches (one klp_object each).\n"
+	"  -o OUT.lfb       write a signed bundle holding the module instead, for the\n"
+	"                   kernel of --image (its arch, release, build-id and\n"
+	"                   /proc/version, as `bundle --target-kernel-image` reads\n"
+	"                   them); --key, --unsigned, --id, --supersedes,\n"
+	"                   --description and --cve as `livefix-build bundle` takes\n"
+	"  --sign-key KEY.pem --sign-cert CERT.pem\n"
+	"                   append a module signature (PKCS#7, sha256) for kernels\n"
+	"                   that enforce module signatures\n"
 	"  --list-units     print the units the fix touches and stop\n"
 	"  --kcflags FLAGS  extra compiler flags for the rebuilt units (experiments:\n"
 	"                   flags that change code are refused by the fidelity check)\n"
@@ -56,6 +67,7 @@ enum {
 	OPT_SOURCE = 256, OPT_SOURCE_PKG, OPT_CONFIG, OPT_KVARS, OPT_IMAGE, OPT_SYSMAP,
 	OPT_PATCH, OPT_LEVEL, OPT_NAME, OPT_CVE, OPT_KEEP, OPT_LIST, OPT_MAX_UNITS,
 	OPT_JOBS, OPT_KCFLAGS, OPT_CACHE, OPT_HEADERS, OPT_MODULE_DIR,
+	OPT_KEY, OPT_UNSIGNED, OPT_ID, OPT_SUPERSEDES, OPT_DESCRIPTION, OPT_SIGN_KEY, OPT_SIGN_CERT,
 };
 
 static const struct option opts[] = {
@@ -78,6 +90,13 @@ static const struct option opts[] = {
 	{ "cache", required_argument, NULL, OPT_CACHE },
 	{ "headers", required_argument, NULL, OPT_HEADERS },
 	{ "module-dir", required_argument, NULL, OPT_MODULE_DIR },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "unsigned", no_argument, NULL, OPT_UNSIGNED },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "supersedes", required_argument, NULL, OPT_SUPERSEDES },
+	{ "description", required_argument, NULL, OPT_DESCRIPTION },
+	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
+	{ "sign-cert", required_argument, NULL, OPT_SIGN_CERT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -119,6 +138,21 @@ static int set_opt(struct kbuild_opts *o, int c, const char *arg)
 	case OPT_CACHE: o->cache = arg; return 0;
 	case OPT_HEADERS: o->headers = arg; return 0;
 	case OPT_MODULE_DIR: o->module_dir = arg; return 0;
+	case OPT_KEY:
+		if (o->n_keys == KBUILD_MAX_KEYS)
+			return -E2BIG;
+		o->keys[o->n_keys++] = arg;
+		return 0;
+	case OPT_UNSIGNED: o->unsigned_ok = true; return 0;
+	case OPT_ID: o->bundle_id = arg; return 0;
+	case OPT_SUPERSEDES:
+		if (o->n_supersedes == KBUILD_MAX_SUPERSEDES)
+			return -E2BIG;
+		o->supersedes[o->n_supersedes++] = arg;
+		return 0;
+	case OPT_DESCRIPTION: o->description = arg; return 0;
+	case OPT_SIGN_KEY: o->sign_key = arg; return 0;
+	case OPT_SIGN_CERT: o->sign_cert = arg; return 0;
 	default: return -EINVAL;
 	}
 }
@@ -154,7 +188,17 @@ static int check_opts(struct kbuild_opts *o)
 		return lf_cmd_usage_error("livefix-build kernel",
 					  "--config, --image and --patch are required");
 	if (!o->out && !o->list_units)
-		return lf_cmd_usage_error("livefix-build kernel", "-o OUT.ko is required");
+		return lf_cmd_usage_error("livefix-build kernel", "-o OUT.ko or -o OUT.lfb is required");
+	if (o->out && !kbuild_out_is_bundle(o->out) &&
+	    (o->n_keys || o->unsigned_ok || o->bundle_id || o->n_supersedes || o->description))
+		return lf_cmd_usage_error("livefix-build kernel", "--key, --unsigned, --id, "
+					  "--supersedes and --description make a bundle: -o OUT.lfb");
+	if (o->out && kbuild_out_is_bundle(o->out) && !o->n_keys == !o->unsigned_ok)
+		return lf_cmd_usage_error("livefix-build kernel",
+					  "-o OUT.lfb needs --key KEY (or --unsigned)");
+	if (!o->sign_key != !o->sign_cert)
+		return lf_cmd_usage_error("livefix-build kernel",
+					  "--sign-key and --sign-cert go together");
 	/* It becomes the module name: MODULE_NAME_LEN is 56 with the NUL. */
 	if (o->name && (!o->name[0] || strlen(o->name) > 55 ||
 			o->name[strspn(o->name, "abcdefghijklmnopqrstuvwxyz0123456789_")]))
@@ -168,9 +212,11 @@ static int check_opts(struct kbuild_opts *o)
 		o->cache = cache;
 	}
 	const char **paths[] = { &o->source, &o->config, &o->kvars, &o->image, &o->system_map,
-				 &o->patch, &o->out, &o->keep_work, &o->cache, &o->headers, &o->module_dir };
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		int r = make_absolute(paths[i]);
+				 &o->patch, &o->out, &o->keep_work, &o->cache, &o->headers, &o->module_dir,
+				 &o->sign_key, &o->sign_cert };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) + o->n_keys; i++) {
+		int r = make_absolute(i < sizeof(paths) / sizeof(paths[0]) ? paths[i]
+				      : &o->keys[i - sizeof(paths) / sizeof(paths[0])]);
 
 		if (r < 0)
 			return lf_exit_code(lf_log_errno(r, "current directory"));

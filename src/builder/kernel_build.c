@@ -17,8 +17,10 @@
 #include "livefix/kbuild.h"
 #include "livefix/log.h"
 
+#include "bundle_make.h"
 #include "kernel_build.h"
 #include "kernel_module.h"
+#include "kmod_sign.h"
 
 #define MAX_PATCH (16u << 20)
 #define MAX_OBJECT (256u << 20)
@@ -440,7 +442,14 @@ static int make_work(struct run *ru)
 	return 0;
 }
 
-/* Module name: --name, else the output's base name without .ko, as kbuild spells it. */
+bool kbuild_out_is_bundle(const char *out)
+{
+	size_t n = strlen(out);
+
+	return n > 4 && !strcmp(out + n - 4, ".lfb");
+}
+
+/* Module name: --name, else the output's base name without .ko/.lfb, as kbuild spells it. */
 static void module_name(const struct kbuild_opts *o, char *name, size_t size)
 {
 	const char *base = strrchr(o->out, '/') ? strrchr(o->out, '/') + 1 : o->out;
@@ -450,7 +459,8 @@ static void module_name(const struct kbuild_opts *o, char *name, size_t size)
 		snprintf(name, size, "%s", o->name);
 		return;
 	}
-	for (i = 0; base[i] && strcmp(base + i, ".ko") && n + 1 < size && n < 55; i++)
+	for (i = 0; base[i] && strcmp(base + i, ".ko") && strcmp(base + i, ".lfb") && n + 1 < size &&
+		    n < 55; i++)
 		name[n++] = (base[i] >= 'a' && base[i] <= 'z') || (base[i] >= '0' && base[i] <= '9')
 			? base[i] : (base[i] >= 'A' && base[i] <= 'Z') ? (char)(base[i] - 'A' + 'a') : '_';
 	name[n] = '\0';
@@ -458,21 +468,75 @@ static void module_name(const struct kbuild_opts *o, char *name, size_t size)
 		snprintf(name, size, "livefix_patch");
 }
 
+/*
+ * -o OUT.lfb: the module just built as the payload of a bundle for the
+ * kernel of --image, signed as `livefix-build bundle` signs.
+ */
+static int make_bundle(struct run *ru, const char *ko, const char *name)
+{
+	const struct kbuild_opts *o = ru->o;
+	struct bundle_opts *b = calloc(1, sizeof(*b));
+	char *data = NULL, *pname = NULL;
+	size_t len;
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	*b = (struct bundle_opts){ .kind = LF_KIND_KERNEL, .level = o->level,
+				   .created = lf_time_now(), .bundle_id = o->bundle_id,
+				   .description = o->description, .out = o->out,
+				   .unsigned_ok = o->unsigned_ok, .ncves = o->n_cves,
+				   .nsupersedes = o->n_supersedes };
+	for (size_t i = 0; i < o->n_cves; i++)
+		b->cves[i] = (char *)o->cves[i];
+	for (size_t i = 0; i < o->n_supersedes; i++)
+		b->supersedes[i] = o->supersedes[i];
+	r = 0;
+	for (size_t i = 0; i < o->n_keys && r >= 0; i++)
+		r = lf_build_keys_add(&b->keys, o->keys[i]);
+	if (r < 0) {
+		lf_err("bundle %s: cannot use the keys", o->out);
+		goto out;
+	}
+	if ((r = bundle_read_image(b, o->image)) < 0)
+		goto out;
+	r = lf_read_file(ko, LF_BUNDLE_PAYLOAD_MAX, &data, &len);
+	if (r >= 0 && asprintf(&pname, "%s.ko", name) < 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		lf_log_errno(r, "%s: cannot read the module", ko);
+		goto out;
+	}
+	b->payload_names[0] = pname;
+	b->payloads[b->npayloads++] = (struct lf_payload_in){ pname, data, len };
+	data = pname = NULL; /* owned by b */
+	r = bundle_build(b);
+out:
+	free(data);
+	free(pname);
+	bundle_opts_release(b);
+	free(b);
+	return r;
+}
+
 static int make_module(struct run *ru)
 {
-	char name[64], headers[PATH_MAX];
+	char name[64], headers[PATH_MAX], ko[PATH_MAX + 16];
+	bool bundle = kbuild_out_is_bundle(ru->o->out);
 	struct kmod_target targets[MAX_MODULES + 1] = { { "vmlinux", ru->syms } };
 	struct kmod_in in = {
 		.work = ru->work, .units = (const char *const *)ru->fix.units,
 		.n_units = ru->fix.n_units, .targets = targets, .n_targets = ru->nmods + 1,
 		.unit_target = ru->unit_target, .fid = &ru->fid, .name = name,
-		.out = ru->o->out, .log = ru->log, .level = ru->o->level, .headers = headers,
+		.out = bundle ? ko : ru->o->out, .log = ru->log, .level = ru->o->level,
+		.headers = headers,
 	};
 	double t0 = now();
 	char *slash;
 	int r;
 
 	module_name(ru->o, name, sizeof(name));
+	snprintf(ko, sizeof(ko), "%s/%s.ko", ru->work, name);
 	for (size_t i = 0; i < ru->nmods; i++)
 		targets[i + 1] = (struct kmod_target){ ru->mods[i].name, ru->mods[i].syms };
 	if (ru->o->headers) {
@@ -484,9 +548,14 @@ static int make_module(struct run *ru)
 			 slash ? ru->o->config : ".");
 	}
 	r = kmod_build(&in);
-	if (r >= 0)
-		printf("module built in %.1f s\n", now() - t0);
-	return r;
+	if (r < 0)
+		return r;
+	if (ru->o->sign_key && (r = kmod_sign_file(in.out, ru->o->sign_key, ru->o->sign_cert)) < 0)
+		return lf_log_errno(r, "%s: cannot sign with %s", in.out, ru->o->sign_key);
+	if (ru->o->sign_key)
+		printf("module %s: signed with %s (PKCS#7, sha256)\n", in.out, ru->o->sign_cert);
+	printf("module built in %.1f s\n", now() - t0);
+	return bundle ? make_bundle(ru, ko, name) : 0;
 }
 
 static int steps(struct run *ru)

@@ -12,6 +12,17 @@
 #                    two klp_objects, klp relocations for each; in the VM the
 #                    patch is loaded before isofs (patched as the module
 #                    comes) and again while isofs is loaded
+#   bundle-signed    -o X.lfb with a targets key and --sign-key/--sign-cert:
+#                    the module inside carries a module signature that is
+#                    byte for byte what the kernel's own scripts/sign-file
+#                    writes for the same key, and that `openssl cms -verify`
+#                    accepts over the module body (and refuses over a
+#                    changed body); in the VM `livefix apply` applies the
+#                    bundle; in a second boot with module.sig_enforce=1 the
+#                    kernel refuses the unsigned module ("unsigned module") and
+#                    parses our signature but does not know its key ("module
+#                    with unavailable key": Debian's kernel trusts only its
+#                    built-in keys), and the agent says why
 #   tables-refused   a fix to a function with __ex_table/__jump_table entries,
 #                    which the patch object does not carry yet: no module
 set -u
@@ -145,6 +156,58 @@ PY
 	mv "$1.tmp" "$1"
 }
 
+# A throwaway RSA module-signing key and a targets key for the bundle.
+make_keys() {
+	openssl req -new -nodes -utf8 -sha256 -days 36500 -batch -x509 \
+		-subj "/CN=livefix kpatch test module key" -newkey rsa:2048 \
+		-keyout "$work/sign.key" -out "$work/sign.crt" >"$work/openssl.log" 2>&1 &&
+		"$bin" keygen --role targets -o "$work/targets.key" >"$work/keygen.log" 2>&1
+}
+
+test_bundle_build() {
+	local s=$SECONDS ko=$work/w-lf_bundle/lf_bundle.ko sf ref=$work/ref-signed.ko body sig n tail
+	make_keys || { fail bundle-signed-build "key generation failed: $(tail -1 "$work/openssl.log")"; return; }
+	"$bin" kernel --source-package "$KB_VERSION" --config "$KB_CONFIG" --kernelvariables "$KB_KVARS" \
+		--image "$KB_IMAGE" --patch "$data/cmdline.patch" --level 4 --cve CVE-2099-0001:high \
+		--key "$work/targets.key" --sign-key "$work/sign.key" --sign-cert "$work/sign.crt" \
+		-o "$work/lf_bundle.lfb" --keep-work "$work/w-lf_bundle" >"$work/lf_bundle.out" 2>"$work/lf_bundle.err"
+	n=$?
+	if [ "$n" != 0 ] || [ ! -f "$work/lf_bundle.lfb" ] || [ ! -f "$ko" ]; then
+		fail bundle-signed-build "exit $n: $(tail -3 "$work/lf_bundle.err")"
+		rm -f "$work/lf_bundle.lfb"; return
+	fi
+	pass "bundle-signed-build ($((SECONDS - s)) s: $(grep -o '^/.*lf_bundle.lfb: .*' "$work/lf_bundle.out"))"
+	cp "$ko" "$work/lf_signed.ko"
+	# The signed module's trailer: magic, 12-byte module_signature, PKCS#7.
+	tail=$(tail -c 40 "$ko" | od -An -c | tr -d ' \n')
+	n=$(tail -c 32 "$ko" | head -c 4 | od -An -tu1 | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+	body=$work/signed-body sig=$work/signed-pkcs7.der
+	head -c $(( $(stat -c %s "$ko") - 40 - n )) "$ko" >"$body"
+	tail -c $(( 40 + n )) "$ko" | head -c "$n" >"$sig"
+	if [[ $tail != *"~Modulesignatureappended~\n" ]] ||
+		! openssl cms -verify -binary -inform DER -in "$sig" -content "$body" -certfile "$work/sign.crt" \
+			-CAfile "$work/sign.crt" -purpose any -out /dev/null >"$work/cms.log" 2>&1; then
+		fail module-signature-cms "openssl cms -verify over the body: $(tail -2 "$work/cms.log" | tr '\n' ' ')"
+	elif printf 'X' | dd of="$body" bs=1 seek=100 conv=notrunc 2>/dev/null &&
+		openssl cms -verify -binary -inform DER -in "$sig" -content "$body" -certfile "$work/sign.crt" \
+			-CAfile "$work/sign.crt" -purpose any -out /dev/null >/dev/null 2>&1; then
+		fail module-signature-cms "a changed body still verifies"
+	else
+		pass "module-signature-cms (PKCS#7 of $n bytes verifies over the module body, not over a changed one)"
+	fi
+	sf=$(ls "$(dirname "$(dirname "$KB_IMAGE")")"/usr/lib/linux-kbuild-*/scripts/sign-file 2>/dev/null | head -n1)
+	head -c $(( $(stat -c %s "$ko") - 40 - n )) "$ko" >"$ref"
+	if [ ! -x "$sf" ]; then
+		skip module-signature-sign-file "no scripts/sign-file in the unpacked linux-kbuild package"
+	elif ! "$sf" sha256 "$work/sign.key" "$work/sign.crt" "$ref" >"$work/sign-file.log" 2>&1; then
+		fail module-signature-sign-file "sign-file failed: $(tail -1 "$work/sign-file.log")"
+	elif cmp -s "$ref" "$ko"; then
+		pass "module-signature-sign-file (identical to the kernel's scripts/sign-file output, $(stat -c %s "$ko") bytes)"
+	else
+		fail module-signature-sign-file "differs from sign-file's output: $(cmp "$ref" "$ko" 2>&1)"
+	fi
+}
+
 test_tables_refused() {
 	build lf_page "$data/page-uaccess.patch"
 	if [ "$(cat "$work/lf_page.rc")" = 6 ] && [ ! -e "$work/lf_page.ko" ] &&
@@ -156,7 +219,7 @@ test_tables_refused() {
 }
 
 test_in_vm() {
-	local cases=(vm-cmdline vm-consoles-static vm-isofs-before-module vm-isofs-module-loaded) c line console=$work/console.log results=$work/results.txt pairs=() m qrc
+	local cases=(vm-cmdline vm-consoles-static vm-isofs-before-module vm-isofs-module-loaded vm-bundle-apply) c line console=$work/console.log results=$work/results.txt pairs=() m qrc
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		for c in "${cases[@]}"; do skip "$c" "no qemu-system-x86_64"; done
 		return
@@ -165,9 +228,10 @@ test_in_vm() {
 		for c in "${cases[@]}"; do fail "$c" "VM harness setup failed: $(tail -1 "$work/vm-prepare.log")"; done
 		return
 	fi
-	for m in lf_cmdline lf_consoles lf_isofs; do
+	for m in lf_cmdline lf_consoles lf_isofs lf_signed; do
 		[ -f "$work/$m.ko" ] && pairs+=("$work/$m.ko=/lf/kpatch/$m.ko")
 	done
+	[ -f "$work/lf_bundle.lfb" ] && pairs+=("$work/lf_bundle.lfb=/lf/kpatch/lf_bundle.lfb" "$work/targets.key.pub=/lf/kpatch/targets.pub")
 	# The shipped modules the isofs case loads, and the image it mounts.
 	for m in kernel/fs/isofs/isofs.ko kernel/drivers/cdrom/cdrom.ko kernel/drivers/block/loop.ko; do
 		[ -f "$KB_MODULES/$m" ] && pairs+=("$KB_MODULES/$m=/lf/kpatch/shipped/${m##*/}")
@@ -186,12 +250,30 @@ test_in_vm() {
 	if grep -qE '(BUG:|Oops|Call Trace:|Kernel panic)' "$console" 2>/dev/null; then
 		fail kernel-log "oops, BUG or panic in the serial log $console"
 	fi
+	vm_sig_enforce "$work/kpatch.cpio"
+}
+
+# The same image booted with module.sig_enforce=1 runs vm-sig-enforce.sh.
+vm_sig_enforce() { # cpio
+	local cases=(vm-sig-enforce-unsigned vm-sig-enforce-signed) c line console=$work/console-sig.log results=$work/results-sig.txt qrc
+	lf_initramfs "$work/vm" "$here/vm-sig-enforce.sh" "$work/kpatch-sig.cpio" \
+		"$work/lf_cmdline.ko=/lf/kpatch/lf_cmdline.ko" "$work/lf_signed.ko=/lf/kpatch/lf_signed.ko" ||
+		{ fail vm-sig-enforce "initramfs build failed"; return; }
+	lf_boot "$work/kpatch-sig.cpio" "$console" "$results" 120 module.sig_enforce=1
+	qrc=$?
+	touch "$results"
+	for c in "${cases[@]}"; do
+		line=$(tr -d '\r' <"$results" | grep -E "^(PASS|FAIL|SKIP): $c( \(|$)" | head -n1)
+		[ -n "$line" ] || line="FAIL: $c (no result: qemu exit $qrc, see $console)"
+		echo "$line"
+	done
 }
 
 test_cmdline_build
 test_consoles_build
 test_layout_refused
 test_isofs_build
+test_bundle_build
 test_tables_refused
 test_in_vm
 echo "kpatch suite: $(($(date +%s) - t0)) s"

@@ -96,6 +96,19 @@ t_isofs_loaded() {
 	isofs_is unpatched
 }
 
+# A signed bundle made by `livefix-build kernel -o X.lfb`, applied with the
+# targets key it was signed with; the module inside is the cmdline fix.
+t_bundle() {
+	agent_ok apply --key "$K/targets.pub" "$K/lf_bundle.lfb" || return 1
+	case $out in *"applied: kernel patch"*"level 4"*) ;; *) fail_with "apply printed '$(short "$out")'"; return 1 ;; esac
+	[ "$(cat "$LP/lf_bundle/enabled" 2>/dev/null)" = 1 ] || { fail_with "lf_bundle not enabled in sysfs"; return 1; }
+	grep -q ' livefix=1$' /proc/cmdline || { fail_with "no marker in /proc/cmdline"; return 1; }
+	agent_ok kernel unload lf_bundle || return 1
+	gone lf_bundle || return 1
+	grep -q livefix= /proc/cmdline && fail_with "marker still there after unload"
+	return 0
+}
+
 run_test() { # name function
 	why=
 	if ! command -v livefix >/dev/null; then
@@ -107,7 +120,7 @@ run_test() { # name function
 	else
 		lf_result FAIL "$1" "$why"
 	fi
-	for m in lf_cmdline lf_consoles lf_isofs; do
+	for m in lf_cmdline lf_consoles lf_isofs lf_bundle; do
 		[ -d "$LP/$m" ] && echo 0 >"$LP/$m/enabled" 2>/dev/null && sleep 1
 		rmmod "$m" 2>/dev/null
 	done
@@ -117,4 +130,5 @@ run_test vm-cmdline t_cmdline lf_cmdline.ko
 run_test vm-consoles-static t_consoles lf_consoles.ko
 run_test vm-isofs-before-module t_isofs_before lf_isofs.ko
 run_test vm-isofs-module-loaded t_isofs_loaded lf_isofs.ko
+run_test vm-bundle-apply t_bundle lf_bundle.lfb
 echo "vm: done"
