@@ -173,6 +173,7 @@ int lf_ktree_unpatch(struct lf_ktree *tree);
 
 #define LF_KPATCH_MAX_FILES 256
 #define LF_KPATCH_MAX_UNITS 256
+#define LF_KFIX_MAX_TOUCHED 1024
 
 struct lf_kfix {
 	char *files[LF_KPATCH_MAX_FILES];   /* paths changed by the patch */
@@ -181,6 +182,8 @@ struct lf_kfix {
 	size_t n_units;
 	size_t n_headers;                    /* changed headers */
 	const char *unit_method;             /* ".cmd dependencies" or "include scan" */
+	char *touched[LF_KFIX_MAX_TOUCHED];  /* functions whose lines the fix touches */
+	size_t n_touched;
 };
 
 /* Lists the files a unified diff changes (-p1 paths). */
@@ -191,6 +194,12 @@ int lf_kfix_parse(const char *patch_text, size_t len, struct lf_kfix *fix);
  * has any, else a scan of #include lines in the source).
  */
 int lf_kfix_units(struct lf_kfix *fix, const struct lf_ktree *tree);
+/*
+ * Names the functions whose lines the diff removes or inserts into, read
+ * from the original files under srcdir (an unpatched tree), into
+ * fix->touched (touched.c; a heuristic like `diff -p`'s hunk context).
+ */
+int lf_kfix_touched(struct lf_kfix *fix, const char *patch_text, size_t len, const char *srcdir);
 void lf_kfix_release(struct lf_kfix *fix);
 
 /* ---- fidelity check (fidelity.c) ---- */

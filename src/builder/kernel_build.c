@@ -130,6 +130,8 @@ static int plan_units(struct run *ru)
 	if (r < 0)
 		return lf_log_errno(r, "%s: cannot read", ru->o->patch);
 	r = lf_kfix_parse(text, len, &ru->fix);
+	if (r >= 0)
+		r = lf_kfix_touched(&ru->fix, text, len, ru->tree.srcdir);
 	free(text);
 	if (r < 0)
 		return lf_log_errno(r, "%s: not a unified diff with file names", ru->o->patch);
@@ -146,6 +148,12 @@ static int plan_units(struct run *ru)
 	printf("\n");
 	for (i = 0; i < ru->fix.n_units && (ru->o->list_units || i < 20); i++)
 		printf("  unit %s\n", ru->fix.units[i]);
+	if (ru->fix.n_touched) {
+		printf("  touched functions:");
+		for (i = 0; i < ru->fix.n_touched && i < 40; i++)
+			printf(" %s", ru->fix.touched[i]);
+		printf("%s\n", ru->fix.n_touched > 40 ? " ..." : "");
+	}
 	return 0;
 }
 
@@ -528,6 +536,7 @@ static int make_module(struct run *ru)
 		.work = ru->work, .units = (const char *const *)ru->fix.units,
 		.n_units = ru->fix.n_units, .targets = targets, .n_targets = ru->nmods + 1,
 		.unit_target = ru->unit_target, .fid = &ru->fid, .name = name,
+		.touched = (const char *const *)ru->fix.touched, .n_touched = ru->fix.n_touched,
 		.out = bundle ? ko : ru->o->out, .log = ru->log, .level = ru->o->level,
 		.headers = headers,
 	};

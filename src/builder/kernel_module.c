@@ -370,7 +370,9 @@ static int diff_unit(struct kmod *k, size_t t, const char *unit)
 		lf_err("%s: cannot read the rebuilt objects: %s", unit, strerror(-ret));
 		goto out;
 	}
-	ret = lf_diff_objects(o, p, NULL, &r);
+	struct lf_diff_opts opts = { .touched = k->in->touched, .ntouched = k->in->n_touched };
+
+	ret = lf_diff_objects(o, p, k->in->n_touched ? &opts : NULL, &r);
 	if (ret < 0) {
 		lf_err("%s: the differ cannot compare the objects: %s", unit, strerror(-ret));
 		goto out;

@@ -25,6 +25,8 @@ struct kmod_in {
 	const char *name;            /* module name */
 	const char *out;             /* .ko to write */
 	const char *log;
+	const char *const *touched;  /* functions whose lines the fix touches */
+	size_t n_touched;
 	int level;
 };
 

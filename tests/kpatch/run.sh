@@ -23,6 +23,19 @@
 #                    parses our signature but does not know its key ("module
 #                    with unavailable key": Debian's kernel trusts only its
 #                    built-in keys), and the agent says why
+#   stat-iowait      a static function called from two places in show_stat(),
+#                    kept out of line: only it is redirected
+#   stat-inlined     a function gcc inlined into its caller (no symbol of its
+#                    own): the builder names the caller and why, patches it
+#   version-helper   a new helper function and a new string literal, and a
+#                    non-exported global (linux_proc_banner) by klp relocation
+#   drop-caches-static-local  a function with a static local variable: the
+#                    patched copy uses the running kernel's (stfu.0), shown by
+#                    state set before the patch and read by the patched code
+#   dma-layout-refused  a struct grows, so an existing array would need a new
+#                    layout: refused, no module
+#   init-refused     a change to __init code: refused, no module
+#   (the fidelity check refusing a wrong config is tests/kbuild's wrong-config)
 #   tables-refused   a fix to a function with __ex_table/__jump_table entries,
 #                    which the patch object does not carry yet: no module
 set -u
@@ -208,6 +221,63 @@ test_bundle_build() {
 	fi
 }
 
+# One fix that must build: name patch check-command description
+built_ok() {
+	local m=$1 s=$SECONDS
+	build "$m" "$data/$2.patch"
+	if [ "$(cat "$work/$m.rc")" != 0 ]; then
+		fail "$2-build" "exit $(cat "$work/$m.rc"): $(tail -3 "$work/$m.err")"
+		rm -f "$work/$m.ko"; return
+	fi
+	if eval "$3"; then
+		pass "$2-build ($((SECONDS - s)) s: $4; $(grep -o '[0-9]* functions redirected.*' "$work/$m.out"))"
+	else
+		fail "$2-build" "$4: not found in the build's output: $(grep -E '^  (changed|new) |klp-ref' "$work/$m.out" | head -5 | tr '\n' ' ')"
+		rm -f "$work/$m.ko"
+	fi
+}
+
+# One fix that must be refused by the differ: name patch test-name refusal-regex
+refused_ok() {
+	build "$1" "$data/$2.patch"
+	if [ "$(cat "$work/$1.rc")" = 4 ] && grep -q "$4" "$work/$1.err" && [ ! -e "$work/$1.ko" ]; then
+		pass "$3 ($(grep -o "$4.*" "$work/$1.err" | head -1 | cut -c1-120))"
+	else
+		fail "$3" "exit $(cat "$work/$1.rc"): $(tail -2 "$work/$1.err")"
+	fi
+}
+
+calls_in() { # object caller callee: calls from caller's section to callee (or its section)
+	readelf -rW "$1" | awk -v sec=".rela.text.$2" -v f="$3" '/^Relocation section/ { cur = $3; gsub("\x27", "", cur) } cur == sec && ($5 == f || $5 == ".text." f)' | wc -l
+}
+
+test_more_fixes() {
+	local o
+	o=$work/w-lf_stat_iowait/orig/fs/proc/stat.o
+	built_ok lf_stat_iowait stat-iowait \
+		'grep -q "^  changed fs/proc/stat.o get_iowait_time: body changed" "$work/lf_stat_iowait.out" &&
+		 ! grep -q "^  changed fs/proc/stat.o show_stat" "$work/lf_stat_iowait.out" &&
+		 [ "$(calls_in "$o" show_stat get_iowait_time)" -ge 2 ]' \
+		"get_iowait_time redirected, called from $(calls_in "$o" show_stat get_iowait_time 2>/dev/null) places in show_stat"
+	o=$work/w-lf_stat_inlined/orig/fs/proc/stat.o
+	built_ok lf_stat_inlined stat-inlined \
+		'grep -q "^  touched functions: show_all_irqs$" "$work/lf_stat_inlined.out" &&
+		 grep -q "^  changed fs/proc/stat.o show_stat: callee inlined changed" "$work/lf_stat_inlined.out" &&
+		 ! nm "$o" | grep -q " show_all_irqs$"' \
+		"show_all_irqs has no symbol; show_stat patched: callee inlined changed"
+	built_ok lf_version_helper version-helper \
+		'grep -q "^  new fs/proc/version.o livefix_version_note$" "$work/lf_version_helper.out" &&
+		 grep -q "klp-ref fs/proc/version.o vmlinux.linux_proc_banner,0" "$work/lf_version_helper.out" &&
+		 grep -q "livefix-helper: a new function and a new string" "$work/lf_version_helper.ko"' \
+		"new livefix_version_note, new string, klp relocation to linux_proc_banner"
+	built_ok lf_drop_caches drop-caches-static-local \
+		'readelf -sW "$work/lf_drop_caches.ko" | grep -q "OS \[0xff20\] .klp.sym.vmlinux.stfu.0,0$" &&
+		 ! readelf -sW "$work/lf_drop_caches.ko" | grep -qE " OBJECT +LOCAL .* stfu"' \
+		"static local stfu.0 bound to the running kernel by a klp relocation, not duplicated"
+	refused_ok lf_dma dma-struct-layout dma-layout-refused 'REFUSED dma_chan_busy: data layout changed'
+	refused_ok lf_init version-init init-refused 'REFUSED proc_version_init: __init/__exit changed'
+}
+
 test_tables_refused() {
 	build lf_page "$data/page-uaccess.patch"
 	if [ "$(cat "$work/lf_page.rc")" = 6 ] && [ ! -e "$work/lf_page.ko" ] &&
@@ -219,7 +289,8 @@ test_tables_refused() {
 }
 
 test_in_vm() {
-	local cases=(vm-cmdline vm-consoles-static vm-isofs-before-module vm-isofs-module-loaded vm-bundle-apply) c line console=$work/console.log results=$work/results.txt pairs=() m qrc
+	local cases=(vm-cmdline vm-consoles-static vm-isofs-before-module vm-isofs-module-loaded vm-bundle-apply
+		vm-stat-iowait vm-stat-inlined vm-version-helper vm-drop-caches-static-local) c line console=$work/console.log results=$work/results.txt pairs=() m qrc
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		for c in "${cases[@]}"; do skip "$c" "no qemu-system-x86_64"; done
 		return
@@ -228,7 +299,7 @@ test_in_vm() {
 		for c in "${cases[@]}"; do fail "$c" "VM harness setup failed: $(tail -1 "$work/vm-prepare.log")"; done
 		return
 	fi
-	for m in lf_cmdline lf_consoles lf_isofs lf_signed; do
+	for m in lf_cmdline lf_consoles lf_isofs lf_signed lf_stat_iowait lf_stat_inlined lf_version_helper lf_drop_caches; do
 		[ -f "$work/$m.ko" ] && pairs+=("$work/$m.ko=/lf/kpatch/$m.ko")
 	done
 	[ -f "$work/lf_bundle.lfb" ] && pairs+=("$work/lf_bundle.lfb=/lf/kpatch/lf_bundle.lfb" "$work/targets.key.pub=/lf/kpatch/targets.pub")
@@ -274,6 +345,7 @@ test_consoles_build
 test_layout_refused
 test_isofs_build
 test_bundle_build
+test_more_fixes
 test_tables_refused
 test_in_vm
 echo "kpatch suite: $(($(date +%s) - t0)) s"
