@@ -161,11 +161,16 @@ static int set_opt(struct kbuild_opts *o, int c, const char *arg)
  * The pipeline runs make in other directories, so every path the user gave
  * relative to here is made absolute once, before anything uses it.
  */
+static char *made_absolute[32];  /* freed when the command ends */
+static size_t n_made_absolute;
+
 static int make_absolute(const char **path)
 {
 	static char cwd[PATH_MAX];
 	char *abs;
 
+	if (n_made_absolute == sizeof(made_absolute) / sizeof(made_absolute[0]))
+		return -E2BIG;
 	if (!*path || (*path)[0] == '/')
 		return 0;
 	if (!cwd[0] && !getcwd(cwd, sizeof(cwd)))
@@ -173,6 +178,7 @@ static int make_absolute(const char **path)
 	if (asprintf(&abs, "%s/%s", cwd, *path) < 0)
 		return -ENOMEM;
 	*path = abs; /* lives as long as the command */
+	made_absolute[n_made_absolute++] = abs;
 	return 0;
 }
 
@@ -243,8 +249,9 @@ int cmd_kernel(int argc, char **argv)
 		return lf_cmd_usage_error("livefix-build kernel", "unexpected argument '%s'",
 					  argv[optind]);
 	r = check_opts(&o);
-	if (r)
-		return r;
-	r = kbuild_run(&o);
-	return lf_exit_code(r);
+	if (!r)
+		r = lf_exit_code(kbuild_run(&o));
+	while (n_made_absolute)
+		free(made_absolute[--n_made_absolute]);
+	return r;
 }
