@@ -12,6 +12,9 @@
 #                    two klp_objects, klp relocations for each; in the VM the
 #                    patch is loaded before isofs (patched as the module
 #                    comes) and again while isofs is loaded
+#   isofs-module-fidelity  the same fix with --module-dir holding an isofs.ko
+#                    whose iso_date() was altered: the fidelity check compares
+#                    with the shipped module and stops, naming iso_date
 #   bundle-signed    -o X.lfb with a targets key and --sign-key/--sign-cert:
 #                    the module inside carries a module signature that is
 #                    byte for byte what the kernel's own scripts/sign-file
@@ -140,6 +143,48 @@ test_isofs_build() {
 	else
 		fail isofs-module-build "klp objects or relocations wrong: objects '$objs', $(readelf -SW "$ko" | grep -o '\.klp\.rela[^ ]*' | tr '\n' ' ')"
 		rm -f "$ko"
+	fi
+}
+
+# The fidelity reference of a module unit is the shipped .ko: an isofs.ko
+# whose iso_date() bytes were inverted must stop the build.
+test_isofs_fidelity() {
+	local d=$work/bad-modules o=$work/lf_isofs_bad n
+	rm -rf "$d" && mkdir -p "$d/kernel/fs/isofs"
+	cp "$KB_MODULES/kernel/fs/isofs/isofs.ko" "$d/kernel/fs/isofs/isofs.ko"
+	python3 - "$d/kernel/fs/isofs/isofs.ko" <<'PY' || { fail isofs-module-fidelity "cannot alter isofs.ko"; return; }
+import struct, sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+shoff, = struct.unpack_from("<Q", d, 0x28)
+shnum, = struct.unpack_from("<H", d, 0x3c)
+sec = lambda i: struct.unpack_from("<IIQQQQIIQQ", d, shoff + 64 * i)
+for i in range(shnum):
+    s = sec(i)
+    if s[1] != 2:              # SHT_SYMTAB
+        continue
+    strs = sec(s[6])
+    for k in range(s[5] // 24):
+        name, info, other, shndx, value, size = struct.unpack_from("<IBBHQQ", d, s[4] + 24 * k)
+        end = d.index(b"\0", strs[4] + name)
+        if d[strs[4] + name:end] == b"iso_date":
+            at = sec(shndx)[4] + value
+            for j in range(at, at + size):
+                d[j] ^= 0xff
+            open(p, "wb").write(d)
+            sys.exit(0)
+sys.exit("no iso_date in " + p)
+PY
+	"$bin" kernel --source-package "$KB_VERSION" --config "$KB_CONFIG" --kernelvariables "$KB_KVARS" \
+		--image "$KB_IMAGE" --patch "$data/isofs-module.patch" --module-dir "$d" \
+		-o "$o.ko" --keep-work "$work/w-lf_isofs_bad" >"$o.out" 2>"$o.err"
+	n=$?
+	if [ "$n" = 4 ] && grep -q '^module isofs: .*/bad-modules/kernel/fs/isofs/isofs.ko' "$o.out" &&
+		grep -q 'DIFFER fs/isofs/util.o iso_date' "$o.out" && grep -q '^livefix-build:   iso_date (fs/isofs/util.o)' "$o.err" &&
+		! grep -q 'DIFFER fs/isofs/inode.o' "$o.out" && [ ! -e "$o.ko" ]; then
+		pass "isofs-module-fidelity (exit 4: $(grep -o 'DIFFER fs/isofs/util.o iso_date.*' "$o.out" | cut -c1-90))"
+	else
+		fail isofs-module-fidelity "exit $n: $(grep -E 'DIFFER|^module isofs' "$o.out" | head -3) $(tail -2 "$o.err")"
 	fi
 }
 
@@ -345,6 +390,7 @@ test_cmdline_build
 test_consoles_build
 test_layout_refused
 test_isofs_build
+test_isofs_fidelity
 test_bundle_build
 test_more_fixes
 test_tables_refused
