@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,29 +148,51 @@ static size_t collect(const uint8_t *d, const Elf64_Ehdr *eh, const Elf64_Shdr *
 	return k;
 }
 
-/* pos among same-named symbols in symtab order; ambiguous names get count 0. */
-static void rank(struct lf_ksyms *t, const uint32_t *order, const char *const *noncore,
-		 size_t nnon)
+static const uint32_t *rank_order;
+
+static int by_order(const void *a, const void *b)
 {
+	uint32_t x = rank_order[*(const size_t *)a], y = rank_order[*(const size_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+static int by_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * pos among same-named symbols in symtab order; names that also name a
+ * non-core symbol get count 0. Sorting keeps it O(n log n) for any input.
+ */
+static int rank(struct lf_ksyms *t, const uint32_t *order, const char **noncore, size_t nnon)
+{
+	size_t *group = malloc((t->n ? t->n : 1) * sizeof(*group));
+
+	if (!group)
+		return -ENOMEM;
+	qsort(noncore, nnon, sizeof(*noncore), by_str);
+	rank_order = order;  /* qsort has no context argument in C17 */
 	for (size_t i = 0; i < t->n; ) {
 		const char *name = t->syms[t->by_name[i]].name;
-		size_t j = i, extra = 0;
+		size_t j = i;
+		bool hidden = nnon && bsearch(&name, noncore, nnon, sizeof(*noncore), by_str);
 
 		while (j < t->n && !strcmp(t->syms[t->by_name[j]].name, name))
 			j++;
-		for (size_t a = i; a < j; a++) {
-			uint32_t p = 1;
-
-			for (size_t b = i; b < j; b++)
-				p += order[t->by_name[b]] < order[t->by_name[a]];
-			t->syms[t->by_name[a]].pos = p;
+		memcpy(group, t->by_name + i, (j - i) * sizeof(*group));
+		qsort(group, j - i, sizeof(*group), by_order);
+		for (size_t k = 0; k < j - i; k++) {
+			t->syms[group[k]].pos = (uint32_t)(k + 1);
+			if (hidden)
+				t->syms[group[k]].count = 0;  /* lookups find nothing */
 		}
-		for (size_t a = 0; a < nnon; a++)
-			extra += !strcmp(noncore[a], name);
-		for (size_t a = i; a < j && extra; a++)
-			t->syms[t->by_name[a]].count = 0;  /* lookups find nothing */
 		i = j;
 	}
+	rank_order = NULL;
+	free(group);
+	return 0;
 }
 
 int lf_ksyms_read_module(const uint8_t *d, size_t len, struct lf_ksyms **ret_syms)
@@ -212,8 +235,10 @@ int lf_ksyms_read_module(const uint8_t *d, size_t len, struct lf_ksyms **ret_sym
 	r = lf_ksyms_new(syms, k, pool, "module symtab", ret_syms);
 	syms = NULL;
 	pool = NULL;  /* owned by the table, also on failure */
-	if (r >= 0)
-		rank(*ret_syms, order, noncore, nnon);
+	if (r >= 0 && (r = rank(*ret_syms, order, noncore, nnon)) < 0) {
+		lf_ksyms_free(*ret_syms);
+		*ret_syms = NULL;
+	}
 out:
 	free(sh);
 	free(syms);
