@@ -23,6 +23,8 @@ packages=(
 	chromium nodejs
 	# kernel tests: QEMU, initramfs, kbuild for out-of-tree modules
 	qemu-system-x86 busybox-static cpio kmod bc flex bison
+	# kernel module tests: a small ISO 9660 image for isofs; libcrypto for module signing
+	genisoimage libssl-dev
 	# kernel and package handling
 	dpkg-dev xz-utils zstd ca-certificates python3 file
 	# differ tests: aarch64 object pairs (binutils for readelf/objdump/ld)

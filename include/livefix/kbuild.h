@@ -26,7 +26,13 @@ struct lf_kimage;
 
 int lf_kimage_open(const char *path, struct lf_kimage **ret_image);
 void lf_kimage_free(struct lf_kimage *image);
-/* "xz", "gzip", "zstd" or "none" (a vmlinux was given). */
+/*
+ * A shipped loadable module (.ko, uncompressed) as an image: each allocated
+ * section at a synthetic address (section index << 32), the addresses
+ * lf_ksyms_read_module() gives its symbols (module.c).
+ */
+int lf_kimage_open_module(const char *path, struct lf_kimage **ret_image);
+/* "xz", "gzip", "zstd", "none" (a vmlinux was given) or "module". */
 const char *lf_kimage_compression(const struct lf_kimage *image);
 /* The vmlinux ELF bytes (borrowed). */
 const uint8_t *lf_kimage_elf(const struct lf_kimage *image, size_t *ret_len);
@@ -87,6 +93,30 @@ size_t lf_ksyms_lookup(const struct lf_ksyms *syms, const char *name, size_t *re
 /* Checks that the table is sorted by address and contains _text or _stext. */
 int lf_ksyms_validate(const struct lf_ksyms *syms);
 
+/* ---- loadable modules (module.c) ---- */
+
+struct lf_kmodule_sec {
+	uint64_t vaddr, off, size;
+};
+
+/* The allocated PROGBITS sections of a .ko with their synthetic addresses. */
+int lf_kmodule_layout(const uint8_t *data, size_t len, struct lf_kmodule_sec *secs, size_t max,
+		      size_t *ret_n);
+/*
+ * The .symtab of a .ko: the symbols the kernel lists for the loaded module
+ * (defined, named, allocated, not .init), at synthetic addresses; pos is
+ * the 1-based position among same-named ones in symtab order, as
+ * klp_find_object_symbol() counts; a name that also names a symbol outside
+ * that set is hidden (count 0), so it is never bound by position.
+ */
+int lf_ksyms_read_module(const uint8_t *data, size_t len, struct lf_ksyms **ret_syms);
+/*
+ * Finds <name>.ko under dir (recursively; '-' and '_' in file names are the
+ * same, as kbuild's KBUILD_MODNAME has it). -ENOENT when absent,
+ * -EMEDIUMTYPE when only a compressed copy (.ko.xz, ...) exists.
+ */
+int lf_kmodule_find(const char *dir, const char *name, char *ret_path, size_t size);
+
 /* ---- build tree (tree.c) ---- */
 
 struct lf_ktree_config {
@@ -143,6 +173,7 @@ int lf_ktree_unpatch(struct lf_ktree *tree);
 
 #define LF_KPATCH_MAX_FILES 256
 #define LF_KPATCH_MAX_UNITS 256
+#define LF_KFIX_MAX_TOUCHED 1024
 
 struct lf_kfix {
 	char *files[LF_KPATCH_MAX_FILES];   /* paths changed by the patch */
@@ -151,6 +182,8 @@ struct lf_kfix {
 	size_t n_units;
 	size_t n_headers;                    /* changed headers */
 	const char *unit_method;             /* ".cmd dependencies" or "include scan" */
+	char *touched[LF_KFIX_MAX_TOUCHED];  /* functions whose lines the fix touches */
+	size_t n_touched;
 };
 
 /* Lists the files a unified diff changes (-p1 paths). */
@@ -161,6 +194,12 @@ int lf_kfix_parse(const char *patch_text, size_t len, struct lf_kfix *fix);
  * has any, else a scan of #include lines in the source).
  */
 int lf_kfix_units(struct lf_kfix *fix, const struct lf_ktree *tree);
+/*
+ * Names the functions whose lines the diff removes or inserts into, read
+ * from the original files under srcdir (an unpatched tree), into
+ * fix->touched (touched.c; a heuristic like `diff -p`'s hunk context).
+ */
+int lf_kfix_touched(struct lf_kfix *fix, const char *patch_text, size_t len, const char *srcdir);
 void lf_kfix_release(struct lf_kfix *fix);
 
 /* ---- fidelity check (fidelity.c) ---- */

@@ -125,7 +125,7 @@ static int read_banner(struct bundle_opts *o, const uint8_t *elf, size_t len, co
 	return -ENOEXEC;
 }
 
-static int read_image(struct bundle_opts *o, const char *path)
+int bundle_read_image(struct bundle_opts *o, const char *path)
 {
 	struct lf_kimage *img;
 	const uint8_t *elf;
@@ -180,7 +180,7 @@ int bundle_parse_opt(struct bundle_opts *o, int c, const char *arg)
 	case 'E': return read_elf(o, arg);
 	case 'N': return read_notes(o, arg);
 	case 'V': return read_proc_version(o, arg);
-	case 'I': return read_image(o, arg);
+	case 'I': return bundle_read_image(o, arg);
 	case 'l':
 		o->level = strtoll(arg, &end, 10);
 		return *end || o->level < 1 || o->level > LF_LEVEL_MAX ? -EINVAL : 0;
@@ -266,7 +266,7 @@ static int write_manifest(const struct bundle_opts *o, struct lf_buf *out)
 	return lf_json_finish(&j);
 }
 
-int bundle_build(struct bundle_opts *o)
+int bundle_write(struct bundle_opts *o)
 {
 	struct lf_buf manifest = LF_BUF_INIT(LF_BUNDLE_ENVELOPE_MAX);
 	struct lf_buf out = LF_BUF_INIT(LF_BUNDLE_MAX);
@@ -282,7 +282,7 @@ int bundle_build(struct bundle_opts *o)
 	r = lf_identity_check(&o->id, &why);
 	if (r < 0) {
 		lf_err("%s", why.msg);
-		return LF_EXIT_USAGE;
+		return -EINVAL;
 	}
 	r = write_manifest(o, &manifest);
 	if (r == 0)
@@ -297,7 +297,12 @@ int bundle_build(struct bundle_opts *o)
 		lf_log_errno(r, "bundle %s%s%s", o->out, why.msg[0] ? ": " : "", why.msg);
 	lf_buf_release(&manifest);
 	lf_buf_release(&out);
-	return lf_exit_code(r);
+	return r;
+}
+
+int bundle_build(struct bundle_opts *o)
+{
+	return lf_exit_code(bundle_write(o));
 }
 
 

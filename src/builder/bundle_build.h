@@ -40,7 +40,15 @@ void bundle_opts_release(struct bundle_opts *o);
 int bundle_parse_opt(struct bundle_opts *o, int c, const char *arg);
 /* Reads FILE as a payload ([NAME=]FILE). */
 int bundle_add_payload(struct bundle_opts *o, const char *arg);
-/* Writes o->out; logs what fails; returns an exit code (LF_EXIT_*). */
+/*
+ * The target identity of a shipped kernel image (vmlinuz or vmlinux): arch
+ * from its ELF header, build-id from its notes, release and the sha1 of
+ * /proc/version from its banner. Logs what fails; negative errno.
+ */
+int bundle_read_image(struct bundle_opts *o, const char *path);
+/* Checks the identity, writes and signs o->out; logs what fails; negative errno. */
+int bundle_write(struct bundle_opts *o);
+/* bundle_write() as an exit code (LF_EXIT_*). */
 int bundle_build(struct bundle_opts *o);
 
 #endif

@@ -32,25 +32,42 @@
 static const char usage_text[] =
 	"usage: livefix-build kernel --source DIR|--source-package VERSION --config FILE\n"
 	"         [--kernelvariables FILE] --image VMLINUZ|VMLINUX [--system-map FILE]\n"
-	"         --patch FIX.patch [--level N] [--name NAME] [--cve ID ...] -o OUT.ko\n"
+	"         --patch FIX.patch [--level N] [--name NAME] [--cve ID[:SEVERITY] ...]\n"
+	"         -o OUT.ko | -o OUT.lfb (--key KEY... | --unsigned) [--id ID]\n"
+	"         [--supersedes ID]... [--description TEXT]\n"
+	"         [--sign-key KEY.pem --sign-cert CERT.pem]\n"
 	"         [--keep-work DIR] [--list-units] [--max-units N] [--jobs N]\n"
-	"         [--kcflags FLAGS] [--cache DIR] [--headers DIR]\n"
+	"         [--kcflags FLAGS] [--cache DIR] [--headers DIR] [--module-dir DIR]\n"
 	"\n"
 	"Rebuilds only the units the fix touches, with the kernel's own config and\n"
 	"compiler, checks the rebuilt originals against the image's machine code,\n"
-	"diffs original and patched objects and builds a livepatch module (vmlinux).\n"
+	"diffs original and patched objects and builds a livepatch module for\n"
+	"vmlinux and the loadable modules the fix touches (one klp_object each).\n"
+	"  -o OUT.lfb       write a signed bundle holding the module instead, for the\n"
+	"                   kernel of --image (its arch, release, build-id and\n"
+	"                   /proc/version, as `bundle --target-kernel-image` reads\n"
+	"                   them); --key, --unsigned, --id, --supersedes,\n"
+	"                   --description and --cve as `livefix-build bundle` takes\n"
+	"  --sign-key KEY.pem --sign-cert CERT.pem\n"
+	"                   append a module signature (PKCS#7, sha256) for kernels\n"
+	"                   that enforce module signatures\n"
 	"  --list-units     print the units the fix touches and stop\n"
 	"  --kcflags FLAGS  extra compiler flags for the rebuilt units (experiments:\n"
 	"                   flags that change code are refused by the fidelity check)\n"
 	"  --cache DIR      download and build-tree cache (default $LIVEFIX_CACHE,\n"
 	"                   else ~/.cache/livefix)\n"
 	"  --headers DIR    prepared headers tree with Module.symvers the module is\n"
-	"                   built against (default: the directory of --config)\n";
+	"                   built against (default: the directory of --config)\n"
+	"  --module-dir DIR where the shipped .ko of a patched module is found,\n"
+	"                   searched recursively (default: lib/modules beside the\n"
+	"                   boot/ directory of --image, as a linux-image package\n"
+	"                   unpacks)\n";
 
 enum {
 	OPT_SOURCE = 256, OPT_SOURCE_PKG, OPT_CONFIG, OPT_KVARS, OPT_IMAGE, OPT_SYSMAP,
 	OPT_PATCH, OPT_LEVEL, OPT_NAME, OPT_CVE, OPT_KEEP, OPT_LIST, OPT_MAX_UNITS,
-	OPT_JOBS, OPT_KCFLAGS, OPT_CACHE, OPT_HEADERS,
+	OPT_JOBS, OPT_KCFLAGS, OPT_CACHE, OPT_HEADERS, OPT_MODULE_DIR,
+	OPT_KEY, OPT_UNSIGNED, OPT_ID, OPT_SUPERSEDES, OPT_DESCRIPTION, OPT_SIGN_KEY, OPT_SIGN_CERT,
 };
 
 static const struct option opts[] = {
@@ -72,6 +89,14 @@ static const struct option opts[] = {
 	{ "kcflags", required_argument, NULL, OPT_KCFLAGS },
 	{ "cache", required_argument, NULL, OPT_CACHE },
 	{ "headers", required_argument, NULL, OPT_HEADERS },
+	{ "module-dir", required_argument, NULL, OPT_MODULE_DIR },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "unsigned", no_argument, NULL, OPT_UNSIGNED },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "supersedes", required_argument, NULL, OPT_SUPERSEDES },
+	{ "description", required_argument, NULL, OPT_DESCRIPTION },
+	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
+	{ "sign-cert", required_argument, NULL, OPT_SIGN_CERT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -112,6 +137,22 @@ static int set_opt(struct kbuild_opts *o, int c, const char *arg)
 	case OPT_KCFLAGS: o->kcflags = arg; return 0;
 	case OPT_CACHE: o->cache = arg; return 0;
 	case OPT_HEADERS: o->headers = arg; return 0;
+	case OPT_MODULE_DIR: o->module_dir = arg; return 0;
+	case OPT_KEY:
+		if (o->n_keys == KBUILD_MAX_KEYS)
+			return -E2BIG;
+		o->keys[o->n_keys++] = arg;
+		return 0;
+	case OPT_UNSIGNED: o->unsigned_ok = true; return 0;
+	case OPT_ID: o->bundle_id = arg; return 0;
+	case OPT_SUPERSEDES:
+		if (o->n_supersedes == KBUILD_MAX_SUPERSEDES)
+			return -E2BIG;
+		o->supersedes[o->n_supersedes++] = arg;
+		return 0;
+	case OPT_DESCRIPTION: o->description = arg; return 0;
+	case OPT_SIGN_KEY: o->sign_key = arg; return 0;
+	case OPT_SIGN_CERT: o->sign_cert = arg; return 0;
 	default: return -EINVAL;
 	}
 }
@@ -120,11 +161,16 @@ static int set_opt(struct kbuild_opts *o, int c, const char *arg)
  * The pipeline runs make in other directories, so every path the user gave
  * relative to here is made absolute once, before anything uses it.
  */
+static char *made_absolute[32];  /* freed when the command ends */
+static size_t n_made_absolute;
+
 static int make_absolute(const char **path)
 {
 	static char cwd[PATH_MAX];
 	char *abs;
 
+	if (n_made_absolute == sizeof(made_absolute) / sizeof(made_absolute[0]))
+		return -E2BIG;
 	if (!*path || (*path)[0] == '/')
 		return 0;
 	if (!cwd[0] && !getcwd(cwd, sizeof(cwd)))
@@ -132,6 +178,7 @@ static int make_absolute(const char **path)
 	if (asprintf(&abs, "%s/%s", cwd, *path) < 0)
 		return -ENOMEM;
 	*path = abs; /* lives as long as the command */
+	made_absolute[n_made_absolute++] = abs;
 	return 0;
 }
 
@@ -147,7 +194,17 @@ static int check_opts(struct kbuild_opts *o)
 		return lf_cmd_usage_error("livefix-build kernel",
 					  "--config, --image and --patch are required");
 	if (!o->out && !o->list_units)
-		return lf_cmd_usage_error("livefix-build kernel", "-o OUT.ko is required");
+		return lf_cmd_usage_error("livefix-build kernel", "-o OUT.ko or -o OUT.lfb is required");
+	if (o->out && !kbuild_out_is_bundle(o->out) &&
+	    (o->n_keys || o->unsigned_ok || o->bundle_id || o->n_supersedes || o->description))
+		return lf_cmd_usage_error("livefix-build kernel", "--key, --unsigned, --id, "
+					  "--supersedes and --description make a bundle: -o OUT.lfb");
+	if (o->out && kbuild_out_is_bundle(o->out) && !o->n_keys == !o->unsigned_ok)
+		return lf_cmd_usage_error("livefix-build kernel",
+					  "-o OUT.lfb needs --key KEY (or --unsigned)");
+	if (!o->sign_key != !o->sign_cert)
+		return lf_cmd_usage_error("livefix-build kernel",
+					  "--sign-key and --sign-cert go together");
 	/* It becomes the module name: MODULE_NAME_LEN is 56 with the NUL. */
 	if (o->name && (!o->name[0] || strlen(o->name) > 55 ||
 			o->name[strspn(o->name, "abcdefghijklmnopqrstuvwxyz0123456789_")]))
@@ -161,9 +218,11 @@ static int check_opts(struct kbuild_opts *o)
 		o->cache = cache;
 	}
 	const char **paths[] = { &o->source, &o->config, &o->kvars, &o->image, &o->system_map,
-				 &o->patch, &o->out, &o->keep_work, &o->cache, &o->headers };
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		int r = make_absolute(paths[i]);
+				 &o->patch, &o->out, &o->keep_work, &o->cache, &o->headers, &o->module_dir,
+				 &o->sign_key, &o->sign_cert };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) + o->n_keys; i++) {
+		int r = make_absolute(i < sizeof(paths) / sizeof(paths[0]) ? paths[i]
+				      : &o->keys[i - sizeof(paths) / sizeof(paths[0])]);
 
 		if (r < 0)
 			return lf_exit_code(lf_log_errno(r, "current directory"));
@@ -190,8 +249,9 @@ int cmd_kernel(int argc, char **argv)
 		return lf_cmd_usage_error("livefix-build kernel", "unexpected argument '%s'",
 					  argv[optind]);
 	r = check_opts(&o);
-	if (r)
-		return r;
-	r = kbuild_run(&o);
-	return lf_exit_code(r);
+	if (!r)
+		r = lf_exit_code(kbuild_run(&o));
+	while (n_made_absolute)
+		free(made_absolute[--n_made_absolute]);
+	return r;
 }

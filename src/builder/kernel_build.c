@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The pipeline of `livefix-build kernel`, one function per step. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -16,16 +17,31 @@
 #include "livefix/kbuild.h"
 #include "livefix/log.h"
 
+#include "bundle_build.h"
 #include "kernel_build.h"
 #include "kernel_module.h"
+#include "kmod_sign.h"
 
 #define MAX_PATCH (16u << 20)
 #define MAX_OBJECT (256u << 20)
+
+#define MAX_MODULES 16
+
+/* A loadable module the fix touches: its shipped .ko is the reference. */
+struct kmodule {
+	char name[64];              /* KBUILD_MODNAME, the klp_object's name */
+	char path[PATH_MAX];
+	struct lf_kimage *image;
+	struct lf_ksyms *syms;
+};
 
 struct run {
 	const struct kbuild_opts *o;
 	struct lf_kimage *image;
 	struct lf_ksyms *syms;
+	struct kmodule mods[MAX_MODULES];
+	size_t nmods;
+	size_t unit_target[LF_KPATCH_MAX_UNITS]; /* 0: vmlinux, i: mods[i - 1] */
 	struct lf_ktree tree;
 	struct lf_kfix fix;
 	struct lf_fid_report fid;
@@ -114,6 +130,8 @@ static int plan_units(struct run *ru)
 	if (r < 0)
 		return lf_log_errno(r, "%s: cannot read", ru->o->patch);
 	r = lf_kfix_parse(text, len, &ru->fix);
+	if (r >= 0)
+		r = lf_kfix_touched(&ru->fix, text, len, ru->tree.srcdir);
 	free(text);
 	if (r < 0)
 		return lf_log_errno(r, "%s: not a unified diff with file names", ru->o->patch);
@@ -130,6 +148,12 @@ static int plan_units(struct run *ru)
 	printf("\n");
 	for (i = 0; i < ru->fix.n_units && (ru->o->list_units || i < 20); i++)
 		printf("  unit %s\n", ru->fix.units[i]);
+	if (ru->fix.n_touched) {
+		printf("  touched functions:");
+		for (i = 0; i < ru->fix.n_touched && i < 40; i++)
+			printf(" %s", ru->fix.touched[i]);
+		printf("%s\n", ru->fix.n_touched > 40 ? " ..." : "");
+	}
 	return 0;
 }
 
@@ -176,33 +200,112 @@ static int build_units(struct run *ru, const char *sub, double *secs)
 	return 0;
 }
 
-/*
- * kbuild compiles objects of loadable modules with -DMODULE; the module
- * generator binds everything to vmlinux, so those units are refused.
- */
-static int check_builtin(struct run *ru)
+/* Where the shipped modules are: --module-dir, else the image package's lib/modules. */
+static void module_dir(const struct kbuild_opts *o, char *dir, size_t size)
 {
-	char path[PATH_MAX * 2], *text, *slash;
+	const char *slash;
+
+	if (o->module_dir) {
+		snprintf(dir, size, "%s", o->module_dir);
+		return;
+	}
+	snprintf(dir, size, "%s", o->image);      /* ROOT/boot/vmlinuz-X */
+	for (int up = 0; up < 2; up++) {
+		slash = strrchr(dir, '/');
+		if (!slash)
+			break;
+		dir[slash - dir] = '\0';
+	}
+	snprintf(dir + strlen(dir), size - strlen(dir), "/lib/modules");
+}
+
+static int open_module(struct run *ru, const char *name, size_t *ret)
+{
+	struct kmodule *m;
+	char dir[PATH_MAX];
+	const uint8_t *elf;
 	size_t i, len;
 	int r;
 
-	for (i = 0; i < ru->fix.n_units; i++) {
-		slash = strrchr(ru->fix.units[i], '/');
-		snprintf(path, sizeof(path), "%s/%.*s.%s.cmd", ru->tree.objdir,
-			 slash ? (int)(slash - ru->fix.units[i] + 1) : 0, ru->fix.units[i],
-			 slash ? slash + 1 : ru->fix.units[i]);
-		r = lf_read_file(path, 16u << 20, &text, &len);
-		if (r < 0)
-			return lf_log_errno(r, "%s: cannot read how kbuild built it", path);
-		r = strstr(text, " -DMODULE ") ? -EOPNOTSUPP : 0;
-		free(text);
-		if (r < 0) {
-			lf_err("%s is built as a loadable module (=m); not supported yet: "
-			       "patching modules (livefix-build kernel patches vmlinux)",
-			       ru->fix.units[i]);
-			return r;
+	for (i = 0; i < ru->nmods; i++)
+		if (!strcmp(ru->mods[i].name, name)) {
+			*ret = i + 1;
+			return 0;
 		}
+	if (ru->nmods == MAX_MODULES)
+		return lf_log_errno(-E2BIG, "the fix touches more than %d modules", MAX_MODULES);
+	m = &ru->mods[ru->nmods];
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	module_dir(ru->o, dir, sizeof(dir));
+	r = lf_kmodule_find(dir, name, m->path, sizeof(m->path));
+	if (r == -EMEDIUMTYPE)
+		return lf_log_errno(-EOPNOTSUPP, "module %s: only a compressed .ko under %s; "
+				    "not supported yet: give uncompressed modules with --module-dir",
+				    name, dir);
+	if (r < 0)
+		return lf_log_errno(r, "module %s: no %s.ko under %s (give --module-dir)", name,
+				    name, dir);
+	r = lf_kimage_open_module(m->path, &m->image);
+	if (r < 0)
+		return lf_log_errno(r, "%s: not a readable module", m->path);
+	elf = lf_kimage_elf(m->image, &len);
+	r = lf_ksyms_read_module(elf, len, &m->syms);
+	if (r < 0) {
+		lf_kimage_free(m->image);
+		m->image = NULL;
+		return lf_log_errno(r, "%s: no usable symbol table", m->path);
 	}
+	ru->nmods++;
+	*ret = ru->nmods;
+	printf("module %s: %s, %zu symbols\n", name, m->path, m->syms->n);
+	return 0;
+}
+
+/*
+ * kbuild compiles objects of loadable modules with -DMODULE and names the
+ * module in KBUILD_MODNAME: such a unit is compared with, and patched in,
+ * that module's shipped .ko instead of vmlinux.
+ */
+static int unit_target(struct run *ru, size_t i)
+{
+	char path[PATH_MAX * 2], name[64], *text, *slash, *p;
+	size_t len, n = 0;
+	int r;
+
+	slash = strrchr(ru->fix.units[i], '/');
+	snprintf(path, sizeof(path), "%s/%.*s.%s.cmd", ru->tree.objdir,
+		 slash ? (int)(slash - ru->fix.units[i] + 1) : 0, ru->fix.units[i],
+		 slash ? slash + 1 : ru->fix.units[i]);
+	r = lf_read_file(path, 16u << 20, &text, &len);
+	if (r < 0)
+		return lf_log_errno(r, "%s: cannot read how kbuild built it", path);
+	ru->unit_target[i] = 0;
+	static const char key[] = "-DKBUILD_MODNAME='\"";
+
+	p = strstr(text, " -DMODULE ") ? strstr(text, key) : NULL;
+	if (p)
+		for (p += sizeof(key) - 1; n + 1 < sizeof(name) && (isalnum((unsigned char)p[n]) || p[n] == '_'); n++)
+			name[n] = p[n];
+	name[n] = '\0';
+	r = p && (!n || p[n] != '"') ? -EBADMSG : 0;
+	free(text);
+	if (r < 0)
+		return lf_log_errno(r, "%s: built as a module without a KBUILD_MODNAME", path);
+	if (!p)
+		return 0;
+	r = open_module(ru, name, &ru->unit_target[i]);
+	if (r >= 0)
+		printf("  unit %s is part of module %s\n", ru->fix.units[i], name);
+	return r;
+}
+
+static int unit_targets(struct run *ru)
+{
+	int r;
+
+	for (size_t i = 0; i < ru->fix.n_units; i++)
+		if ((r = unit_target(ru, i)) < 0)
+			return r;
 	return 0;
 }
 
@@ -235,17 +338,22 @@ static int verify(struct run *ru)
 
 	for (i = 0; i < ru->fix.n_units; i++) {
 		snprintf(path, sizeof(path), "%s/orig/%s", ru->work, ru->fix.units[i]);
-		r = lf_fid_check_object(path, ru->fix.units[i], ru->image, ru->syms, &ru->fid);
+		size_t t = ru->unit_target[i];
+
+		r = lf_fid_check_object(path, ru->fix.units[i], t ? ru->mods[t - 1].image : ru->image,
+					t ? ru->mods[t - 1].syms : ru->syms, &ru->fid);
 		if (r < 0)
 			return lf_log_errno(r, "%s: cannot compare with the image", path);
 	}
 	for (i = 0; i < ru->fid.n; i++)
 		print_func(&ru->fid.funcs[i]);
-	printf("fidelity: %zu functions match the image, %zu differ, %zu not in the image\n",
-	       ru->fid.n_match, ru->fid.n_differ, ru->fid.n_absent);
+	printf("fidelity: %zu functions match the image%s, %zu differ, %zu not in the image\n",
+	       ru->fid.n_match, ru->nmods ? " or shipped modules" : "", ru->fid.n_differ,
+	       ru->fid.n_absent);
 	if (ru->fid.n_differ) {
-		lf_err("fidelity check failed: %zu functions differ from the shipped kernel "
-		       "(wrong source, config or compiler):", ru->fid.n_differ);
+		lf_err("fidelity check failed: %zu functions differ from the shipped kernel%s "
+		       "(wrong source, config or compiler):", ru->fid.n_differ,
+		       ru->nmods ? " or its modules" : "");
 		for (i = 0; i < ru->fid.n; i++)
 			if (ru->fid.funcs[i].verdict == LF_FID_DIFFER)
 				lf_err("  %s (%s)", ru->fid.funcs[i].name, ru->fid.funcs[i].object);
@@ -342,7 +450,14 @@ static int make_work(struct run *ru)
 	return 0;
 }
 
-/* Module name: --name, else the output's base name without .ko, as kbuild spells it. */
+bool kbuild_out_is_bundle(const char *out)
+{
+	size_t n = strlen(out);
+
+	return n > 4 && !strcmp(out + n - 4, ".lfb");
+}
+
+/* Module name: --name, else the output's base name without .ko/.lfb, as kbuild spells it. */
 static void module_name(const struct kbuild_opts *o, char *name, size_t size)
 {
 	const char *base = strrchr(o->out, '/') ? strrchr(o->out, '/') + 1 : o->out;
@@ -352,7 +467,8 @@ static void module_name(const struct kbuild_opts *o, char *name, size_t size)
 		snprintf(name, size, "%s", o->name);
 		return;
 	}
-	for (i = 0; base[i] && strcmp(base + i, ".ko") && n + 1 < size && n < 55; i++)
+	for (i = 0; base[i] && strcmp(base + i, ".ko") && strcmp(base + i, ".lfb") && n + 1 < size &&
+		    n < 55; i++)
 		name[n++] = (base[i] >= 'a' && base[i] <= 'z') || (base[i] >= '0' && base[i] <= '9')
 			? base[i] : (base[i] >= 'A' && base[i] <= 'Z') ? (char)(base[i] - 'A' + 'a') : '_';
 	name[n] = '\0';
@@ -360,19 +476,78 @@ static void module_name(const struct kbuild_opts *o, char *name, size_t size)
 		snprintf(name, size, "livefix_patch");
 }
 
+/*
+ * -o OUT.lfb: the module just built as the payload of a bundle for the
+ * kernel of --image, signed as `livefix-build bundle` signs.
+ */
+static int make_bundle(struct run *ru, const char *ko, const char *name)
+{
+	const struct kbuild_opts *o = ru->o;
+	struct bundle_opts *b = calloc(1, sizeof(*b));
+	char *data = NULL, *pname = NULL;
+	size_t len;
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	*b = (struct bundle_opts){ .kind = LF_KIND_KERNEL, .level = o->level,
+				   .created = lf_time_now(), .bundle_id = o->bundle_id,
+				   .description = o->description, .out = o->out,
+				   .unsigned_ok = o->unsigned_ok, .ncves = o->n_cves,
+				   .nsupersedes = o->n_supersedes };
+	for (size_t i = 0; i < o->n_cves; i++)
+		b->cves[i] = (char *)o->cves[i];
+	for (size_t i = 0; i < o->n_supersedes; i++)
+		b->supersedes[i] = o->supersedes[i];
+	r = 0;
+	for (size_t i = 0; i < o->n_keys && r >= 0; i++)
+		r = lf_build_keys_add(&b->keys, o->keys[i]);
+	if (r < 0) {
+		lf_err("bundle %s: cannot use the keys", o->out);
+		goto out;
+	}
+	if ((r = bundle_read_image(b, o->image)) < 0)
+		goto out;
+	r = lf_read_file(ko, LF_BUNDLE_PAYLOAD_MAX, &data, &len);
+	if (r >= 0 && asprintf(&pname, "%s.ko", name) < 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		lf_log_errno(r, "%s: cannot read the module", ko);
+		goto out;
+	}
+	b->payload_names[0] = pname;
+	b->payloads[b->npayloads++] = (struct lf_payload_in){ pname, data, len };
+	data = pname = NULL; /* owned by b */
+	r = bundle_write(b);
+out:
+	free(data);
+	free(pname);
+	bundle_opts_release(b);
+	free(b);
+	return r;
+}
+
 static int make_module(struct run *ru)
 {
-	char name[64], headers[PATH_MAX];
+	char name[64], headers[PATH_MAX], ko[PATH_MAX + 16];
+	bool bundle = kbuild_out_is_bundle(ru->o->out);
+	struct kmod_target targets[MAX_MODULES + 1] = { { "vmlinux", ru->syms } };
 	struct kmod_in in = {
 		.work = ru->work, .units = (const char *const *)ru->fix.units,
-		.n_units = ru->fix.n_units, .syms = ru->syms, .fid = &ru->fid, .name = name,
-		.out = ru->o->out, .log = ru->log, .level = ru->o->level, .headers = headers,
+		.n_units = ru->fix.n_units, .targets = targets, .n_targets = ru->nmods + 1,
+		.unit_target = ru->unit_target, .fid = &ru->fid, .name = name,
+		.touched = (const char *const *)ru->fix.touched, .n_touched = ru->fix.n_touched,
+		.out = bundle ? ko : ru->o->out, .log = ru->log, .level = ru->o->level,
+		.headers = headers,
 	};
 	double t0 = now();
 	char *slash;
 	int r;
 
 	module_name(ru->o, name, sizeof(name));
+	snprintf(ko, sizeof(ko), "%s/%s.ko", ru->work, name);
+	for (size_t i = 0; i < ru->nmods; i++)
+		targets[i + 1] = (struct kmod_target){ ru->mods[i].name, ru->mods[i].syms };
 	if (ru->o->headers) {
 		snprintf(headers, sizeof(headers), "%s", ru->o->headers);
 	} else {  /* the headers tree the --config came from */
@@ -382,9 +557,14 @@ static int make_module(struct run *ru)
 			 slash ? ru->o->config : ".");
 	}
 	r = kmod_build(&in);
-	if (r >= 0)
-		printf("module built in %.1f s\n", now() - t0);
-	return r;
+	if (r < 0)
+		return r;
+	if (ru->o->sign_key && (r = kmod_sign_file(in.out, ru->o->sign_key, ru->o->sign_cert)) < 0)
+		return lf_log_errno(r, "%s: cannot sign with %s", in.out, ru->o->sign_key);
+	if (ru->o->sign_key)
+		printf("module %s: signed with %s (PKCS#7, sha256)\n", in.out, ru->o->sign_cert);
+	printf("module built in %.1f s\n", now() - t0);
+	return bundle ? make_bundle(ru, ko, name) : 0;
 }
 
 static int steps(struct run *ru)
@@ -401,7 +581,7 @@ static int steps(struct run *ru)
 		       ru->fix.n_units, ru->o->max_units);
 		return -E2BIG;
 	}
-	if ((r = build_units(ru, "orig", &ru->t_orig)) < 0 || (r = check_builtin(ru)) < 0 ||
+	if ((r = build_units(ru, "orig", &ru->t_orig)) < 0 || (r = unit_targets(ru)) < 0 ||
 	    (r = verify(ru)) < 0 ||
 	    (r = build_patched(ru)) < 0 || (r = write_manifest(ru)) < 0)
 		return r;
@@ -420,6 +600,10 @@ int kbuild_run(const struct kbuild_opts *o)
 	lf_ktree_close(&ru.tree);
 	lf_kfix_release(&ru.fix);
 	lf_fid_report_release(&ru.fid);
+	for (size_t i = 0; i < ru.nmods; i++) {
+		lf_ksyms_free(ru.mods[i].syms);
+		lf_kimage_free(ru.mods[i].image);
+	}
 	lf_ksyms_free(ru.syms);
 	lf_kimage_free(ru.image);
 	return r;

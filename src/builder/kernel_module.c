@@ -43,6 +43,7 @@ struct kfunc {
 	char old_name[256];
 	char new_name[300];   /* livefix_<name>, a C identifier ('.' of clones -> '_') */
 	uint32_t sympos;
+	size_t target;        /* index into in->targets: its klp_object */
 };
 
 struct kmod {
@@ -81,12 +82,32 @@ static int run(const char *const argv[], const char *log)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-static bool exported(const struct kmod *k, const char *name)
+/*
+ * Exported to modules by vmlinux or by another module (Module.symvers:
+ * "crc<TAB>name<TAB>path/of/module<TAB>..."): the module loader resolves
+ * it. A module's export to itself does not count: the patch must not
+ * depend on the module it patches, which may load after it.
+ */
+static bool exported(const struct kmod *k, const char *name, const char *self)
 {
-	char pat[300];
+	char pat[300], owner[256];
+	const char *at, *field, *base;
+	size_t n = 0;
 
-	snprintf(pat, sizeof(pat), "\t%s\tvmlinux\t", name);
-	return strstr(k->symvers, pat) != NULL;
+	snprintf(pat, sizeof(pat), "\t%s\t", name);
+	at = strstr(k->symvers, pat);
+	if (!at)
+		return false;
+	field = at + strlen(pat);
+	while (n + 1 < sizeof(owner) && field[n] && field[n] != '\t' && field[n] != '\n') {
+		owner[n] = field[n] == '-' ? '_' : field[n];
+		n++;
+	}
+	owner[n] = '\0';
+	if (!strcmp(owner, "vmlinux"))
+		return true;
+	base = strrchr(owner, '/') ? strrchr(owner, '/') + 1 : owner;
+	return strcmp(base, self) != 0;
 }
 
 /* The fidelity check's entry for a function of this unit, or NULL. */
@@ -109,21 +130,22 @@ static const struct lf_fid_func *fid_find(const struct kmod *k, const char *unit
  * kallsyms type for a global, lower-case for a static). Otherwise
  * -EOPNOTSUPP.
  */
-static int sympos(const struct kmod *k, const char *unit, const char *name, bool global,
-		  uint32_t *ret)
+static int sympos(const struct kmod *k, size_t target, const char *unit, const char *name,
+		  bool global, uint32_t *ret)
 {
-	const struct lf_ksyms *s = k->in->syms;
+	const struct lf_ksyms *s = k->in->targets[target].syms;
+	const char *obj = k->in->targets[target].name;
 	size_t first, n = lf_ksyms_lookup(s, name, &first), nbound = 0;
 	const struct lf_fid_func *f = fid_find(k, unit, name);
 
 	if (f && f->verdict != LF_FID_MATCH) {
-		lf_err("%s: %s is not in the image as compiled here (inlined or discarded); "
-		       "not supported yet: binding it", unit, name);
+		lf_err("%s: %s is not in %s as compiled here (inlined or discarded); "
+		       "not supported yet: binding it", unit, name, obj);
 		return -EOPNOTSUPP;
 	}
 	if (!n) {
-		lf_err("%s: %s is not in the image's symbols; not supported yet: binding it",
-		       unit, name);
+		lf_err("%s: %s is not in the symbols of %s; not supported yet: binding it",
+		       unit, name, obj);
 		return -EOPNOTSUPP;
 	}
 	if (f) {
@@ -138,23 +160,16 @@ static int sympos(const struct kmod *k, const char *unit, const char *name, bool
 	}
 	if (nbound == 1)
 		return 0;
-	lf_err("%s: %s names %zu symbols in the image, %zu of them %s; not supported yet: "
-	       "telling them apart", unit, name, n, nbound, global ? "global" : "static");
+	lf_err("%s: %s names %zu symbols in %s, %zu of them %s; not supported yet: "
+	       "telling them apart", unit, name, n, obj, nbound,
+	       global ? "global" : "static");
 	return -EOPNOTSUPP;
 }
 
-/* The object a unit belongs to: livefix patches units of vmlinux only so far. */
-static const char *unit_object(const struct kmod *k, const char *unit)
-{
-	(void)k;
-	(void)unit;
-	return "vmlinux";
-}
-
-/* Address of a kernel symbol (the one sympos names), or 0. */
+/* Address of a vmlinux symbol (the one sympos names), or 0. */
 static uint64_t ksym_addr(const struct kmod *k, const char *name, uint32_t pos)
 {
-	const struct lf_ksyms *s = k->in->syms;
+	const struct lf_ksyms *s = k->in->targets[0].syms;
 	size_t first, n = lf_ksyms_lookup(s, name, &first);
 
 	for (size_t i = 0; i < n; i++) {
@@ -196,10 +211,9 @@ static const char *table_hint(const char *table)
  *     outside the module (key->next, key->mods): a key in vmlinux's
  *     read-only data (DEFINE_STATIC_KEY_*_RO, __ro_after_init) would fault.
  */
-static int check_table_ref(const struct kmod *k, const char *unit,
+static int check_table_ref(const struct kmod *k, const char *unit, const char *obj,
 			   const struct lf_diff_ref *ref, bool klp, uint32_t pos)
 {
-	const char *obj = unit_object(k, unit);
 	bool key = !strcmp(ref->table, "__jump_table") || !strcmp(ref->table, ".static_call_sites");
 	uint64_t a;
 
@@ -225,26 +239,35 @@ static int check_table_ref(const struct kmod *k, const char *unit,
 	return 0;
 }
 
-static int add_ref(struct kmod *k, const char *unit, const struct lf_diff_ref *ref)
+/*
+ * A reference from a unit of target t: a symbol of the module itself (its
+ * statics and globals, exported or not) through a klp relocation for the
+ * module; an export of vmlinux or another module as a plain undefined
+ * symbol; anything else of vmlinux through a klp relocation for vmlinux.
+ */
+static int add_ref(struct kmod *k, size_t t, const char *unit, const struct lf_diff_ref *ref)
 {
+	const char *self = t ? k->in->targets[t].name : "vmlinux";
+	size_t obj = t && lf_ksyms_lookup(k->in->targets[t].syms, ref->name, NULL) ? t : 0;
 	uint32_t pos;
 	int r;
 
-	if (ref->global && exported(k, ref->name)) {
-		if (ref->table && (r = check_table_ref(k, unit, ref, false, 0)) < 0)
+	if (!obj && ref->global && exported(k, ref->name, self)) {
+		if (ref->table && (r = check_table_ref(k, unit, "vmlinux", ref, false, 0)) < 0)
 			return r;
 		k->nexported++;
 		return 0;
 	}
-	r = sympos(k, unit, ref->name, ref->global, &pos);
+	r = sympos(k, obj, unit, ref->name, ref->global, &pos);
 	if (r < 0)
 		return r;
-	if (ref->table && (r = check_table_ref(k, unit, ref, true, pos)) < 0)
+	if (ref->table &&
+	    (r = check_table_ref(k, unit, k->in->targets[obj].name, ref, true, pos)) < 0)
 		return r;
 	for (size_t i = 0; i < k->nklp; i++) {
 		if (strcmp(k->klp[i].name, ref->name))
 			continue;
-		if (k->klp[i].sympos == pos)
+		if (k->klp[i].sympos == pos && !strcmp(k->klp[i].obj, k->in->targets[obj].name))
 			return 0;
 		lf_err("%s: %s is referenced as two different kernel symbols by two units; "
 		       "not supported yet", unit, ref->name);
@@ -253,8 +276,9 @@ static int add_ref(struct kmod *k, const char *unit, const struct lf_diff_ref *r
 	if (k->nklp == MAX_REFS || strlen(ref->name) >= sizeof(k->klp[0].name))
 		return -E2BIG;
 	snprintf(k->klp[k->nklp].name, sizeof(k->klp[0].name), "%s", ref->name);
+	snprintf(k->klp[k->nklp].obj, sizeof(k->klp[0].obj), "%s", k->in->targets[obj].name);
 	k->klp[k->nklp++].sympos = pos;
-	printf("  klp-ref %s %s,%u\n", unit, ref->name, pos);
+	printf("  klp-ref %s %s.%s,%u\n", unit, k->in->targets[obj].name, ref->name, pos);
 	return 0;
 }
 
@@ -372,7 +396,7 @@ static void new_name(struct kfunc *kf, size_t n)
 }
 
 /* Redirected functions: renamed and made global so livefix_main.c can name them. */
-static int plan_funcs(struct kmod *k, const char *unit, const struct lf_diff_result *r,
+static int plan_funcs(struct kmod *k, size_t t, const char *unit, const struct lf_diff_result *r,
 		      struct lf_buf *redefine, struct lf_buf *globalize)
 {
 	int ret;
@@ -398,7 +422,8 @@ static int plan_funcs(struct kmod *k, const char *unit, const struct lf_diff_res
 			return -E2BIG;
 		kf = &k->funcs[k->nfuncs++];
 		snprintf(kf->old_name, sizeof(kf->old_name), "%s", f->orig_name);
-		ret = sympos(k, unit, f->orig_name, f->global, &kf->sympos);
+		kf->target = t;
+		ret = sympos(k, t, unit, f->orig_name, f->global, &kf->sympos);
 		if (ret < 0)
 			return ret;
 		new_name(kf, k->nfuncs - 1);
@@ -409,7 +434,7 @@ static int plan_funcs(struct kmod *k, const char *unit, const struct lf_diff_res
 	return 0;
 }
 
-static int write_unit_object(struct kmod *k, const struct lf_elf *p,
+static int write_unit_object(struct kmod *k, size_t t, const struct lf_elf *p,
 			     const struct lf_diff_result *r, const char *unit)
 {
 	struct lf_buf redef = LF_BUF_INIT(1u << 20), glob = LF_BUF_INIT(1u << 20);
@@ -424,7 +449,7 @@ static int write_unit_object(struct kmod *k, const struct lf_elf *p,
 	snprintf(fg, sizeof(fg), "%s/unit%zu.globalize", k->dir, k->nobjs);
 	snprintf(a_redef, sizeof(a_redef), "--redefine-syms=%s", fr);
 	snprintf(a_glob, sizeof(a_glob), "--globalize-symbols=%s", fg);
-	ret = plan_funcs(k, unit, r, &redef, &glob);
+	ret = plan_funcs(k, t, unit, r, &redef, &glob);
 	if (ret < 0)
 		goto out;
 	ret = lf_diff_write_object(p, r, tmp);
@@ -453,7 +478,7 @@ out:
 	return ret;
 }
 
-static int diff_unit(struct kmod *k, const char *unit)
+static int diff_unit(struct kmod *k, size_t t, const char *unit)
 {
 	char po[PATH_MAX + 300], pp[PATH_MAX + 300];
 	struct lf_elf *o = NULL, *p = NULL;
@@ -466,7 +491,9 @@ static int diff_unit(struct kmod *k, const char *unit)
 		lf_err("%s: cannot read the rebuilt objects: %s", unit, strerror(-ret));
 		goto out;
 	}
-	ret = lf_diff_objects(o, p, NULL, &r);
+	struct lf_diff_opts opts = { .touched = k->in->touched, .ntouched = k->in->n_touched };
+
+	ret = lf_diff_objects(o, p, k->in->n_touched ? &opts : NULL, &r);
 	if (ret < 0) {
 		lf_err("%s: the differ cannot compare the objects: %s", unit, strerror(-ret));
 		goto out;
@@ -484,14 +511,49 @@ static int diff_unit(struct kmod *k, const char *unit)
 	if ((ret = check_tables(unit, p, r)) < 0)
 		goto out;
 	for (size_t i = 0; i < r->nrefs; i++)
-		if ((ret = add_ref(k, unit, &r->refs[i])) < 0)
+		if ((ret = add_ref(k, t, unit, &r->refs[i])) < 0)
 			goto out;
-	ret = write_unit_object(k, p, r, unit);
+	ret = write_unit_object(k, t, p, r, unit);
 out:
 	lf_diff_result_free(r);
 	lf_elf_free(p);
 	lf_elf_free(o);
 	return ret;
+}
+
+static bool target_used(const struct kmod *k, size_t t)
+{
+	for (size_t i = 0; i < k->nfuncs; i++)
+		if (k->funcs[i].target == t)
+			return true;
+	return false;
+}
+
+/* One klp_func array and one klp_object per target the fix changes. */
+static void gen_objects(struct kmod *k, struct lf_buf *b)
+{
+	for (size_t t = 0; t < k->in->n_targets; t++) {
+		if (!target_used(k, t))
+			continue;
+		lf_buf_printf(b, "\nstatic struct klp_func livefix_funcs_%zu[] = {\n", t);
+		for (size_t i = 0; i < k->nfuncs; i++)
+			if (k->funcs[i].target == t)
+				lf_buf_printf(b, "\t{ .old_name = \"%s\", .new_func = %s, "
+					      ".old_sympos = %u },\n", k->funcs[i].old_name,
+					      k->funcs[i].new_name, k->funcs[i].sympos);
+		lf_buf_puts(b, "\t{}\n};\n");
+	}
+	lf_buf_puts(b, "\nstatic struct klp_object livefix_objs[] = {\n");
+	for (size_t t = 0; t < k->in->n_targets; t++) {
+		if (!target_used(k, t))
+			continue;
+		if (t)
+			lf_buf_printf(b, "\t{ .name = \"%s\", .funcs = livefix_funcs_%zu },\n",
+				      k->in->targets[t].name, t);
+		else
+			lf_buf_puts(b, "\t{ .name = NULL, .funcs = livefix_funcs_0 },\n");
+	}
+	lf_buf_puts(b, "\t{}\n};\n\n");
 }
 
 static int gen_sources(struct kmod *k)
@@ -506,13 +568,8 @@ static int gen_sources(struct kmod *k)
 		    "#include <linux/module.h>\n\n");
 	for (size_t i = 0; i < k->nfuncs; i++)
 		lf_buf_printf(&b, "extern void %s(void);\n", k->funcs[i].new_name);
-	lf_buf_puts(&b, "\nstatic struct klp_func livefix_funcs[] = {\n");
-	for (size_t i = 0; i < k->nfuncs; i++)
-		lf_buf_printf(&b, "\t{ .old_name = \"%s\", .new_func = %s, .old_sympos = %u },\n",
-			      k->funcs[i].old_name, k->funcs[i].new_name, k->funcs[i].sympos);
-	lf_buf_puts(&b, "\t{}\n};\n\nstatic struct klp_object livefix_objs[] = {\n"
-		    "\t{ .name = NULL, .funcs = livefix_funcs },\n\t{}\n};\n\n"
-		    "static struct klp_patch livefix_patch = {\n\t.mod = THIS_MODULE,\n"
+	gen_objects(k, &b);
+	lf_buf_puts(&b, "static struct klp_patch livefix_patch = {\n\t.mod = THIS_MODULE,\n"
 		    "\t.objs = livefix_objs,\n\t.replace = true,\n};\n\n"
 		    "static int __init livefix_init(void)\n{\n"
 		    "\treturn klp_enable_patch(&livefix_patch);\n}\n\n"
@@ -566,7 +623,7 @@ static int diff_all(struct kmod *k)
 		return ret;
 	}
 	for (size_t i = 0; i < k->in->n_units; i++)
-		if ((ret = diff_unit(k, k->in->units[i])) < 0)
+		if ((ret = diff_unit(k, k->in->unit_target[i], k->in->units[i])) < 0)
 			return ret;
 	if (!k->nfuncs) {
 		lf_err("the fix changes no function of the running kernel; no module was written");

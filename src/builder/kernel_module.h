@@ -6,17 +6,27 @@
 
 #include "livefix/kbuild.h"
 
+/* An object the patch changes: vmlinux or a loadable module (klp_object). */
+struct kmod_target {
+	const char *name;            /* "vmlinux" or the module's name */
+	const struct lf_ksyms *syms; /* its symbols, positions as livepatch counts them */
+};
+
 /* What the back half of `livefix-build kernel` needs from the front half. */
 struct kmod_in {
 	const char *work;            /* holds orig/ and patched/ */
 	const char *const *units;    /* dir/file.o */
 	size_t n_units;
-	const struct lf_ksyms *syms;
+	const struct kmod_target *targets; /* [0] is vmlinux */
+	size_t n_targets;
+	const size_t *unit_target;   /* per unit: index into targets */
 	const struct lf_fid_report *fid;
 	const char *headers;         /* prepared headers tree with Module.symvers */
 	const char *name;            /* module name */
 	const char *out;             /* .ko to write */
 	const char *log;
+	const char *const *touched;  /* functions whose lines the fix touches */
+	size_t n_touched;
 	int level;
 };
 

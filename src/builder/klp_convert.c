@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Turns references of a linked livepatch module (.ko) to non-exported
- * symbols of the running kernel into klp relocations, after kbuild linked it
- * (modpost and the linker do not know SHN_LIVEPATCH symbols):
- *   - each such undefined symbol is renamed .klp.sym.vmlinux.<name>,<sympos>
- *     and gets st_shndx SHN_LIVEPATCH;
+ * symbols of the running kernel or of a patched module into klp
+ * relocations, after kbuild linked it (modpost and the linker do not know
+ * SHN_LIVEPATCH symbols):
+ *   - each such undefined symbol is renamed .klp.sym.<obj>.<name>,<sympos>
+ *     (obj: vmlinux or the module) and gets st_shndx SHN_LIVEPATCH;
  *   - every relocation against it moves from .rela<sec> to a new section
- *     .klp.rela.vmlinux.<sec> (SHT_RELA, SHF_ALLOC | SHF_INFO_LINK |
+ *     .klp.rela.<obj>.<sec>, one per object, since livepatch applies each
+ *     when its object is there (SHT_RELA, SHF_ALLOC | SHF_INFO_LINK |
  *     SHF_RELA_LIVEPATCH, sh_info = <sec>), which livepatch applies itself
  *     when the patch is enabled; SHF_ALLOC keeps it after the load.
  * Facts from the kernel's Documentation/livepatch/module-elf-format.rst.
@@ -34,6 +36,11 @@ struct conv {
 	void *bufs[MAX_NEW_SECS * 2 + 2];
 	size_t nbufs;
 };
+
+static const char *obj_of(const struct klp_target *t)
+{
+	return t->obj[0] ? t->obj : "vmlinux";
+}
 
 static int find_target(const struct klp_target *t, size_t n, const char *name)
 {
@@ -81,7 +88,7 @@ static int mark_symbols(struct conv *c, const struct klp_target *t, size_t n)
 		if (k < 0)
 			continue;
 		c->klp[i] = k;
-		snprintf(name, sizeof(name), ".klp.sym.vmlinux.%s,%u", t[k].name, t[k].sympos);
+		snprintf(name, sizeof(name), ".klp.sym.%s.%s,%u", obj_of(&t[k]), t[k].name, t[k].sympos);
 		r = grow_strtab(c, c->strdata, name, &off);
 		if (r < 0)
 			return r;
@@ -93,7 +100,8 @@ static int mark_symbols(struct conv *c, const struct klp_target *t, size_t n)
 	return 0;
 }
 
-static int add_klp_section(struct conv *c, Elf_Scn *target, GElf_Rela *relas, size_t n)
+static int add_klp_section(struct conv *c, const char *obj, Elf_Scn *target, GElf_Rela *relas,
+			   size_t n)
 {
 	GElf_Shdr tsh, sh;
 	Elf_Scn *scn;
@@ -104,7 +112,7 @@ static int add_klp_section(struct conv *c, Elf_Scn *target, GElf_Rela *relas, si
 
 	if (!gelf_getshdr(target, &tsh) || tsh.sh_name >= c->shstrdata->d_size)
 		return -EBADMSG;
-	snprintf(name, sizeof(name), ".klp.rela.vmlinux.%s",
+	snprintf(name, sizeof(name), ".klp.rela.%s.%s", obj,
 		 (const char *)c->shstrdata->d_buf + tsh.sh_name);
 	r = grow_strtab(c, c->shstrdata, name, &off);
 	if (r < 0)
@@ -129,8 +137,34 @@ static int add_klp_section(struct conv *c, Elf_Scn *target, GElf_Rela *relas, si
 	return 0;
 }
 
+/* Moved entries grouped by object, each group its own .klp.rela.<obj>.<sec>. */
+static int add_klp_sections(struct conv *c, const struct klp_target *t, Elf_Scn *target,
+			    GElf_Rela *klp, size_t moved)
+{
+	size_t done = 0;
+	int r;
+
+	while (done < moved) {
+		const char *obj = obj_of(&t[c->klp[GELF_R_SYM(klp[done].r_info)]]);
+		size_t n = done;
+
+		for (size_t i = done; i < moved; i++)  /* this object's entries to the front */
+			if (!strcmp(obj_of(&t[c->klp[GELF_R_SYM(klp[i].r_info)]]), obj)) {
+				GElf_Rela tmp = klp[n];
+
+				klp[n++] = klp[i];
+				klp[i] = tmp;
+			}
+		r = add_klp_section(c, obj, target, klp + done, n - done);
+		if (r < 0)
+			return r;
+		done = n;
+	}
+	return 0;
+}
+
 /* Splits one relocation section; returns how many entries moved. */
-static int split_rela(struct conv *c, Elf_Scn *scn, GElf_Shdr *sh)
+static int split_rela(struct conv *c, const struct klp_target *t, Elf_Scn *scn, GElf_Shdr *sh)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
 	size_t n = d ? d->d_size / sizeof(Elf64_Rela) : 0, keep = 0, moved = 0;
@@ -161,7 +195,7 @@ static int split_rela(struct conv *c, Elf_Scn *scn, GElf_Shdr *sh)
 	sh->sh_size = d->d_size;
 	if (!gelf_update_shdr(scn, sh))
 		return -EBADMSG;
-	r = add_klp_section(c, elf_getscn(c->elf, sh->sh_info), klp, moved);
+	r = add_klp_sections(c, t, elf_getscn(c->elf, sh->sh_info), klp, moved);
 	return r < 0 ? r : (int)moved;
 }
 
@@ -203,7 +237,7 @@ static int convert(struct conv *c, const struct klp_target *t, size_t n, size_t 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA ||
 		    sh.sh_link != c->symtab_ndx || (sh.sh_flags & SHF_RELA_LIVEPATCH_))
 			continue;
-		r = split_rela(c, scn, &sh);
+		r = split_rela(c, t, scn, &sh);
 		if (r < 0)
 			return r;
 		*ret_moved += (size_t)r;

@@ -5,10 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A symbol of vmlinux the module must reach through a klp relocation. */
+/* A symbol of vmlinux or a module the patch must reach through a klp relocation. */
 struct klp_target {
 	char name[256];
 	uint32_t sympos;  /* kallsyms position among same-named symbols; 0: unique */
+	char obj[64];     /* the module's name; "" or "vmlinux": vmlinux */
 };
 
 /*

@@ -17,7 +17,7 @@
 #include "livefix/file.h"
 #include "livefix/kbuild.h"
 
-#define MAX_SEGS 16
+#define MAX_SEGS 256  /* PT_LOAD of a vmlinux, or allocated sections of a .ko */
 
 struct seg {
 	uint64_t vaddr;
@@ -290,6 +290,35 @@ err:
 	free(data);
 	lf_kimage_free(img);
 	return r;
+}
+
+int lf_kimage_open_module(const char *path, struct lf_kimage **ret_image)
+{
+	struct lf_kmodule_sec secs[MAX_SEGS];
+	struct lf_kimage *img;
+	char *data = NULL;
+	size_t len, n = 0;
+	int r;
+
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return -ENOMEM;
+	r = lf_read_file(path, LF_KIMAGE_MAX_FILE, &data, &len);
+	if (r >= 0)
+		r = lf_kmodule_layout((const uint8_t *)data, len, secs, MAX_SEGS, &n);
+	if (r < 0) {
+		free(data);
+		free(img);
+		return r;
+	}
+	img->elf = (uint8_t *)data; /* owned by img */
+	img->len = len;
+	img->compression = "module";
+	for (size_t i = 0; i < n; i++)
+		img->segs[i] = (struct seg){ secs[i].vaddr, secs[i].off, secs[i].size };
+	img->n_segs = n;
+	*ret_image = img;
+	return 0;
 }
 
 void lf_kimage_free(struct lf_kimage *image)

@@ -107,6 +107,8 @@ void lf_kfix_release(struct lf_kfix *fix)
 	for (i = 0; i < fix->n_units; i++)
 		free(fix->units[i]);
 	free(fix->units);
+	for (i = 0; i < fix->n_touched; i++)
+		free(fix->touched[i]);
 	memset(fix, 0, sizeof(*fix));
 }
 

@@ -135,6 +135,54 @@ static void test_build_files_refused(void **state)
 	lf_kfix_release(&fix);
 }
 
+/*
+ * Touched functions: a removed line, an added line (counted at the original
+ * line it precedes), a change between two functions (none), a function
+ * whose header spans a return type line, a file the tree does not have.
+ */
+static void test_touched(void **state)
+{
+	static const char src[] =
+		"#include <x.h>\n"                             /* 1 */
+		"static int helper(int a)\n"                   /* 2 */
+		"{\n"                                          /* 3 */
+		"\treturn a + 1;\n"                            /* 4 */
+		"}\n"                                          /* 5 */
+		"\n"                                           /* 6 */
+		"static int value = 3;\n"                      /* 7 */
+		"\n"                                           /* 8 */
+		"int\n"                                        /* 9 */
+		"caller_fn (struct s *p,\n"                    /* 10 */
+		"\t  int b)\n"                                 /* 11 */
+		"{\n"                                          /* 12 */
+		"\tint x = helper(b);\n"                       /* 13 */
+		"\treturn x;\n"                                /* 14 */
+		"}\n";                                         /* 15 */
+	static const char diff[] =
+		"--- a/d/t.c\n+++ b/d/t.c\n"
+		"@@ -3,3 +3,3 @@\n {\n-\treturn a + 1;\n+\treturn a + 2;\n }\n"
+		"@@ -6,3 +6,3 @@\n \n-static int value = 3;\n+static int value = 4;\n \n"
+		"@@ -13,2 +13,3 @@\n \tint x = helper(b);\n+\tx++;\n \treturn x;\n"
+		"--- a/d/missing.c\n+++ b/d/missing.c\n@@ -1 +1 @@\n-a\n+b\n";
+	char dir[] = "/tmp/lf-touched.XXXXXX", path[256], cmd[300];
+	struct lf_kfix fix = { 0 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/d", dir);
+	assert_int_equal(lf_mkdir_p(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/d/t.c", dir);
+	assert_int_equal(lf_write_file_atomic(path, src, strlen(src), 0644), 0);
+	assert_int_equal(lf_kfix_parse(diff, strlen(diff), &fix), 0);
+	assert_int_equal(lf_kfix_touched(&fix, diff, strlen(diff), dir), 0);
+	assert_int_equal(fix.n_touched, 2);
+	assert_string_equal(fix.touched[0], "helper");
+	assert_string_equal(fix.touched[1], "caller_fn");
+	lf_kfix_release(&fix);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_parse_refuses),
 		cmocka_unit_test(test_header_units),
 		cmocka_unit_test(test_build_files_refused),
+		cmocka_unit_test(test_touched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,8 @@ struct seen {
 	int klp_secs, klp_relas, rela_relas, helper_relas;
 	uint64_t klp_flags;
 	char klp_name[128];
+	char klp_names[256];             /* every .klp.rela section, space-separated */
+	int isofs_helper_relas;
 	unsigned helper_shndx, var_shndx, exported_shndx;
 	bool plain_helper;
 };
@@ -49,6 +51,9 @@ static void count_relas(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const char *n
 			assert_int_equal(y.st_shndx, 0xff20); /* every klp rela: a livepatch symbol */
 			if (!strcmp(yn, ".klp.sym.vmlinux.hidden_helper,2"))
 				s->helper_relas++;
+			if (!strcmp(yn, ".klp.sym.isofs.hidden_helper,2") &&
+			    !strncmp(name, ".klp.rela.isofs.", 16))
+				s->isofs_helper_relas++;
 		} else {
 			s->rela_relas++;
 			assert_int_not_equal(y.st_shndx, 0xff20);
@@ -81,7 +86,8 @@ static void inspect(const char *path, struct seen *s)
 	for (size_t i = 1; i < nsyms; i++) {
 		assert_non_null(gelf_getsym(sym, (int)i, &y));
 		const char *n = (const char *)str->d_buf + y.st_name;
-		if (!strcmp(n, ".klp.sym.vmlinux.hidden_helper,2"))
+		if (!strcmp(n, ".klp.sym.vmlinux.hidden_helper,2") ||
+		    !strcmp(n, ".klp.sym.isofs.hidden_helper,2"))
 			s->helper_shndx = y.st_shndx;
 		else if (!strcmp(n, ".klp.sym.vmlinux.hidden_var,0"))
 			s->var_shndx = y.st_shndx;
@@ -103,9 +109,12 @@ static void inspect(const char *path, struct seen *s)
 			s->klp_secs++;
 			s->klp_flags = sh.sh_flags;
 			snprintf(s->klp_name, sizeof(s->klp_name), "%s", name);
+			snprintf(s->klp_names + strlen(s->klp_names),
+				 sizeof(s->klp_names) - strlen(s->klp_names), "%s ", name);
 			GElf_Shdr t;
 			gelf_getshdr(elf_getscn(e, sh.sh_info), &t);
-			assert_string_equal(name + strlen(".klp.rela.vmlinux."),
+			/* .klp.rela.<object>.<the section it relocates> */
+			assert_string_equal(strchr(name + strlen(".klp.rela."), '.') + 1,
 					    elf_strptr(e, shstr, t.sh_name));
 		}
 		count_relas(e, scn, &sh, name, sym, str, s);
@@ -117,7 +126,8 @@ static void inspect(const char *path, struct seen *s)
 static void test_convert(void **state)
 {
 	char path[] = "/tmp/lf-klp-convert.XXXXXX";
-	struct klp_target t[] = { { "hidden_helper", 2 }, { "hidden_var", 0 }, { "not_used", 0 } };
+	struct klp_target t[] = { { "hidden_helper", 2, "" }, { "hidden_var", 0, "vmlinux" },
+				  { "not_used", 0, "" } };
 	struct seen before = { 0 }, after = { 0 };
 	char *data;
 	size_t len, moved;
@@ -152,10 +162,44 @@ static void test_convert(void **state)
 	assert_int_equal(after.rela_relas + after.klp_relas, before.rela_relas);
 }
 
+/*
+ * A patch to a module also reaching vmlinux: one klp relocation section per
+ * object for the same code section, each against its object's symbols.
+ */
+static void test_two_objects(void **state)
+{
+	char path[] = "/tmp/lf-klp-convert.XXXXXX";
+	struct klp_target t[] = { { "hidden_helper", 2, "isofs" }, { "hidden_var", 0, "vmlinux" } };
+	struct seen after = { 0 };
+	char *data;
+	size_t len, moved;
+	int fd;
+
+	(void)state;
+	assert_int_equal(lf_read_file(sample, 1u << 20, &data, &len), 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(lf_write_file_atomic(path, data, len, 0644), 0);
+	free(data);
+	assert_int_equal(klp_convert_module(path, t, 2, &moved), 0);
+	inspect(path, &after);
+	unlink(path);
+	assert_int_equal(moved, 3);
+	assert_int_equal(after.klp_secs, 2);
+	assert_int_equal(after.isofs_helper_relas, 2);
+	assert_int_equal(after.helper_relas, 0);
+	assert_non_null(strstr(after.klp_names, ".klp.rela.isofs..text.livefix_patched "));
+	assert_non_null(strstr(after.klp_names, ".klp.rela.vmlinux..text.livefix_patched "));
+	assert_int_equal(after.helper_shndx, 0xff20);
+	assert_int_equal(after.var_shndx, 0xff20);
+	assert_false(after.plain_helper);
+}
+
 static void test_not_elf(void **state)
 {
 	char path[] = "/tmp/lf-klp-convert.XXXXXX";
-	struct klp_target t[] = { { "x", 0 } };
+	struct klp_target t[] = { { "x", 0, "" } };
 	size_t moved;
 	int fd = mkstemp(path);
 
@@ -172,6 +216,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_convert),
+		cmocka_unit_test(test_two_objects),
 		cmocka_unit_test(test_not_elf),
 	};
 
