@@ -28,18 +28,48 @@ struct lf_apply_opts {
 	 */
 	int (*gate)(void *ctx, const struct lf_bundle *b, struct lf_why *why);
 	void *gate_ctx;
+	/*
+	 * The fleet loop: the portal's check-in answer names the bundles this
+	 * device may apply now (its rollout stage); only a verified target with
+	 * one of these sha256 is applied. With restrict set and none named,
+	 * nothing new is applied. The group's pin bounds the level in any case.
+	 */
+	bool restrict_to_allowed;
+	const char (*allowed)[LF_SHA256_HEX + 1];
+	size_t nallowed;
+	bool pinned;
+	int64_t pin_level;
+};
+
+/* A patch taken back because the targets keys withdrew its bundle. */
+struct lf_revert {
+	enum lf_kind kind;
+	char id[LF_ID_MAX + 1];      /* the withdrawn bundle */
+	int64_t from_level;
+	int64_t level;               /* in effect now; 0: none */
+	char to_id[LF_ID_MAX + 1];   /* the bundle re-applied, "" when unloaded */
 };
 
 struct lf_apply_report {
-	const char *status; /* applied, would-apply, deferred, up-to-date, no-patch */
+	const char *status; /* applied, would-apply, deferred, up-to-date, no-patch, held */
 	struct lf_manifest *m; /* a copy, owned */
 	char sha256[LF_SHA256_HEX + 1];
 	uint64_t bytes;
 	unsigned requests;
 	bool fetched;
+	struct lf_revert rev[2];     /* kernel, userspace */
+	size_t nrev;
+	const char *rev_failed;      /* id of a withdrawn bundle whose revert failed */
 };
 
 int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *rep,
 			struct lf_why *why);
+
+/*
+ * After a verified update (t): reverts applied patches whose bundles the
+ * verified targets mark withdrawn (withdraw.c). Returns how many.
+ */
+int lf_agent_revert_withdrawn(const char *state_dir, const char *sysroot, const struct lf_tuf *t,
+			      struct lf_apply_report *rep, struct lf_why *why);
 
 #endif
