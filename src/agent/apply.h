@@ -65,6 +65,8 @@ struct lf_apply_report {
 int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *rep,
 			struct lf_why *why);
 
+/* Whether an applied patch's bundle is marked withdrawn in t. */
+bool lf_agent_has_withdrawn(const char *state_dir, const struct lf_tuf *t);
 /*
  * After a verified update (t): reverts applied patches whose bundles the
  * verified targets mark withdrawn (withdraw.c). Returns how many.

@@ -57,6 +57,9 @@ static void print_report(const struct lf_apply_opts *o, const struct lf_apply_re
 	struct lf_json j;
 
 	if (!o->json) {
+		for (size_t i = 0; i < rep->nrev; i++)
+			printf("reverted: withdrawn %s (level %lld, now %lld)\n", rep->rev[i].id,
+			       (long long)rep->rev[i].from_level, (long long)rep->rev[i].level);
 		if (rep->m)
 			printf("%s: %s patch %s level %lld (%zu CVE(s))\n", rep->status,
 			       rep->m->target.kind == LF_KIND_USER ? "userspace" : "kernel",
@@ -71,6 +74,18 @@ static void print_report(const struct lf_apply_opts *o, const struct lf_apply_re
 	lf_json_init(&j, &out, true);
 	lf_json_object_begin(&j);
 	lf_json_kv_string(&j, "status", rep->status);
+	if (rep->nrev) {
+		lf_json_key(&j, "reverted");
+		lf_json_array_begin(&j);
+		for (size_t i = 0; i < rep->nrev; i++) {
+			lf_json_object_begin(&j);
+			lf_json_kv_string(&j, "id", rep->rev[i].id);
+			lf_json_kv_int(&j, "from_level", rep->rev[i].from_level);
+			lf_json_kv_int(&j, "level", rep->rev[i].level);
+			lf_json_object_end(&j);
+		}
+		lf_json_array_end(&j);
+	}
 	if (rep->m) {
 		lf_json_kv_string(&j, "id", rep->m->id);
 		lf_json_kv_string(&j, "kind", lf_kind_name(rep->m->target.kind));
@@ -305,16 +320,16 @@ static const char *idle_status(const struct lf_tuf *t, const struct lf_identity 
 static int revert_step(const struct lf_apply_opts *o, struct lf_tuf *t,
 		       struct lf_apply_report *rep, struct lf_why *why)
 {
+	const char *state = lf_agent_state_dir(o->state_dir);
 	int r;
 
-	if (o->dry_run)
+	if (o->dry_run || !lf_agent_has_withdrawn(state, t))
 		return 0;
 	/* The metadata that withdrew a bundle is kept before acting on it. */
 	r = lf_tuf_commit(t);
 	if (r < 0)
 		return lf_why_set(why, "cannot save trusted metadata: %s", strerror(-r)), r;
-	return lf_agent_revert_withdrawn(lf_agent_state_dir(o->state_dir),
-					 lf_agent_sysroot(o->sysroot), t, rep, why);
+	return lf_agent_revert_withdrawn(state, lf_agent_sysroot(o->sysroot), t, rep, why);
 }
 
 static int read_token(const struct lf_apply_opts *o, char *token, size_t size,

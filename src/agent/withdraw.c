@@ -160,6 +160,16 @@ static int revert_user(const char *state_dir, const struct lf_tuf *t, struct lf_
 	return r < 0 ? r : 1;
 }
 
+bool lf_agent_has_withdrawn(const char *state_dir, const struct lf_tuf *t)
+{
+	struct lf_applied k, u;
+
+	return (lf_applied_load(state_dir, LF_KIND_KERNEL, &k) == 0 && k.have &&
+		is_withdrawn(t, k.sha256)) ||
+	       (lf_applied_load(state_dir, LF_KIND_USER, &u) == 0 && u.have &&
+		is_withdrawn(t, u.sha256));
+}
+
 int lf_agent_revert_withdrawn(const char *state_dir, const char *sysroot, const struct lf_tuf *t,
 			      struct lf_apply_report *rep, struct lf_why *why)
 {

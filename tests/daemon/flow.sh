@@ -21,9 +21,10 @@ dbopt=()
 [ "$db" != sqlite ] && { P=postgresql; dbopt=(--db "$db"); }
 
 W=$(mktemp -d /tmp/lfflow.XXXXXX)
-spid=
+spid= ppid_=
 cleanup() {
 	exec 2>/dev/null
+	[ -n "$ppid_" ] && kill -9 "$ppid_"
 	[ -n "$spid" ] && kill -9 "$spid"
 	wait
 	rm -rf "$W"
@@ -51,6 +52,7 @@ js() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.ar
 timeout -s KILL 600 "$portal" serve --data "$data" --listen "127.0.0.1:$port" \
 	--checkin-interval 600 >"$data/serve.log" 2>&1 &
 spid=$!
+for _ in $(seq 50); do ppid_=$(pgrep -P "$spid" -x livefix-portal) && break; sleep 0.1; done
 for _ in $(seq 100); do req GET /healthz && [ "$CODE" = 200 ] && break; sleep 0.1; done
 [ "$CODE" = 200 ] || { fail "portal starts" "$(tail -3 "$data/serve.log")"; exit 0; }
 

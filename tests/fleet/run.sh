@@ -236,7 +236,7 @@ vm_flow() {
 		return
 	fi
 	fv_portal_start "$work" || { fail "vm: portal for the VM starts" "see above"; return; }
-	portal_pid=$FV_PID
+	portal_pid=$FV_PORTAL_PID timer_pid=$FV_PID
 	fv_repo "$work" || { fail "vm: kernel bundles published" "livefix-build or publish failed"; return; }
 	fv_api POST /api/v1/rollouts "{\"bundle\":\"$FV_B1\",\"feed\":\"production\",\"group\":\"default\",\"canary_percent\":0}" >/dev/null
 	fv_initramfs "$work" "$src/tests/fleet/vm-device.sh" "$work/vm.cpio" "$(fv_enrol_key default)" ||
@@ -258,7 +258,7 @@ vm_flow() {
 	check_vm "the portal shows the VM reverted to no patch" "$(echo "$dev" | head -c 400)" \
 		[ "$(echo "$dev" | fv_js 'd["kernel_level"], d["recent_events"][0]["type"]')" = "(0, 'reverted')" ]
 	fv_portal_stop
-	portal_pid=
+	portal_pid= timer_pid=
 }
 
 flow sqlite

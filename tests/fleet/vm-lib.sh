@@ -13,7 +13,7 @@
 FV_LB=$LIVEFIX_BUILD/src/builder/livefix-build
 FV_PORTAL=$LIVEFIX_BUILD/src/portal/livefix-portal
 FV_HOST_IP=10.0.2.2
-FV_PID=
+FV_PID= FV_PORTAL_PID=
 
 fv_log() { echo "fleet-vm: $*" >&2; }
 
@@ -34,7 +34,8 @@ fv_api() {
 fv_js() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" 2>/dev/null; }
 
 # Starts a portal in work/portal (extra init options, e.g. --db URL); sets
-# FV_DATA, FV_ADMIN, FV_PORT, FV_BASE, FV_PID (the timeout that runs it).
+# FV_DATA, FV_ADMIN, FV_PORT, FV_BASE, FV_PID (the timeout that runs it) and
+# FV_PORTAL_PID (the portal).
 fv_portal_start() { # work [init options...]
 	local work=$1
 	shift
@@ -44,9 +45,11 @@ fv_portal_start() { # work [init options...]
 	FV_ADMIN=$("$FV_PORTAL" init --data "$FV_DATA" --tls-cert "$work/tls/cert.pem" \
 		--tls-key "$work/tls/key.pem" "$@" 2>"$work/portal-init.log") ||
 		{ cat "$work/portal-init.log" >&2; return 1; }
-	timeout -s KILL 900 "$FV_PORTAL" serve --data "$FV_DATA" --listen 127.0.0.1:0 \
+	# Under a time bound (FV_PORTAL_TIMEOUT seconds, 0: none) so it never outlives a run.
+	timeout -s KILL "${FV_PORTAL_TIMEOUT:-900}" "$FV_PORTAL" serve --data "$FV_DATA" --listen 127.0.0.1:0 \
 		--checkin-interval 60 >"$work/portal.log" 2>&1 &
 	FV_PID=$!
+	for _ in $(seq 50); do FV_PORTAL_PID=$(pgrep -P "$FV_PID" -x livefix-portal) && break; sleep 0.1; done
 	for _ in $(seq 100); do
 		if [ -s "$FV_DATA/portal.port" ]; then
 			FV_PORT=$(cat "$FV_DATA/portal.port")
@@ -61,10 +64,10 @@ fv_portal_start() { # work [init options...]
 
 fv_portal_stop() {
 	[ -n "$FV_PID" ] || return 0
-	# The timeout passes SIGTERM on to the portal, which stops cleanly.
-	kill -TERM "$FV_PID" 2>/dev/null
+	# The portal stops cleanly on SIGTERM; then its timeout exits too.
+	kill -TERM "${FV_PORTAL_PID:-$FV_PID}" 2>/dev/null
 	wait "$FV_PID" 2>/dev/null
-	FV_PID=
+	FV_PID= FV_PORTAL_PID=
 }
 
 # Offline keys, kernel bundles of lp_cmdline_l1/l2 for the cached kernel
