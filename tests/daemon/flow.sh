@@ -186,6 +186,8 @@ device o1
 check "a device offline while two levels came out applies only the newest" "$(log o1 | tr '\n' ' ')" \
 	[ "$(log o1)" = "load $m2" -a "$(js 'd["kernel_level"]')" = 2 ]
 
+cycle s3 # level 2, over level 1: powered off during the withdrawal, below
+
 # --- withdrawal: signed by the targets keys, reverted on the devices -------------
 q "$LB" repo withdraw repo --key targets.key "$b2"
 check "livefix-build repo withdraw marks the target withdrawn" "" \
@@ -213,6 +215,21 @@ check "s1: the next cycle finds nothing to revert or apply" "$(log s1 | tr '\n' 
 	[ "$(log s1 | wc -l)" = 3 ]
 check "o1: level 1, still rolling out to its group, is applied next" "$(log o1 | tr '\n' ' ') $(cat o1.out)" \
 	[ "$(log o1 | tail -1)" = "load $m1" -a "$(status o1 'd["applied"]["level"]')" = 1 ]
+# s3 learns of the withdrawal but does not act (a dry run), then reboots:
+# livefix boot, before the network, must not bring level 2 back.
+dev s3 apply --dry-run --allow-downgrade --repo "$base/repo/production" --ca "$data/tls/cert.pem" \
+	--token-file "$W/s3/state/credential" >s3.dry 2>&1
+cat /proc/sys/kernel/random/uuid >"$W/s3/sys/proc/sys/kernel/random/boot_id"
+rm -rf "$W/s3/sys/sys/kernel/livepatch/"*
+dev s3 boot >s3.boot 2>&1
+check "livefix boot: a level withdrawn while the device was off is not re-applied; the one before is" \
+	"$(cat s3.dry s3.boot) $(log s3 | tr '\n' ' ')" \
+	[ "$(log s3 | tail -1)" = "load $m1" -a "$(status s3 'd["applied"]["level"]')" = 1 \
+	  -a "$(status s3 'd["queued_events"]')" = 1 ] && grep -q 'was withdrawn' s3.boot
+cycle s3
+device s3
+check "the reverted event from boot reaches the portal at the next check-in" "$BODY" \
+	[ "$(js 'd["kernel_level"], d["recent_events"][0]["type"]')" = "(1, 'reverted')" ]
 req POST /api/v1/rollouts "{\"bundle\":\"$b2\",\"feed\":\"production\",\"group\":\"stage\",\"canary_percent\":0}"
 check "a withdrawn bundle cannot be rolled out again" "$CODE" [ "$CODE" = 404 ]
 exit 0
