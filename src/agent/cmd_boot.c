@@ -95,11 +95,11 @@ static int revert_if_withdrawn(const char *state, const char *sysroot, struct lf
 	const char *feed = lf_fleet_state_load(state, &fs) == 0 && fs.feed[0] ? fs.feed : "production";
 	int r = lf_tuf_open(&t, state, feed, why);
 
-	if (r == -ENOENT)
-		return 0;
 	if (r == 0 && lf_agent_has_withdrawn(state, &t))
 		r = lf_agent_revert_withdrawn(state, sysroot, &t, &rep, why);
-	lf_tuf_close(&t);
+	lf_tuf_close(&t); /* also after a failed open */
+	if (r == -ENOENT)
+		return 0; /* no root pinned: the cache is checked against --key below */
 	if (r <= 0)
 		return r;
 	/* Reported at the next check-in, when this device has a portal. */
