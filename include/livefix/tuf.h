@@ -66,6 +66,11 @@ struct lf_target {
 	char id[LF_ID_MAX + 1];
 	int64_t level;
 	struct lf_identity ident;
+	/*
+	 * Signed by the targets keys ("custom": {"withdrawn": true}): the
+	 * bundle must not be applied, and a device that applied it reverts it.
+	 */
+	bool withdrawn;
 };
 
 struct lf_targets {
@@ -150,9 +155,11 @@ void lf_tuf_close(struct lf_tuf *t);
 int lf_tuf_update(struct lf_tuf *t, const struct lf_fetcher *f, struct lf_why *why);
 /* Persists what lf_tuf_update() verified (each file atomically). */
 int lf_tuf_commit(struct lf_tuf *t);
-/* Highest-level target of the feed for this identity, or NULL. */
+/* Highest-level target of the feed for this identity, not withdrawn, or NULL. */
 const struct lf_target *lf_tuf_select(const struct lf_tuf *t, const struct lf_identity *sys);
-/* Downloads, checks length and hash, parses and verifies a bundle. */
+/* The verified target with this bundle sha256, or NULL. */
+const struct lf_target *lf_tuf_find(const struct lf_tuf *t, const char *sha256);
+/* Downloads, checks length and hash, parses and verifies a bundle (never a withdrawn one). */
 int lf_tuf_fetch_bundle(const struct lf_tuf *t, const struct lf_fetcher *f,
 			const struct lf_target *tg, struct lf_buf *data, struct lf_bundle *ret,
 			struct lf_why *why);

@@ -41,6 +41,7 @@ const char *lf_agent_sysroot(const char *opt)
 
 static int parse_entry(const struct lf_jv *e, struct lf_applied *ret)
 {
+	const struct lf_jv *prev;
 	const char *id, *sha, *when;
 
 	if (lf_jv_get_str(e, "id", LF_ID_MAX, &id) < 0 ||
@@ -56,6 +57,15 @@ static int parse_entry(const struct lf_jv *e, struct lf_applied *ret)
 		strcpy(ret->boot_id, id);
 	if (lf_jv_get_str(e, "patch", sizeof(ret->patch) - 1, &id) == 0)
 		strcpy(ret->patch, id);
+	prev = lf_jv_get(e, "previous");
+	if (prev && (lf_jv_get_str(prev, "id", LF_ID_MAX, &id) < 0 ||
+		     lf_jv_get_str(prev, "sha256", LF_SHA256_HEX, &sha) < 0 ||
+		     lf_jv_get_int(prev, "level", 1, LF_LEVEL_MAX, &ret->prev_level) < 0))
+		return -EBADMSG;
+	if (prev) {
+		strcpy(ret->prev_id, id);
+		strcpy(ret->prev_sha256, sha);
+	}
 	ret->have = true;
 	return 0;
 }
@@ -132,6 +142,14 @@ static void write_entry(struct lf_json *j, const char *kind, const struct lf_app
 		lf_json_kv_string(j, "boot_id", a->boot_id);
 	if (a->patch[0])
 		lf_json_kv_string(j, "patch", a->patch);
+	if (a->prev_level > 0) {
+		lf_json_key(j, "previous");
+		lf_json_object_begin(j);
+		lf_json_kv_string(j, "id", a->prev_id);
+		lf_json_kv_int(j, "level", a->prev_level);
+		lf_json_kv_string(j, "sha256", a->prev_sha256);
+		lf_json_object_end(j);
+	}
 	lf_json_object_end(j);
 }
 
@@ -148,11 +166,11 @@ int lf_applied_record(const char *state_dir, enum lf_kind kind, const struct lf_
 		return r;
 	lf_json_init(&j, &out, true);
 	lf_json_object_begin(&j);
-	if (kind == LF_KIND_KERNEL)
+	if (kind == LF_KIND_KERNEL && a)
 		write_entry(&j, "kernel", a);
 	if (other.have)
 		write_entry(&j, lf_kind_name(okind), &other);
-	if (kind == LF_KIND_USER)
+	if (kind == LF_KIND_USER && a)
 		write_entry(&j, "user", a);
 	lf_json_object_end(&j);
 	r = lf_json_finish(&j);

@@ -28,6 +28,26 @@ struct lf_apply_opts {
 	 */
 	int (*gate)(void *ctx, const struct lf_bundle *b, struct lf_why *why);
 	void *gate_ctx;
+	/*
+	 * The fleet loop: the portal's check-in answer names the bundles this
+	 * device may apply now (its rollout stage); only a verified target with
+	 * one of these sha256 is applied. With restrict set and none named,
+	 * nothing new is applied. The group's pin bounds the level in any case.
+	 */
+	bool restrict_to_allowed;
+	const char (*allowed)[LF_SHA256_HEX + 1];
+	size_t nallowed;
+	bool pinned;
+	int64_t pin_level;
+};
+
+/* A patch taken back because the targets keys withdrew its bundle. */
+struct lf_revert {
+	enum lf_kind kind;
+	char id[LF_ID_MAX + 1];      /* the withdrawn bundle */
+	int64_t from_level;
+	int64_t level;               /* in effect now; 0: none */
+	char to_id[LF_ID_MAX + 1];   /* the bundle re-applied, "" when unloaded */
 };
 
 /* One userspace bundle of the feed that names a file of this device. */
@@ -39,7 +59,7 @@ struct lf_apply_user_item {
 };
 
 struct lf_apply_report {
-	const char *status; /* applied, would-apply, deferred, up-to-date, no-patch */
+	const char *status; /* applied, would-apply, deferred, up-to-date, no-patch, held */
 	struct lf_manifest *m; /* a copy, owned */
 	char sha256[LF_SHA256_HEX + 1];
 	uint64_t bytes;
@@ -47,7 +67,13 @@ struct lf_apply_report {
 	bool fetched;
 	struct lf_apply_user_item user[LF_APPLY_USER_MAX];
 	size_t nuser;
+	struct lf_revert rev[2];     /* kernel, userspace */
+	size_t nrev;
+	const char *rev_failed;      /* id of a withdrawn bundle whose revert failed */
 };
+
+/* Whether the rollout stage (restrict_to_allowed) and the pin let tg in. */
+bool lf_agent_target_allowed(const struct lf_apply_opts *o, const struct lf_target *tg);
 
 int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *rep,
 			struct lf_why *why);
@@ -62,5 +88,13 @@ int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *r
 int lf_agent_apply_repo_user(const struct lf_apply_opts *o, struct lf_tuf *t,
 			     const struct lf_fetcher *f, struct lf_apply_report *rep,
 			     struct lf_why *why);
+/* Whether an applied patch's bundle is marked withdrawn in t. */
+bool lf_agent_has_withdrawn(const char *state_dir, const struct lf_tuf *t);
+/*
+ * After a verified update (t): reverts applied patches whose bundles the
+ * verified targets mark withdrawn (withdraw.c). Returns how many.
+ */
+int lf_agent_revert_withdrawn(const char *state_dir, const char *sysroot, const struct lf_tuf *t,
+			      struct lf_apply_report *rep, struct lf_why *why);
 
 #endif

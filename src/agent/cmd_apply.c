@@ -57,6 +57,9 @@ static void print_report(const struct lf_apply_opts *o, const struct lf_apply_re
 	struct lf_json j;
 
 	if (!o->json) {
+		for (size_t i = 0; i < rep->nrev; i++)
+			printf("reverted: withdrawn %s (level %lld, now %lld)\n", rep->rev[i].id,
+			       (long long)rep->rev[i].from_level, (long long)rep->rev[i].level);
 		if (rep->m)
 			printf("%s: %s patch %s level %lld (%zu CVE(s))\n", rep->status,
 			       rep->m->target.kind == LF_KIND_USER ? "userspace" : "kernel",
@@ -74,6 +77,18 @@ static void print_report(const struct lf_apply_opts *o, const struct lf_apply_re
 	lf_json_init(&j, &out, true);
 	lf_json_object_begin(&j);
 	lf_json_kv_string(&j, "status", rep->status);
+	if (rep->nrev) {
+		lf_json_key(&j, "reverted");
+		lf_json_array_begin(&j);
+		for (size_t i = 0; i < rep->nrev; i++) {
+			lf_json_object_begin(&j);
+			lf_json_kv_string(&j, "id", rep->rev[i].id);
+			lf_json_kv_int(&j, "from_level", rep->rev[i].from_level);
+			lf_json_kv_int(&j, "level", rep->rev[i].level);
+			lf_json_object_end(&j);
+		}
+		lf_json_array_end(&j);
+	}
 	if (rep->m) {
 		lf_json_kv_string(&j, "id", rep->m->id);
 		lf_json_kv_string(&j, "kind", lf_kind_name(rep->m->target.kind));
@@ -274,6 +289,76 @@ static int apply_file(const struct lf_apply_opts *o, const char *path, struct lf
 	return r;
 }
 
+bool lf_agent_target_allowed(const struct lf_apply_opts *o, const struct lf_target *tg)
+{
+	if (o->pinned && tg->level > o->pin_level)
+		return false;
+	if (!o->restrict_to_allowed)
+		return true;
+	for (size_t i = 0; i < o->nallowed; i++)
+		if (!strcmp(o->allowed[i], tg->sha256))
+			return true;
+	return false;
+}
+
+/* Highest-level target for this kernel that is not withdrawn and is allowed. */
+static const struct lf_target *select_target(const struct lf_apply_opts *o,
+					     const struct lf_tuf *t, const struct lf_identity *sys)
+{
+	const struct lf_target *best = NULL;
+
+	for (size_t i = 0; i < t->targets.n; i++) {
+		const struct lf_target *tg = &t->targets.t[i];
+
+		if (!tg->withdrawn && lf_agent_target_allowed(o, tg) &&
+		    lf_identity_match(&tg->ident, sys, NULL) == 0 && (!best || tg->level > best->level))
+			best = tg;
+	}
+	return best;
+}
+
+/* Nothing to fetch: say why (up-to-date, held back by rollout or pin, no patch). */
+static const char *idle_status(const struct lf_tuf *t, const struct lf_identity *sys,
+			       const struct lf_target *tg, const struct lf_applied *a, bool current)
+{
+	const struct lf_target *any = lf_tuf_select(t, sys);
+
+	if (tg)
+		return "up-to-date";
+	if (!any)
+		return "no-patch";
+	return current && a->level >= any->level ? "up-to-date" : "held";
+}
+
+static int revert_step(const struct lf_apply_opts *o, struct lf_tuf *t,
+		       struct lf_apply_report *rep, struct lf_why *why)
+{
+	const char *state = lf_agent_state_dir(o->state_dir);
+	int r;
+
+	if (o->dry_run || !lf_agent_has_withdrawn(state, t))
+		return 0;
+	/* The metadata that withdrew a bundle is kept before acting on it. */
+	r = lf_tuf_commit(t);
+	if (r < 0)
+		return lf_why_set(why, "cannot save trusted metadata: %s", strerror(-r)), r;
+	return lf_agent_revert_withdrawn(state, lf_agent_sysroot(o->sysroot), t, rep, why);
+}
+
+static int read_token(const struct lf_apply_opts *o, char *token, size_t size,
+		      struct lf_agent_fetch *fctx, struct lf_why *why)
+{
+	int r;
+
+	if (!o->token_file)
+		return 0;
+	r = lf_read_line(o->token_file, token, size);
+	if (r < 0)
+		return lf_why_set(why, "device credential %s: %s", o->token_file, strerror(-r)), r;
+	fctx->bearer = token;
+	return 0;
+}
+
 int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *rep,
 			struct lf_why *why)
 {
@@ -291,18 +376,13 @@ int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *r
 	struct lf_applied applied;
 	struct lf_fetcher f;
 	struct lf_tuf t = { 0 };
+	bool current;
 	int r = b && base ? lf_tuf_open(&t, lf_agent_state_dir(o->state_dir), o->feed, why)
 			  : -ENOMEM;
 
 	t.step_hook = lf_agent_crash_point;
-	if (r == 0 && o->token_file) {
-		r = lf_read_line(o->token_file, token, sizeof(token));
-		if (r < 0)
-			lf_why_set(why, "device credential %s: %s", o->token_file, strerror(-r));
-		else
-			r = 0; /* the line's length */
-		fctx.bearer = token;
-	}
+	if (r == 0)
+		r = read_token(o, token, sizeof(token), &fctx, why);
 	if (r == 0) {
 		lf_agent_fetcher(&fctx, &f);
 		r = lf_tuf_update(&t, &f, why);
@@ -310,14 +390,16 @@ int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *r
 	lf_agent_crash_point("verified-metadata");
 	if (r == 0 && (r = lf_identity_kernel(lf_agent_sysroot(o->sysroot), &sys)) < 0)
 		lf_why_set(why, "cannot read the running kernel's identity: %s", strerror(-r));
+	if (r == 0)
+		r = revert_step(o, &t, rep, why);
 	if (r < 0)
 		goto out;
-	tg = lf_tuf_select(&t, &sys);
+	tg = select_target(o, &t, &sys);
 	r = lf_applied_load(lf_agent_state_dir(o->state_dir), LF_KIND_KERNEL, &applied);
+	current = r == 0 && lf_applied_is_current(&applied, lf_agent_sysroot(o->sysroot));
 	/* Up to date only if that bundle is loaded in this boot (livefix boot). */
-	if (r == 0 && (!tg || (applied.have && !strcmp(applied.sha256, tg->sha256) &&
-			       lf_applied_is_current(&applied, lf_agent_sysroot(o->sysroot))))) {
-		rep->status = tg ? "up-to-date" : "no-patch";
+	if (r == 0 && (!tg || (current && !strcmp(applied.sha256, tg->sha256)))) {
+		rep->status = idle_status(&t, &sys, tg, &applied, current);
 		r = lf_tuf_commit(&t);
 		goto user;
 	}

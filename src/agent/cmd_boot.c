@@ -19,6 +19,8 @@
 #include "livefix/log.h"
 
 #include "agent.h"
+#include "apply.h"
+#include "fleet.h"
 #include "trust_agent.h"
 
 struct boot_opts {
@@ -34,7 +36,9 @@ static const char boot_usage[] =
 	"before it, from the local cache and without the network. The cached\n"
 	"bundle is verified again against the pinned root (or --key when none\n"
 	"is pinned) and must be for the running kernel build; a kernel that was\n"
-	"upgraded since is reported and left alone.\n";
+	"upgraded since is reported and left alone. A patch whose bundle the\n"
+	"trusted targets (as last verified online) mark withdrawn is not re-applied:\n"
+	"the level it replaced is, when cached, as after a withdrawal online.\n";
 
 static int load_anchor(const struct boot_opts *o, const char *state, struct lf_root *ret,
 		       struct lf_why *why)
@@ -74,7 +78,43 @@ static int read_cached(const char *state, const struct lf_applied *a, char **ret
 	return 0;
 }
 
-/* Returns 1 when there was nothing to do, 0 when re-applied. */
+/*
+ * The targets last verified online may have withdrawn the recorded patch
+ * after it was applied (a power cut between the two, a dry run): then do
+ * what the daemon would have done. Returns 2 when reverted, 0 when not
+ * withdrawn. Signatures are checked on loading; expiry is not, since a
+ * device may boot without a correct clock.
+ */
+static int revert_if_withdrawn(const char *state, const char *sysroot, struct lf_applied *a,
+			       struct lf_why *why)
+{
+	struct lf_fleet_state fs;
+	struct lf_fleet_conf conf;
+	struct lf_apply_report rep = { 0 };
+	struct lf_tuf t;
+	const char *feed = lf_fleet_state_load(state, &fs) == 0 && fs.feed[0] ? fs.feed : "production";
+	int r = lf_tuf_open(&t, state, feed, why);
+
+	if (r == 0 && lf_agent_has_withdrawn(state, &t))
+		r = lf_agent_revert_withdrawn(state, sysroot, &t, &rep, why);
+	lf_tuf_close(&t); /* also after a failed open */
+	if (r == -ENOENT)
+		return 0; /* no root pinned: the cache is checked against --key below */
+	if (r <= 0)
+		return r;
+	/* Reported at the next check-in, when this device has a portal. */
+	for (size_t i = 0; i < rep.nrev && lf_fleet_conf_load(state, &conf) == 0; i++)
+		lf_fleet_event_queue_id(state, "reverted", rep.rev[i].id, rep.rev[i].level, "reason",
+					"withdrawn; reverted at boot");
+	explicit_bzero(&conf, sizeof(conf));
+	lf_applied_load(state, LF_KIND_KERNEL, a);
+	printf("kernel patch %s level %lld was withdrawn: %s\n", rep.rev[0].id,
+	       (long long)rep.rev[0].from_level, rep.rev[0].to_id[0] ? "back to the level before" :
+	       "not re-applied");
+	return 2;
+}
+
+/* Returns 1 when there was nothing to do, 0 when re-applied, 2 when withdrawn. */
 static int reapply(const struct boot_opts *o, struct lf_applied *a, struct lf_why *why)
 {
 	const char *state = lf_agent_state_dir(o->state_dir), *sysroot = lf_agent_sysroot(o->sysroot);
@@ -89,6 +129,9 @@ static int reapply(const struct boot_opts *o, struct lf_applied *a, struct lf_wh
 		r = r < 0 ? r : 1;
 		goto out;
 	}
+	r = revert_if_withdrawn(state, sysroot, a, why);
+	if (r != 0)
+		goto out;
 	if ((r = read_cached(state, a, &data, &len, why)) < 0 ||
 	    (r = load_anchor(o, state, root, why)) < 0 ||
 	    (r = lf_bundle_parse(data, len, b, why)) < 0)
@@ -144,6 +187,8 @@ int cmd_boot(int argc, char **argv)
 		return lf_exit_code(lf_log_errno(lock, "%s: cannot lock the state",
 						 lf_agent_state_dir(o.state_dir)));
 	r = reapply(&o, &a, &why);
+	if (r == 2)
+		return LF_EXIT_OK;
 	if (r == 1) {
 		if (a.have)
 			printf("kernel patch %s level %lld: already applied in this boot\n", a.id,

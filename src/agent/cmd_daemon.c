@@ -20,6 +20,7 @@
 #include "livefix/cmd.h"
 #include "livefix/error.h"
 #include "livefix/file.h"
+#include "livefix/hex.h"
 #include "livefix/log.h"
 
 #include "agent.h"
@@ -42,6 +43,9 @@ struct daemon {
 	struct lf_decision dec;   /* the gate's last decision */
 	bool update;              /* the portal has something new */
 	int64_t next;             /* seconds until the next check-in */
+	/* What the portal lets this device apply now (its rollout stage), by sha256. */
+	char allowed[LF_FLEET_ALLOW_MAX][LF_SHA256_HEX + 1];
+	size_t nallowed;
 };
 
 static volatile sig_atomic_t stop;
@@ -79,6 +83,25 @@ static int take_policy(struct daemon *d, const struct lf_jv *pol)
 	return r;
 }
 
+/*
+ * The check-in's "install": the bundles this device may apply now. Only
+ * their sha256 is taken; what they are comes from verified targets.
+ */
+static void take_install(struct daemon *d, const struct lf_jv *inst)
+{
+	uint8_t bin[32];
+	const char *sha;
+
+	d->nallowed = 0;
+	for (size_t i = 0; inst && inst->type == LF_JARR && i < inst->len; i++) {
+		if (d->nallowed == LF_FLEET_ALLOW_MAX ||
+		    lf_jv_get_str(&inst->u.kids[i], "sha256", LF_SHA256_HEX, &sha) < 0 ||
+		    strlen(sha) != LF_SHA256_HEX || lf_unhex(sha, bin, sizeof(bin)) < 0)
+			continue;
+		snprintf(d->allowed[d->nallowed++], LF_SHA256_HEX + 1, "%s", sha);
+	}
+}
+
 static int take_answer(struct daemon *d, const struct lf_buf *ans, struct lf_why *why)
 {
 	const struct lf_jv *pol, *inst;
@@ -98,7 +121,8 @@ static int take_answer(struct daemon *d, const struct lf_buf *ans, struct lf_why
 	d->update = lf_jv_get(v, "update") && lf_jv_get(v, "update")->type == LF_JBOOL &&
 		    lf_jv_get(v, "update")->u.b;
 	inst = lf_jv_get(v, "install");
-	d->update |= inst && inst->type == LF_JARR && inst->len > 0;
+	take_install(d, inst);
+	d->update |= d->nallowed > 0;
 	pol = lf_jv_get(v, "policy");
 	/* A policy we cannot use: keep the last one, and ask again next time. */
 	if (pol && pol->type == LF_JOBJ && (r = take_policy(d, pol)) < 0) {
@@ -173,10 +197,36 @@ static void record_deferral(struct daemon *d, const struct lf_manifest *m)
 	lf_info("%s level %lld deferred: %s", m->id, (long long)m->level, d->dec.reason);
 }
 
+/* Patches taken back because their bundles were withdrawn (withdraw.c). */
+static void record_reverts(struct daemon *d, const struct lf_apply_report *rep)
+{
+	char detail[LF_ID_MAX + 64];
+
+	for (size_t i = 0; i < rep->nrev; i++) {
+		const struct lf_revert *v = &rep->rev[i];
+
+		if (v->to_id[0])
+			snprintf(detail, sizeof(detail), "withdrawn; back to %s", v->to_id);
+		else
+			snprintf(detail, sizeof(detail), "withdrawn; patch removed");
+		lf_fleet_event_queue_id(d->state, "reverted", v->id, v->level, "reason", detail);
+		lf_notice("reverted withdrawn %s (level %lld, now %lld)", v->id,
+			  (long long)v->from_level, (long long)v->level);
+	}
+}
+
 static void record(struct daemon *d, int r, const struct lf_apply_report *rep,
 		   const struct lf_why *why)
 {
 	const char *msg = why->msg[0] ? why->msg : lf_strerror(r);
+
+	record_reverts(d, rep);
+	if (r < 0 && rep->rev_failed) {
+		lf_fleet_event_queue_id(d->state, "failed", rep->rev_failed, 0, "error", msg);
+		snprintf(d->fs.last_result, sizeof(d->fs.last_result), "failed: %s", msg);
+		lf_err("revert: %s", msg);
+		return;
+	}
 
 	if (r < 0) {
 		lf_fleet_event_queue(d->state, "failed", rep->m, "error", msg);
@@ -205,6 +255,8 @@ static int update(struct daemon *d)
 		.min_rate = 1024, .min_rate_time = 30, .timeout = 600,
 		.bearer = d->conf.credential, .ca_file = d->conf.ca,
 		.gate = gate, .gate_ctx = d,
+		.restrict_to_allowed = true, .allowed = d->allowed, .nallowed = d->nallowed,
+		.pinned = d->policy.pin_level >= 0, .pin_level = d->policy.pin_level,
 	};
 	struct lf_apply_report rep = { .status = "refused" };
 	struct lf_why why = { "" };
@@ -260,7 +312,7 @@ static int cycle(struct daemon *d, struct lf_why *why)
 		d->fs.last_checkin = now;
 		if (d->update || d->fs.pending[0])
 			r = update(d);
-		else
+		else if (strcmp(d->fs.last_result, "held"))
 			snprintf(d->fs.last_result, sizeof(d->fs.last_result), "up-to-date");
 		if (lf_fleet_events_flush(d->state, &d->conf, err, sizeof(err)) < 0)
 			lf_warn("events queued, not delivered: %s", err);

@@ -26,6 +26,7 @@
 #define LF_FLEET_CRED_MAX 128
 #define LF_FLEET_QUEUE_MAX 64      /* the portal takes 64 events per request */
 #define LF_FLEET_BODY_MAX (64 << 10)
+#define LF_FLEET_ALLOW_MAX 16      /* bundles a check-in answer may name */
 
 struct lf_fleet_conf {
 	char url[LF_FLEET_URL_MAX];   /* without a trailing slash */
@@ -71,6 +72,10 @@ int lf_fleet_inventory(const char *state_dir, const char *sysroot,
 /* Queues an event; detail_key/detail become {"<key>": "<detail>", "at": now}. */
 int lf_fleet_event_queue(const char *state_dir, const char *type, const struct lf_manifest *m,
 			 const char *detail_key, const char *detail);
+/* The same for a bundle named by id; level is the one the event reports
+ * (for "reverted": the level in effect now, 0 none). id NULL: no bundle. */
+int lf_fleet_event_queue_id(const char *state_dir, const char *type, const char *id,
+			    int64_t level, const char *detail_key, const char *detail);
 /* Number of queued events, 0 when none. */
 int lf_fleet_events_count(const char *state_dir);
 /* Sends the queued events; on 202 the queue is emptied. */

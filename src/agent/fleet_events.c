@@ -48,7 +48,7 @@ static int queue_load(const char *state_dir, struct lf_jv **ret)
 	return r;
 }
 
-static void event_json(struct lf_buf *out, const char *type, const struct lf_manifest *m,
+static void event_json(struct lf_buf *out, const char *type, const char *id, int64_t level,
 		       const char *key, const char *detail)
 {
 	struct lf_json j;
@@ -56,9 +56,9 @@ static void event_json(struct lf_buf *out, const char *type, const struct lf_man
 	lf_json_init(&j, out, false);
 	lf_json_object_begin(&j);
 	lf_json_kv_string(&j, "type", type);
-	if (m) {
-		lf_json_kv_string(&j, "bundle", m->id);
-		lf_json_kv_int(&j, "level", m->level);
+	if (id) {
+		lf_json_kv_string(&j, "bundle", id);
+		lf_json_kv_int(&j, "level", level);
 	}
 	lf_json_key(&j, "detail");
 	lf_json_object_begin(&j);
@@ -73,6 +73,13 @@ static void event_json(struct lf_buf *out, const char *type, const struct lf_man
 int lf_fleet_event_queue(const char *state_dir, const char *type, const struct lf_manifest *m,
 			 const char *detail_key, const char *detail)
 {
+	return lf_fleet_event_queue_id(state_dir, type, m ? m->id : NULL, m ? m->level : 0,
+				       detail_key, detail);
+}
+
+int lf_fleet_event_queue_id(const char *state_dir, const char *type, const char *id,
+			    int64_t level, const char *detail_key, const char *detail)
+{
 	struct lf_buf out = LF_BUF_INIT(QUEUE_FILE_MAX), ev = LF_BUF_INIT(16 << 10);
 	char path[4096];
 	struct lf_jv *q;
@@ -81,7 +88,7 @@ int lf_fleet_event_queue(const char *state_dir, const char *type, const struct l
 
 	if (r < 0)
 		return r;
-	event_json(&ev, type, m, detail_key, detail);
+	event_json(&ev, type, id, level, detail_key, detail);
 	first = q->len >= LF_FLEET_QUEUE_MAX ? q->len - LF_FLEET_QUEUE_MAX + 1 : 0;
 	r = lf_buf_putc(&out, '[');
 	for (size_t i = first; r == 0 && i < q->len; i++) {

@@ -114,5 +114,8 @@ int lf_fleet_policy_parse(const struct lf_jv *v, struct lf_policy *ret)
 		snprintf(ret->busy_cmd, sizeof(ret->busy_cmd), "%s", s);
 	if (r == 0 && (a = lf_jv_get(v, "defer_while_running")))
 		r = parse_processes(a, ret);
+	/* Set by the portal from the group's pin (PUT /groups/{group}/pin). */
+	if (r == 0 && lf_jv_get(v, "pin_level"))
+		r = lf_jv_get_int(v, "pin_level", 0, LF_LEVEL_MAX, &ret->pin_level);
 	return r < 0 ? -EBADMSG : 0;
 }

@@ -45,6 +45,30 @@ out:
 	return r;
 }
 
+static void set_prev(struct lf_applied *now, const char *id, const char *sha, int64_t level)
+{
+	snprintf(now->prev_id, sizeof(now->prev_id), "%s", id);
+	snprintf(now->prev_sha256, sizeof(now->prev_sha256), "%s", sha);
+	now->prev_level = level;
+}
+
+/*
+ * The level the new record replaces, to go back to if it is withdrawn:
+ * the record before it when lower, else (re-applied at boot, or going
+ * back) that record's own predecessor when lower.
+ */
+static void remember_previous(const char *state_dir, struct lf_applied *now)
+{
+	struct lf_applied before;
+
+	if (lf_applied_load(state_dir, LF_KIND_KERNEL, &before) < 0 || !before.have)
+		return;
+	if (strcmp(before.sha256, now->sha256) && before.level < now->level)
+		set_prev(now, before.id, before.sha256, before.level);
+	else if (before.prev_level > 0 && before.prev_level < now->level)
+		set_prev(now, before.prev_id, before.prev_sha256, before.prev_level);
+}
+
 int lf_agent_apply_kernel(const char *state_dir, const char *sysroot, const struct lf_bundle *b,
 			  const char *sha256, struct lf_why *why)
 {
@@ -78,6 +102,7 @@ int lf_agent_apply_kernel(const char *state_dir, const char *sysroot, const stru
 	snprintf(now.id, sizeof(now.id), "%s", b->m.id);
 	snprintf(now.sha256, sizeof(now.sha256), "%s", sha256);
 	now.level = b->m.level;
+	remember_previous(state_dir, &now);
 	now.when = lf_time_now();
 	if (lf_agent_boot_id(sysroot, now.boot_id) < 0)
 		now.boot_id[0] = '\0';

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,11 @@ static const char *loader_program(void)
 	return "/proc/self/exe";
 }
 
-int lf_agent_kernel_load(const char *module_path)
+/* verb "load" PATH or "unload" NAME; a stand-in loader gets PATH or "--unload" NAME. */
+static int handoff(const char *verb, const char *arg)
 {
 	const char *prog = loader_program();
+	bool unload = !strcmp(verb, "unload");
 	int status;
 	pid_t pid;
 
@@ -40,9 +43,11 @@ int lf_agent_kernel_load(const char *module_path)
 		return -errno;
 	if (pid == 0) {
 		if (strcmp(prog, "/proc/self/exe") == 0)
-			execl(prog, "livefix", "kernel", "load", module_path, (char *)NULL);
+			execl(prog, "livefix", "kernel", verb, arg, (char *)NULL);
+		else if (unload)
+			execl(prog, prog, "--unload", arg, (char *)NULL);
 		else
-			execl(prog, prog, module_path, (char *)NULL);
+			execl(prog, prog, arg, (char *)NULL);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
@@ -60,6 +65,16 @@ int lf_agent_kernel_load(const char *module_path)
 	case LF_EXIT_UNSUPPORTED: return -EOPNOTSUPP;
 	default: return -EIO;
 	}
+}
+
+int lf_agent_kernel_load(const char *module_path)
+{
+	return handoff("load", module_path);
+}
+
+int lf_agent_kernel_unload(const char *patch_name)
+{
+	return handoff("unload", patch_name);
 }
 
 void lf_agent_crash_point(const char *step)

@@ -19,6 +19,7 @@ void lf_policy_init(struct lf_policy *p)
 	p->min_battery_pct = -1;
 	p->busy_cmd_timeout_ms = 5000;
 	p->max_deferral_s = DEFAULT_MAX_DEFERRAL_S;
+	p->pin_level = -1;
 }
 
 /* Local time in a given zone. glibc has no per-call zone, so swap TZ. */

@@ -3,6 +3,7 @@
 #define LIVEFIX_AGENT_POLICY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 /*
@@ -33,6 +34,7 @@ struct lf_policy {
 	char processes[LF_POLICY_MAX_PROCESSES][16]; /* defer while any runs (comm) */
 	int n_processes;
 	long max_deferral_s;  /* after this, critical patches apply anyway; <0 never */
+	int64_t pin_level;    /* the group's pin: apply no kernel level above; <0 none */
 };
 
 /* What the device measured; filled by lf_policy_probe() or by tests. */

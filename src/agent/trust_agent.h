@@ -48,7 +48,14 @@ struct lf_applied {
 	char sha256[LF_SHA256_HEX + 1];
 	int64_t when;
 	char boot_id[40];   /* /proc/sys/kernel/random/boot_id when applied */
-	char patch[64];     /* kernel: the livepatch (module) name */
+	char patch[64];     /* kernel: the livepatch (module) name; user: the patch id */
+	/*
+	 * Kernel: the level this one replaced (its bundle is cached), so that
+	 * withdrawing this one can go back to it. prev_level 0: none.
+	 */
+	char prev_id[LF_ID_MAX + 1];
+	char prev_sha256[LF_SHA256_HEX + 1];
+	int64_t prev_level;
 };
 
 /* This boot's id; live patches do not survive a reboot, so a record from
@@ -83,6 +90,7 @@ int lf_agent_apply_kernel(const char *state_dir, const char *sysroot, const stru
 			  const char *sha256, struct lf_why *why);
 
 int lf_applied_load(const char *state_dir, enum lf_kind kind, struct lf_applied *ret);
+/* Records the last patch of a kind; a == NULL removes the kind's record. */
 int lf_applied_record(const char *state_dir, enum lf_kind kind, const struct lf_applied *a);
 
 /*
@@ -90,6 +98,8 @@ int lf_applied_record(const char *state_dir, enum lf_kind kind, const struct lf_
  * Narrow on purpose, so the loader (livefix kernel load) can change behind it.
  */
 int lf_agent_kernel_load(const char *module_path);
+/* The same for "livefix kernel unload NAME": disable the patch, remove its module. */
+int lf_agent_kernel_unload(const char *patch_name);
 
 /*
  * Test builds (livefix-test) only: exits with SIGKILL at the named step

@@ -159,6 +159,8 @@ store:
 	snprintf(now.id, sizeof(now.id), "%s", b->m.id);
 	snprintf(now.sha256, sizeof(now.sha256), "%s", sha256);
 	now.level = b->m.level;
+	/* The patch id in the processes: what a revert (withdrawal) looks for. */
+	snprintf(now.patch, sizeof(now.patch), "%s", lf_user_patch_id(p));
 	now.when = lf_time_now();
 	if (lf_agent_boot_id(sysroot, now.boot_id) < 0)
 		now.boot_id[0] = '\0';

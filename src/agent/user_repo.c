@@ -101,8 +101,13 @@ static bool is_mapped(const char *hex)
 	return lf_user_find_build_id(id, (unsigned)n, &pid, 1) > 0;
 }
 
-/* The highest level per build-id among the feed's user targets for this arch. */
-static void select_targets(const struct lf_tuf *t, struct wanted *w)
+/*
+ * The highest level per build-id among the feed's user targets for this
+ * arch that are not withdrawn and that the device's rollout stage and pin
+ * allow (as for the kernel's).
+ */
+static void select_targets(const struct lf_apply_opts *o, const struct lf_tuf *t,
+			   struct wanted *w)
 {
 	struct utsname u;
 
@@ -111,7 +116,8 @@ static void select_targets(const struct lf_tuf *t, struct wanted *w)
 	for (size_t i = 0; i < t->targets.n; i++) {
 		const struct lf_target *tg = &t->targets.t[i];
 		size_t k;
-		if (tg->ident.kind != LF_KIND_USER || strcmp(tg->ident.arch, u.machine))
+		if (tg->ident.kind != LF_KIND_USER || strcmp(tg->ident.arch, u.machine) ||
+		    tg->withdrawn || !lf_agent_target_allowed(o, tg))
 			continue;
 		for (k = 0; k < w->n && strcmp(w->tg[k]->ident.build_id, tg->ident.build_id); k++)
 			;
@@ -200,7 +206,7 @@ int lf_agent_apply_repo_user(const struct lf_apply_opts *o, struct lf_tuf *t,
 	bool mapped[LF_APPLY_USER_MAX];
 	int r = 0;
 
-	select_targets(t, &w);
+	select_targets(o, t, &w);
 	for (size_t i = 0; i < w.n; i++) {
 		mapped[i] = is_mapped(w.tg[i]->ident.build_id);
 		w.left += !mapped[i];

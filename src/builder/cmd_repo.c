@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* livefix-build repo init|add|sign|rotate-root DIR */
+/* livefix-build repo init|add|withdraw|sign|rotate-root DIR */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -22,14 +22,17 @@ static const char usage[] =
 	"                              [--no-consistent-snapshot]\n"
 	"       livefix-build repo add DIR [--feed NAME] --key TARGETS_KEY... [--expires T]\n"
 	"                              BUNDLE.lfb...\n"
+	"       livefix-build repo withdraw DIR [--feed NAME] --key TARGETS_KEY... [--expires T]\n"
+	"                              BUNDLE_ID...\n"
 	"       livefix-build repo sign DIR --snapshot-key KEY... --timestamp-key KEY...\n"
 	"                              [--snapshot-expires T] [--timestamp-expires T]\n"
 	"                              [--timestamp-only]\n"
 	"       livefix-build repo rotate-root DIR --root-key OLD... [--new-root-key NEW...]\n"
 	"                              [--ROLE-key KEY...] [--ROLE-threshold N]... [--expires T]\n"
 	"\n"
-	"init and rotate-root sign with the root keys (offline), add with the targets\n"
-	"keys (offline), sign with the snapshot and timestamp keys (online: a portal may\n"
+	"init and rotate-root sign with the root keys (offline), add and withdraw with\n"
+	"the targets keys (offline; withdraw marks a bundle \"withdrawn\" in the feed's\n"
+	"targets: devices never apply it, and revert it where applied), sign with the snapshot and timestamp keys (online: a portal may\n"
 	"hold them). T is a UTC time (2030-01-01T00:00:00Z) or +Nd/+Nh/+Nm/+Ns from now.\n"
 	"Defaults: root +365d, targets +90d, snapshot +7d, timestamp +1d, feed production.\n"
 	"--unchecked skips checking keys and bundles against root (test fixtures only).\n";
@@ -337,7 +340,26 @@ out:
 	return r;
 }
 
-static int repo_add(const char *dir, const struct repo_opts *o, int nb, char **bundles)
+/* Marks every target of this bundle id withdrawn; -ENOENT when there is none. */
+static int withdraw_bundle(const char *id, struct lf_targets *t)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (strcmp(t->t[i].id, id))
+			continue;
+		t->t[i].withdrawn = true;
+		printf("%s: withdrawn (%s)\n", id, t->t[i].name);
+		n++;
+	}
+	if (!n)
+		return lf_log_errno(-ENOENT, "%s: no such bundle in feed %s", id, t->feed);
+	return 0;
+}
+
+/* add: bundles are files; withdraw: bundles are ids already listed. */
+static int repo_add(const char *dir, const struct repo_opts *o, int nb, char **bundles,
+		    bool withdraw)
 {
 	struct lf_root *root = calloc(1, sizeof(*root));
 	struct lf_targets t = { 0 };
@@ -354,7 +376,7 @@ static int repo_add(const char *dir, const struct repo_opts *o, int nb, char **b
 	}
 	snprintf(name, sizeof(name), "targets/%s.json", o->feed);
 	r = load_targets(dir, name, root, o->unchecked, &t);
-	if (r == -ENOENT) {
+	if (r == -ENOENT && !withdraw) {
 		memset(&t, 0, sizeof(t));
 		strcpy(t.feed, o->feed);
 		r = 0;
@@ -364,7 +386,8 @@ static int repo_add(const char *dir, const struct repo_opts *o, int nb, char **b
 	if (r == 0)
 		r = repo_check_keys(root, LF_ROLE_TARGETS, &keys, o->unchecked);
 	for (int i = 0; r == 0 && i < nb; i++)
-		r = add_bundle(dir, bundles[i], root, o->unchecked, &t);
+		r = withdraw ? withdraw_bundle(bundles[i], &t)
+			     : add_bundle(dir, bundles[i], root, o->unchecked, &t);
 	t.h.version++;
 	if (r == 0)
 		r = expires_or(o->expires, "+90d", &t.h.expires);
@@ -608,7 +631,9 @@ int cmd_repo(int argc, char **argv)
 	if (!strcmp(sub, "init") && optind == argc)
 		r = repo_init(dir, &o);
 	else if (!strcmp(sub, "add") && optind < argc)
-		r = repo_add(dir, &o, argc - optind, argv + optind);
+		r = repo_add(dir, &o, argc - optind, argv + optind, false);
+	else if (!strcmp(sub, "withdraw") && optind < argc)
+		r = repo_add(dir, &o, argc - optind, argv + optind, true);
 	else if (!strcmp(sub, "sign") && optind == argc)
 		r = repo_sign(dir, &o);
 	else if (!strcmp(sub, "rotate-root") && optind == argc)

@@ -74,6 +74,8 @@ void repo_write_targets(struct lf_json *j, const struct lf_targets *t)
 		lf_json_kv_int(j, "level", tg->level);
 		lf_json_key(j, "target");
 		lf_identity_to_json(&tg->ident, j);
+		if (tg->withdrawn)
+			lf_json_kv_bool(j, "withdrawn", true);
 		lf_json_object_end(j);
 		lf_json_key(j, "hashes");
 		lf_json_object_begin(j);

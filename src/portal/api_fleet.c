@@ -69,9 +69,39 @@ int lf_api_feed_bundles_create(struct lf_req *req)
 			    " target {build_id, arch, release}, cves [{id, severity}]");
 }
 
+/*
+ * Whether the feed's stored targets.json (signed offline) marks the bundle
+ * withdrawn. Only that makes devices revert it: the portal cannot sign
+ * targets, and a revert on its word alone would let a stolen portal strip
+ * fixes from the fleet. The answer tells the operator which case this is.
+ * The portal does not verify the signature here: devices do.
+ */
+static bool targets_mark_withdrawn(struct lf_store *s, const char *feed, const char *bundle)
+{
+	struct lf_repo_file f = { 0 };
+	json_t *doc, *targets, *t;
+	const char *name;
+	bool found = false;
+
+	if (lf_repo_get(s, feed, "targets.json", true, &f) < 0)
+		return false;
+	doc = json_loadb((const char *)f.content, (size_t)f.length, 0, NULL);
+	lf_repo_file_release(&f);
+	targets = json_object_get(json_object_get(doc, "signed"), "targets");
+	json_object_foreach(targets, name, t) {
+		json_t *custom = json_object_get(t, "custom");
+		const char *id = json_string_value(json_object_get(custom, "id"));
+
+		if (id && !strcmp(id, bundle) && json_is_true(json_object_get(custom, "withdrawn")))
+			found = true;
+	}
+	json_decref(doc);
+	return found;
+}
+
 int lf_api_bundle_withdraw(struct lf_req *req)
 {
-	int64_t ref;
+	int64_t ref, halted = 0;
 	int r;
 
 	r = lf_store_begin(req->store);
@@ -83,7 +113,10 @@ int lf_api_bundle_withdraw(struct lf_req *req)
 	if (r >= 0)
 		r = lf_store_q(req->store, "UPDATE bundles SET withdrawn = 1 WHERE id = $1",
 			       NULL, NULL, "i", ref);
-	/* Rollouts of a withdrawn bundle stop at once. */
+	if (r >= 0)
+		r = lf_store_int(req->store, "SELECT COUNT(*) FROM rollouts WHERE bundle_ref = $1"
+				 " AND state IN ('running', 'paused')", &halted, "i", ref);
+	/* Rollouts of a withdrawn bundle stop at once: no device is told to install it. */
 	if (r >= 0)
 		r = lf_store_q(req->store, "UPDATE rollouts SET state = 'halted', reason = 'bundle withdrawn',"
 			       " updated = $1 WHERE bundle_ref = $2 AND state IN ('running', 'paused')",
@@ -95,8 +128,10 @@ int lf_api_bundle_withdraw(struct lf_req *req)
 		return lf_req_error(req, r, "bundle '%s' not in feed '%s'", req->params[1],
 				    req->params[0]);
 	}
-	return lf_req_json(req, 200, json_pack("{s:s,s:b}", "bundle", req->params[1],
-					       "withdrawn", 1));
+	return lf_req_json(req, 200, json_pack("{s:s,s:b,s:I,s:b}", "bundle", req->params[1],
+					       "withdrawn", 1, "rollouts_halted", (json_int_t)halted,
+					       "devices_revert", targets_mark_withdrawn(req->store,
+							req->params[0], req->params[1])));
 }
 
 int lf_api_keys_list(struct lf_req *req)

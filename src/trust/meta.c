@@ -179,9 +179,9 @@ const struct lf_metafile *lf_snapshot_find(const struct lf_snapshot *s, const ch
 static int parse_target(const struct lf_jv *v, struct lf_target *t)
 {
 	static const char *const keys[] = { "custom", "hashes", "length", NULL };
-	static const char *const ckeys[] = { "id", "kind", "level", "target", NULL };
+	static const char *const ckeys[] = { "id", "kind", "level", "target", "withdrawn", NULL };
 	static const char *const hkeys[] = { "sha256", NULL };
-	const struct lf_jv *hashes, *custom, *ident;
+	const struct lf_jv *hashes, *custom, *ident, *w;
 	const char *h, *id, *kind;
 	uint8_t bin[32];
 	int k;
@@ -197,6 +197,11 @@ static int parse_target(const struct lf_jv *v, struct lf_target *t)
 	    lf_jv_get_obj(custom, "target", &ident) < 0 ||
 	    lf_identity_from_json(ident, (enum lf_kind)k, &t->ident) < 0)
 		return -EBADMSG;
+	/* Optional; only true is meaningful, anything but a boolean is refused. */
+	w = lf_jv_get(custom, "withdrawn");
+	if (w && w->type != LF_JBOOL)
+		return -EBADMSG;
+	t->withdrawn = w && w->u.b;
 	strcpy(t->name, v->key);
 	strcpy(t->sha256, h);
 	strcpy(t->id, id);

@@ -520,10 +520,19 @@ const struct lf_target *lf_tuf_select(const struct lf_tuf *t, const struct lf_id
 	for (size_t i = 0; i < t->targets.n; i++) {
 		const struct lf_target *tg = &t->targets.t[i];
 
-		if (lf_identity_match(&tg->ident, sys, NULL) == 0 && (!best || tg->level > best->level))
+		if (!tg->withdrawn && lf_identity_match(&tg->ident, sys, NULL) == 0 &&
+		    (!best || tg->level > best->level))
 			best = tg;
 	}
 	return best;
+}
+
+const struct lf_target *lf_tuf_find(const struct lf_tuf *t, const char *sha256)
+{
+	for (size_t i = 0; i < t->targets.n; i++)
+		if (!strcmp(t->targets.t[i].sha256, sha256))
+			return &t->targets.t[i];
+	return NULL;
 }
 
 int lf_tuf_verify_bundle(const struct lf_root *root, const struct lf_bundle *b,
@@ -541,6 +550,9 @@ int lf_tuf_fetch_bundle(const struct lf_tuf *t, const struct lf_fetcher *f,
 	struct lf_metafile m = { .version = 1, .length = tg->length };
 	int r;
 
+	if (tg->withdrawn)
+		return lf_why_set(why, "bundle %s was withdrawn by the targets keys", tg->id),
+		       -EKEYREJECTED;
 	strcpy(m.name, tg->name);
 	strcpy(m.sha256, tg->sha256);
 	data->max = (size_t)tg->length;

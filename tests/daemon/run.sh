@@ -12,11 +12,13 @@ A=$build/src/agent/livefix-test
 LB=$build/src/builder/livefix-build
 
 W=$(mktemp -d /tmp/lfdaemon-e2e.XXXXXX)
+pgdir=/tmp/lfdaemon-pg.$$ # outside $W (0700): the server runs as postgres
 pids=()
 cleanup() {
 	exec 2>/dev/null
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -9 "${pids[$i]}" 2>/dev/null; done
 	wait 2>/dev/null
+	[ -d "$pgdir" ] && "$src/tests/portal/pg_cluster.sh" stop "$pgdir"
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -99,10 +101,15 @@ req POST /api/v1/enrolment-keys '{"group":"default"}'
 key=$(js 'd["enrolment_key"]')
 req POST /api/v1/enrolment-keys '{"group":"win"}'
 wkey=$(js 'd["enrolment_key"]')
+# Devices apply only what a rollout offers them: the whole group at once here.
+for g in default win; do
+	req POST /api/v1/rollouts "{\"bundle\":\"$bid\",\"feed\":\"production\",\"group\":\"$g\",\"canary_percent\":0,\"error_threshold\":100}"
+done
 
 # --- devices: a fake kernel identity each -----------------------------------
 cat >loader.sh <<'SH'
 #!/bin/sh
+[ "$1" = --unload ] && { echo "unload $2" >>"$LIVEFIX_STATE_DIR/../unloaded.log"; exit 0; }
 echo "load $(sha256sum <"$1" | cut -c1-64)" >>"$LIVEFIX_STATE_DIR/../loaded.log"
 [ -n "${KILL_PORTAL_ON_LOAD:-}" ] && kill -9 "$(cat "$KILL_PORTAL_ON_LOAD")"
 [ -n "${FAIL_LOAD:-}" ] && { echo "transition stalled: task 812 in cmdline_proc_show" >&2; exit 1; }
@@ -252,4 +259,14 @@ check "daemon: SIGTERM stops it cleanly (exit 0) while it waits for the next che
 	[ $rc = 0 ]
 check "daemon: honours the portal's next check-in (600 s +- 10%)" "$(status dev1 'd["next_checkin"] - d["last_checkin"]')" \
 	python3 -c "import sys; sys.exit(not 540 <= $(status dev1 'd["next_checkin"] - d["last_checkin"]') <= 660)"
+stop_portal
+
+# --- rollout stages, pins, withdrawal, catching up: SQLite, then PostgreSQL ---
+"$src/tests/daemon/flow.sh" sqlite
+if pgurl=$("$src/tests/portal/pg_cluster.sh" start "$pgdir" 2>/dev/null); then
+	"$src/tests/daemon/flow.sh" "$pgurl"
+	"$src/tests/portal/pg_cluster.sh" stop "$pgdir"
+else
+	echo "SKIP: postgresql: the rollout, pin and withdrawal flow (no cluster: pg_cluster.sh start failed)"
+fi
 exit 0

@@ -221,7 +221,48 @@ flow() { # backend [db-url]
 	stop_portal
 }
 
+# A QEMU VM running Debian's kernel as a device: it enrols with a portal on
+# the host, applies the rolled-out kernel bundle live, and unloads it when
+# the bundle is withdrawn. tests/fleet/vm-lib.sh (host), vm-device.sh (guest).
+vm_flow() {
+	local work=$W/vm res=$W/vm/results con=$W/vm/console.log qpid dev rc
+	P="vm: "
+	# shellcheck source=tests/kernel/lib.sh
+	. "$src/tests/kernel/lib.sh"
+	# shellcheck source=tests/fleet/vm-lib.sh
+	. "$src/tests/fleet/vm-lib.sh"
+	if ! lf_prepare "$work" >"$W/vm-prepare.log" 2>&1; then
+		echo "SKIP: vm: a VM device (no kernel or modules: $(tail -1 "$W/vm-prepare.log"))"
+		return
+	fi
+	fv_portal_start "$work" || { fail "vm: portal for the VM starts" "see above"; return; }
+	portal_pid=$FV_PORTAL_PID timer_pid=$FV_PID
+	fv_repo "$work" || { fail "vm: kernel bundles published" "livefix-build or publish failed"; return; }
+	fv_api POST /api/v1/rollouts "{\"bundle\":\"$FV_B1\",\"feed\":\"production\",\"group\":\"default\",\"canary_percent\":0}" >/dev/null
+	fv_initramfs "$work" "$src/tests/fleet/vm-device.sh" "$work/vm.cpio" "$(fv_enrol_key default)" ||
+		{ fail "vm: initramfs with the agent and libcurl" "see above"; return; }
+	lf_boot "$work/vm.cpio" "$con" "$res" 300 &
+	qpid=$!
+	for _ in $(seq 600); do grep -q VM-PATCHED "$res" 2>/dev/null && break; kill -0 $qpid 2>/dev/null || break; sleep 0.5; done
+	dev=$(fv_device vmdevice)
+	check_vm() { if "${@:3}"; then pass "vm: $1"; else fail "vm: $1" "$2"; fi; }
+	check_vm "the portal shows the VM patched at kernel level 1, with its real build-id" "$(echo "$dev" | head -c 400)" \
+		[ "$(echo "$dev" | fv_js 'd["kernel_level"], d["recent_events"][0]["type"], d["kernel_build_id"] == d["patches"][0]["target"]')" = "(1, 'applied', True)" ]
+	rc=$(fv_withdraw "$FV_B1" | fv_js 'd["devices_revert"]')
+	check_vm "withdrawing level 1: signed by the targets keys, the portal says devices revert" "$rc" [ "$rc" = True ]
+	for _ in $(seq 400); do grep -q VM-DONE "$res" 2>/dev/null && break; kill -0 $qpid 2>/dev/null || break; sleep 0.5; done
+	wait $qpid
+	tr -d '\r' <"$res" | grep -E '^(PASS|FAIL|SKIP): ' || fail "vm: the VM reported results" "$(tail -20 "$con")"
+	grep -q VM-DONE "$res" || { fail "vm: the VM ran to the end" "console: $(tail -c 1500 "$con" | tr '\n' '|')"; cp "$con" "$W/../lf-fleet-vm-console.log" 2>/dev/null; }
+	dev=$(fv_device vmdevice)
+	check_vm "the portal shows the VM reverted to no patch" "$(echo "$dev" | head -c 400)" \
+		[ "$(echo "$dev" | fv_js 'd["kernel_level"], d["recent_events"][0]["type"]')" = "(0, 'reverted')" ]
+	fv_portal_stop
+	portal_pid= timer_pid=
+}
+
 flow sqlite
+vm_flow
 pgdir=$(mktemp -d /tmp/lfpg.XXXXXX)
 if url=$("$cluster" start "$pgdir" 2>/dev/null); then
 	flow postgresql "$url"

@@ -33,6 +33,21 @@ static void test_empty_is_default(void **state)
 	assert_true(p.max_load < 0);
 	assert_int_equal(p.min_battery_pct, -1);
 	assert_int_equal(p.max_deferral_s, d.max_deferral_s);
+	assert_true(p.pin_level < 0);
+}
+
+/* The group's pin reaches the device in its policy; a bad one is refused. */
+static void test_pin_level(void **state)
+{
+	struct lf_policy p;
+
+	(void)state;
+	assert_int_equal(parse("{\"pin_level\":1}", &p), 0);
+	assert_int_equal(p.pin_level, 1);
+	assert_int_equal(parse("{\"pin_level\":0}", &p), 0);
+	assert_int_equal(p.pin_level, 0);
+	assert_int_equal(parse("{\"pin_level\":-1}", &p), -EBADMSG);
+	assert_int_equal(parse("{\"pin_level\":\"2\"}", &p), -EBADMSG);
 }
 
 static void test_portal_example(void **state)
@@ -110,6 +125,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_is_default),
 		cmocka_unit_test(test_portal_example),
+		cmocka_unit_test(test_pin_level),
 		cmocka_unit_test(test_days_forms),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_too_many_windows),

@@ -175,6 +175,41 @@ static void test_targets(void **state)
 #undef fmt
 }
 
+/* "withdrawn": true in custom, signed by the targets keys; nothing else accepted. */
+static void test_targets_withdrawn(void **state)
+{
+	struct lf_targets t;
+	struct lf_why why;
+	char body[2048];
+#define fmt "{\"_type\":\"targets\",\"spec_version\":\"1.0\",\"version\":1," \
+		"\"expires\":\"%s\",\"feed\":\"production\",\"targets\":{\"bundles/a.lfb\":" \
+		"{\"length\":1000,\"hashes\":{\"sha256\":\"" ZEROS "\"},\"custom\":{\"id\":\"k1\"," \
+		"\"kind\":\"kernel\",\"level\":2,\"target\":{\"arch\":\"x86_64\"," \
+		"\"release\":\"6.1.0-1\",\"build_id\":\"0011223344\"}%s}}}}"
+
+	(void)state;
+	snprintf(body, sizeof(body), fmt, FAR_FUTURE, "");
+	assert_int_equal(verify_role(body, &kt, LF_ROLE_TARGETS, &t, &why), 0);
+	assert_false(t.t[0].withdrawn);
+	lf_targets_release(&t);
+	snprintf(body, sizeof(body), fmt, FAR_FUTURE, ",\"withdrawn\":true");
+	assert_int_equal(verify_role(body, &kt, LF_ROLE_TARGETS, &t, &why), 0);
+	assert_true(t.t[0].withdrawn);
+	lf_targets_release(&t);
+	snprintf(body, sizeof(body), fmt, FAR_FUTURE, ",\"withdrawn\":false");
+	assert_int_equal(verify_role(body, &kt, LF_ROLE_TARGETS, &t, &why), 0);
+	assert_false(t.t[0].withdrawn);
+	lf_targets_release(&t);
+	snprintf(body, sizeof(body), fmt, FAR_FUTURE, ",\"withdrawn\":1");
+	assert_int_equal(verify_role(body, &kt, LF_ROLE_TARGETS, &t, &why), -EBADMSG);
+	snprintf(body, sizeof(body), fmt, FAR_FUTURE, ",\"withdrawn\":\"yes\"");
+	assert_int_equal(verify_role(body, &kt, LF_ROLE_TARGETS, &t, &why), -EBADMSG);
+	/* The mark means nothing unless the targets keys signed it. */
+	snprintf(body, sizeof(body), fmt, FAR_FUTURE, ",\"withdrawn\":true");
+	assert_int_equal(verify_role(body, &ks, LF_ROLE_TARGETS, &t, &why), -EKEYREJECTED);
+#undef fmt
+}
+
 static void test_repo_paths(void **state)
 {
 	assert_true(lf_is_repo_path("bundles/ab.lfb"));
@@ -195,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_timestamp),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_targets_withdrawn),
 		cmocka_unit_test(test_repo_paths),
 	};
 

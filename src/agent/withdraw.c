@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Withdrawn bundles on the device (docs/FORMATS.md section 7, "withdrawn").
+ *
+ * A bundle is withdrawn when the feed's targets metadata, signed by the
+ * offline targets keys and verified by the TUF update just made, lists it
+ * with "withdrawn": true. Only that makes the device take a patch back: the
+ * portal's word is not enough (a stolen portal could otherwise strip fixes
+ * from a fleet), and a bundle merely missing from a newer targets is not a
+ * withdrawal either (old levels are pruned from feeds all the time).
+ *
+ * Kernel: if the withdrawn level replaced an earlier one whose bundle is in
+ * the cache and is not withdrawn itself, that bundle is verified again and
+ * loaded (livepatch atomic replace takes the withdrawn patch out in the same
+ * transition); otherwise the patch is disabled and its module removed.
+ * Userspace: the patch is reverted in every process that runs it.
+ * Either way the record in applied.json follows, so `livefix boot` never
+ * brings a withdrawn patch back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "livefix/error.h"
+#include "livefix/file.h"
+#include "livefix/user.h"
+
+#include "apply.h"
+#include "trust_agent.h"
+
+#define USER_PIDS_MAX 4096
+
+static bool is_withdrawn(const struct lf_tuf *t, const char *sha256)
+{
+	const struct lf_target *tg = lf_tuf_find(t, sha256);
+
+	return tg && tg->withdrawn;
+}
+
+/* The cached bundle of the level before, verified again as at boot. */
+static int reapply_previous(const char *state_dir, const char *sysroot, const struct lf_tuf *t,
+			    const struct lf_applied *a, struct lf_why *why)
+{
+	struct lf_bundle *b = calloc(1, sizeof(*b));
+	struct lf_identity sys;
+	char *path = NULL, *data = NULL, hex[LF_SHA256_HEX + 1];
+	size_t len;
+	int r = b ? 0 : -ENOMEM;
+
+	if (r == 0 && is_withdrawn(t, a->prev_sha256))
+		r = -EKEYREJECTED;
+	if (r == 0 && asprintf(&path, "%s/bundles/%s.lfb", state_dir, a->prev_sha256) < 0)
+		r = -ENOMEM;
+	if (r == 0)
+		r = lf_read_file(path, LF_BUNDLE_MAX, &data, &len);
+	if (r == 0) {
+		lf_sha256_hex(data, len, hex);
+		r = strcmp(hex, a->prev_sha256) ? -EBADMSG : 0;
+	}
+	if (r == 0 && (r = lf_bundle_parse(data, len, b, why)) == 0) {
+		r = lf_tuf_verify_bundle(&t->root, b, why);
+		if (r == 0)
+			r = lf_identity_kernel(sysroot, &sys);
+		if (r == 0)
+			r = lf_identity_match(&b->m.target, &sys, why);
+		if (r == 0)
+			r = lf_agent_apply_kernel(state_dir, sysroot, b, a->prev_sha256, why);
+		lf_bundle_release(b);
+	}
+	free(data);
+	free(path);
+	free(b);
+	return r;
+}
+
+static int revert_kernel(const char *state_dir, const char *sysroot, const struct lf_tuf *t,
+			 struct lf_revert *rev, struct lf_why *why)
+{
+	struct lf_applied a;
+	struct lf_why prev_why = { "" };
+	int r = lf_applied_load(state_dir, LF_KIND_KERNEL, &a);
+
+	if (r < 0 || !a.have || !is_withdrawn(t, a.sha256))
+		return r;
+	rev->kind = LF_KIND_KERNEL;
+	snprintf(rev->id, sizeof(rev->id), "%s", a.id);
+	rev->from_level = a.level;
+	if (a.prev_level > 0 && reapply_previous(state_dir, sysroot, t, &a, &prev_why) == 0) {
+		rev->level = a.prev_level;
+		snprintf(rev->to_id, sizeof(rev->to_id), "%s", a.prev_id);
+		return 1;
+	}
+	/* Nothing to go back to (or it cannot be loaded): take the patch out. */
+	if (lf_applied_is_current(&a, sysroot)) {
+		if (!a.patch[0])
+			return lf_why_set(why, "withdrawn bundle %s: the patch name is unknown", a.id),
+			       -ENOENT;
+		r = lf_agent_kernel_unload(a.patch);
+		if (r < 0)
+			return lf_why_set(why, "withdrawn bundle %s: unloading %s failed: %s", a.id,
+					  a.patch, lf_strerror(r)), r;
+	}
+	r = lf_applied_record(state_dir, LF_KIND_KERNEL, NULL);
+	if (r < 0)
+		return lf_why_set(why, "withdrawn bundle %s reverted but not recorded: %s", a.id,
+				  strerror(-r)), r;
+	rev->level = 0;
+	return 1;
+}
+
+struct pids {
+	const char *id;
+	pid_t *v;
+	size_t n;
+};
+
+static int collect(const struct lf_user_applied *ap, void *ud)
+{
+	struct pids *p = ud;
+
+	if (!strcmp(ap->id, p->id) && p->n < USER_PIDS_MAX)
+		p->v[p->n++] = ap->pid;
+	return 0;
+}
+
+static int revert_user(const char *state_dir, const struct lf_tuf *t, struct lf_revert *rev,
+		       struct lf_why *why)
+{
+	struct lf_user_opts o = LF_USER_OPTS_DEFAULT;
+	struct lf_user_result res;
+	struct lf_applied a;
+	struct pids p = { 0 };
+	int lock, r = lf_applied_load(state_dir, LF_KIND_USER, &a);
+
+	if (r < 0 || !a.have || !is_withdrawn(t, a.sha256))
+		return r;
+	rev->kind = LF_KIND_USER;
+	snprintf(rev->id, sizeof(rev->id), "%s", a.id);
+	rev->from_level = a.level;
+	if (!a.patch[0])
+		return lf_why_set(why, "withdrawn bundle %s: the patch id is unknown", a.id), -ENOENT;
+	lock = lf_agent_lock_user();
+	if (lock < 0)
+		return lf_why_set(why, "another livefix user command is running"), lock;
+	p.id = a.patch;
+	p.v = calloc(USER_PIDS_MAX, sizeof(*p.v));
+	r = p.v ? lf_user_for_each_applied(0, collect, &p) : -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < p.n; i++) {
+		r = lf_user_revert(a.patch, p.v[i], &o, &res);
+		if (r < 0)
+			lf_why_set(why, "withdrawn bundle %s: pid %d: %s", a.id, (int)p.v[i],
+				   res.msg[0] ? res.msg : lf_strerror(r));
+	}
+	free(p.v);
+	if (r >= 0 && (r = lf_applied_record(state_dir, LF_KIND_USER, NULL)) < 0)
+		lf_why_set(why, "withdrawn bundle %s reverted but not recorded: %s", a.id,
+			   strerror(-r));
+	rev->level = 0;
+	return r < 0 ? r : 1;
+}
+
+bool lf_agent_has_withdrawn(const char *state_dir, const struct lf_tuf *t)
+{
+	struct lf_applied k, u;
+
+	return (lf_applied_load(state_dir, LF_KIND_KERNEL, &k) == 0 && k.have &&
+		is_withdrawn(t, k.sha256)) ||
+	       (lf_applied_load(state_dir, LF_KIND_USER, &u) == 0 && u.have &&
+		is_withdrawn(t, u.sha256));
+}
+
+int lf_agent_revert_withdrawn(const char *state_dir, const char *sysroot, const struct lf_tuf *t,
+			      struct lf_apply_report *rep, struct lf_why *why)
+{
+	int r = revert_kernel(state_dir, sysroot, t, &rep->rev[rep->nrev], why);
+
+	if (r > 0)
+		rep->nrev++;
+	if (r >= 0) {
+		memset(&rep->rev[rep->nrev], 0, sizeof(rep->rev[0]));
+		r = revert_user(state_dir, t, &rep->rev[rep->nrev], why);
+		if (r > 0)
+			rep->nrev++;
+	}
+	if (r < 0)
+		rep->rev_failed = rep->rev[rep->nrev].id[0] ? rep->rev[rep->nrev].id : NULL;
+	return r < 0 ? r : (int)rep->nrev;
+}
