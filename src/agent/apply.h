@@ -42,6 +42,7 @@ struct lf_apply_opts {
 };
 
 /* A patch taken back because the targets keys withdrew its bundle. */
+#define LF_APPLY_REVERT_MAX 8
 struct lf_revert {
 	enum lf_kind kind;
 	char id[LF_ID_MAX + 1];      /* the withdrawn bundle */
@@ -67,7 +68,7 @@ struct lf_apply_report {
 	bool fetched;
 	struct lf_apply_user_item user[LF_APPLY_USER_MAX];
 	size_t nuser;
-	struct lf_revert rev[2];     /* kernel, userspace */
+	struct lf_revert rev[LF_APPLY_REVERT_MAX]; /* kernel first, then userspace */
 	size_t nrev;
 	const char *rev_failed;      /* id of a withdrawn bundle whose revert failed */
 };

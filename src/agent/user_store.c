@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "livefix/file.h"
+#include "livefix/trust.h"
 
 #include "trust_agent.h"
 #include "user_store.h"
@@ -152,4 +153,81 @@ void lf_agent_user_store_free(struct lf_user_stored *v, size_t n)
 	for (size_t i = 0; v && i < n; i++)
 		lf_user_patch_free(v[i].p);
 	free(v);
+}
+
+/* The stored bundle at path: its sha256 and the id of its patch object. */
+static int describe(const char *path, struct lf_user_kept *ret)
+{
+	struct lf_bundle *b = calloc(1, sizeof(*b));
+	struct lf_user_patch *p = NULL;
+	struct lf_why why = { "" };
+	char *data = NULL, msg[LF_USER_MSG_MAX];
+	size_t len;
+	int r = b ? lf_read_file(path, LF_BUNDLE_MAX, &data, &len) : -ENOMEM;
+
+	if (r == 0 && (r = lf_bundle_parse(data, len, b, &why)) == 0) {
+		r = lf_agent_user_payload(b, &p, msg, sizeof(msg));
+		if (r == 0) {
+			lf_sha256_hex(data, len, ret->sha256);
+			snprintf(ret->bundle_id, sizeof(ret->bundle_id), "%s", b->m.id);
+			snprintf(ret->patch_id, sizeof(ret->patch_id), "%s", lf_user_patch_id(p));
+			ret->level = b->m.level;
+			lf_user_patch_free(p);
+		}
+		lf_bundle_release(b);
+	}
+	free(data);
+	free(b);
+	return r;
+}
+
+int lf_agent_user_store_each(const char *state_dir,
+			     int (*fn)(const struct lf_user_kept *k, void *ud), void *ud)
+{
+	char dir[4096];
+	struct dirent *de;
+	int r = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/user", state_dir);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (r >= 0 && (de = readdir(d))) {
+		struct lf_user_kept k = { 0 };
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".lfb"))
+			continue;
+		snprintf(k.path, sizeof(k.path), "%s/%s", dir, de->d_name);
+		if (describe(k.path, &k) == 0)
+			r = fn(&k, ud);
+	}
+	closedir(d);
+	return r;
+}
+
+struct forget {
+	const char *patch_id;
+	int n;
+};
+
+static int forget_one(const struct lf_user_kept *k, void *ud)
+{
+	struct forget *f = ud;
+
+	if (strcmp(k->patch_id, f->patch_id))
+		return 0;
+	if (unlink(k->path) < 0 && errno != ENOENT)
+		return -errno;
+	f->n++;
+	return 0;
+}
+
+int lf_agent_user_store_forget(const char *state_dir, const char *patch_id)
+{
+	struct forget f = { patch_id, 0 };
+	int r = lf_agent_user_store_each(state_dir, forget_one, &f);
+
+	return r < 0 ? r : f.n;
 }

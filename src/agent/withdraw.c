@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "livefix/error.h"
 #include "livefix/file.h"
@@ -28,6 +29,7 @@
 
 #include "apply.h"
 #include "trust_agent.h"
+#include "user_store.h"
 
 #define USER_PIDS_MAX 4096
 
@@ -124,40 +126,78 @@ static int collect(const struct lf_user_applied *ap, void *ud)
 	return 0;
 }
 
-static int revert_user(const char *state_dir, const struct lf_tuf *t, struct lf_revert *rev,
-		       struct lf_why *why)
+/* Reverts patch_id in every process that runs it. */
+static int revert_everywhere(const char *bundle_id, const char *patch_id, struct lf_why *why)
 {
 	struct lf_user_opts o = LF_USER_OPTS_DEFAULT;
 	struct lf_user_result res;
-	struct lf_applied a;
-	struct pids p = { 0 };
-	int lock, r = lf_applied_load(state_dir, LF_KIND_USER, &a);
+	struct pids p = { .id = patch_id, .v = calloc(USER_PIDS_MAX, sizeof(pid_t)) };
+	int r = p.v ? lf_user_for_each_applied(0, collect, &p) : -ENOMEM;
 
-	if (r < 0 || !a.have || !is_withdrawn(t, a.sha256))
-		return r;
-	rev->kind = LF_KIND_USER;
-	snprintf(rev->id, sizeof(rev->id), "%s", a.id);
-	rev->from_level = a.level;
-	if (!a.patch[0])
-		return lf_why_set(why, "withdrawn bundle %s: the patch id is unknown", a.id), -ENOENT;
-	lock = lf_agent_lock_user();
-	if (lock < 0)
-		return lf_why_set(why, "another livefix user command is running"), lock;
-	p.id = a.patch;
-	p.v = calloc(USER_PIDS_MAX, sizeof(*p.v));
-	r = p.v ? lf_user_for_each_applied(0, collect, &p) : -ENOMEM;
 	for (size_t i = 0; r >= 0 && i < p.n; i++) {
-		r = lf_user_revert(a.patch, p.v[i], &o, &res);
+		r = lf_user_revert(patch_id, p.v[i], &o, &res);
 		if (r < 0)
-			lf_why_set(why, "withdrawn bundle %s: pid %d: %s", a.id, (int)p.v[i],
+			lf_why_set(why, "withdrawn bundle %s: pid %d: %s", bundle_id, (int)p.v[i],
 				   res.msg[0] ? res.msg : lf_strerror(r));
 	}
 	free(p.v);
-	if (r >= 0 && (r = lf_applied_record(state_dir, LF_KIND_USER, NULL)) < 0)
+	return r;
+}
+
+struct user_withdrawal {
+	const struct lf_tuf *t;
+	struct lf_apply_report *rep;
+	struct lf_why *why;
+	bool any;                 /* only asking whether there is one */
+};
+
+/*
+ * A kept bundle (user_store.c) the verified targets withdraw: reverted in
+ * every process and no longer kept, so new processes do not get it either.
+ */
+static int withdraw_kept(const struct lf_user_kept *k, void *ud)
+{
+	struct user_withdrawal *w = ud;
+	struct lf_revert *rev;
+	int r;
+
+	if (!is_withdrawn(w->t, k->sha256))
+		return 0;
+	if (w->any)
+		return 1;
+	if (w->rep->nrev == LF_APPLY_REVERT_MAX)
+		return lf_why_set(w->why, "more than %d withdrawn patches at once",
+				  LF_APPLY_REVERT_MAX), -E2BIG;
+	rev = &w->rep->rev[w->rep->nrev];
+	*rev = (struct lf_revert){ .kind = LF_KIND_USER, .from_level = k->level };
+	snprintf(rev->id, sizeof(rev->id), "%s", k->bundle_id);
+	r = revert_everywhere(k->bundle_id, k->patch_id, w->why);
+	if (r >= 0 && unlink(k->path) < 0)
+		r = -errno, lf_why_set(w->why, "withdrawn bundle %s reverted, but %s stays: %s",
+				       k->bundle_id, k->path, strerror(errno));
+	if (r < 0)
+		return r;
+	w->rep->nrev++;
+	return 0;
+}
+
+static int revert_user(const char *state_dir, const struct lf_tuf *t, struct lf_apply_report *rep,
+		       struct lf_why *why)
+{
+	struct user_withdrawal w = { t, rep, why, false };
+	struct lf_applied a;
+	int lock = lf_agent_lock_user(), r;
+
+	if (lock < 0)
+		return lf_why_set(why, "another livefix user command is running"), lock;
+	r = lf_agent_user_store_each(state_dir, withdraw_kept, &w);
+	/* The last applied record names one of the kept bundles: drop it too. */
+	if (r >= 0 && lf_applied_load(state_dir, LF_KIND_USER, &a) == 0 && a.have &&
+	    is_withdrawn(t, a.sha256) && (r = lf_applied_record(state_dir, LF_KIND_USER, NULL)) < 0)
 		lf_why_set(why, "withdrawn bundle %s reverted but not recorded: %s", a.id,
 			   strerror(-r));
-	rev->level = 0;
-	return r < 0 ? r : 1;
+	close(lock);
+	return r;
 }
 
 bool lf_agent_has_withdrawn(const char *state_dir, const struct lf_tuf *t)
@@ -167,7 +207,9 @@ bool lf_agent_has_withdrawn(const char *state_dir, const struct lf_tuf *t)
 	return (lf_applied_load(state_dir, LF_KIND_KERNEL, &k) == 0 && k.have &&
 		is_withdrawn(t, k.sha256)) ||
 	       (lf_applied_load(state_dir, LF_KIND_USER, &u) == 0 && u.have &&
-		is_withdrawn(t, u.sha256));
+		is_withdrawn(t, u.sha256)) ||
+	       lf_agent_user_store_each(state_dir, withdraw_kept,
+					&(struct user_withdrawal){ .t = t, .any = true }) > 0;
 }
 
 int lf_agent_revert_withdrawn(const char *state_dir, const char *sysroot, const struct lf_tuf *t,
@@ -179,11 +221,9 @@ int lf_agent_revert_withdrawn(const char *state_dir, const char *sysroot, const 
 		rep->nrev++;
 	if (r >= 0) {
 		memset(&rep->rev[rep->nrev], 0, sizeof(rep->rev[0]));
-		r = revert_user(state_dir, t, &rep->rev[rep->nrev], why);
-		if (r > 0)
-			rep->nrev++;
+		r = revert_user(state_dir, t, rep, why);
 	}
-	if (r < 0)
+	if (r < 0 && rep->nrev < LF_APPLY_REVERT_MAX)
 		rep->rev_failed = rep->rev[rep->nrev].id[0] ? rep->rev[rep->nrev].id : NULL;
 	return r < 0 ? r : (int)rep->nrev;
 }

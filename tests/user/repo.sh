@@ -26,7 +26,7 @@ repo_make() {
 	"$S/mkpatch.sh" disk.o rdisk/tls-disk-only disk-1 1 "$S/patches/tls-exe.c" "func probe probe_v2"
 	"$LB" bundle --kind user --payload tls-ie.o --target-elf tls-target --level 1 --key rtargets.key -o r-exe.lfb
 	"$LB" bundle --kind user --payload tlsl-gd.o --target-elf libtlsl.so --level 1 --key rtargets.key -o r-lib1.lfb
-	"$LB" bundle --kind user --payload tlsl-ld.o --target-elf libtlsl.so --level 2 --key rtargets.key -o r-lib2.lfb
+	"$LB" bundle --kind user --payload tlsl-ld.o --target-elf libtlsl.so --level 2 --id r-lib2 --key rtargets.key -o r-lib2.lfb
 	"$LB" bundle --kind user --payload disk.o --target-elf rdisk/tls-disk-only --level 1 --key rtargets.key -o r-disk.lfb
 	"$LB" bundle --kind user --payload tiny.o --target-elf rdisk/elsewhere --level 1 --key rtargets.key -o r-none.lfb
 	"$LB" repo add urepo --key rtargets.key r-exe.lfb r-lib1.lfb r-lib2.lfb r-disk.lfb r-none.lfb >/dev/null
@@ -98,6 +98,27 @@ PY
 	fi
 	kill -9 $tp 2>/dev/null
 	kill -TERM $rd; wait $rd 2>/dev/null
+	# The targets keys withdraw the library's level 2: the device reverts it
+	# and, level 1 being still offered, goes back to it; what it keeps for
+	# new processes is level 1 too.
+	lib_kept=$RS/user/$(readelf -n "$W/libtlsl.so" | awk '/Build ID:/ { print $3 }').lfb
+	if (cd "$W" && "$LB" repo withdraw urepo --key rtargets.key r-lib2 &&
+	    "$LB" repo sign urepo --snapshot-key rsnapshot.key --timestamp-key rtimestamp.key) >"$W/rw.log" 2>&1 &&
+	   "${RA[@]}" >"$W/r4.log" 2>&1 && grep -q '^reverted: withdrawn r-lib2 (level 2' "$W/r4.log" &&
+	   "$L" user list --pid $rp | grep -q ' tlsl-gd ' && ! "$L" user list --pid $rp | grep -q ' tlsl-ld ' &&
+	   cmp -s "$lib_kept" "$W/r-lib1.lfb" &&
+	   wait_for out-rp '^p=1100,1200,1300 l=1010,2020,3030 '; then
+		pass repo/withdrawn-user-bundle-reverted-to-level-1
+	else
+		fail repo/withdrawn-user-bundle-reverted-to-level-1 "$(cat "$W/rw.log" "$W/r4.log" | tr '\n' ' '); $("$L" user list --pid $rp | tr '\n' ' ')"
+	fi
+	# Reverted everywhere by hand: no longer kept, so new processes stay unpatched.
+	if LIVEFIX_STATE_DIR=$RS "$L" user revert tlsl-gd >"$W/r5.log" 2>&1 && [ ! -e "$lib_kept" ] &&
+	   ! "$L" user list --pid $rp | grep -q ' tlsl-gd '; then
+		pass repo/revert-everywhere-forgets-kept-bundle
+	else
+		fail repo/revert-everywhere-forgets-kept-bundle "$(cat "$W/r5.log"); $(ls "$RS/user")"
+	fi
 	unset LIVEFIX_USER_DIRS
 	kill -9 $rp
 else
