@@ -9,11 +9,13 @@
  * now are queued in the state directory and sent at the next chance.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,7 @@ struct daemon {
 	struct lf_policy policy;
 	struct lf_decision dec;   /* the gate's last decision */
 	bool update;              /* the portal has something new */
+	bool registered;          /* portal.json was read at the last cycle */
 	int64_t next;             /* seconds until the next check-in */
 	/* What the portal lets this device apply now (its rollout stage), by sha256. */
 	char allowed[LF_FLEET_ALLOW_MAX][LF_SHA256_HEX + 1];
@@ -279,6 +282,7 @@ static int daemon_load(struct daemon *d, struct lf_why *why)
 {
 	int r = lf_fleet_conf_load(d->state, &d->conf);
 
+	d->registered = r == 0;
 	if (r == -ENOENT)
 		return lf_why_set(why, "not registered (livefix register URL ...)"), r;
 	if (r < 0)
@@ -323,6 +327,79 @@ static int cycle(struct daemon *d, struct lf_why *why)
 	return r;
 }
 
+/* What a cycle run in a child process hands back to the daemon. */
+struct cycle_out {
+	int r;
+	int64_t next;
+	bool registered;
+	char msg[sizeof(((struct lf_why *)0)->msg)];
+};
+
+static void cycle_into(struct daemon *d, struct cycle_out *out)
+{
+	struct lf_why why = { "" };
+
+	out->r = cycle(d, &why);
+	out->next = d->next;
+	out->registered = d->registered;
+	snprintf(out->msg, sizeof(out->msg), "%s", why.msg);
+}
+
+/*
+ * A cycle of the long-running daemon runs in a child process: the HTTP and
+ * TLS libraries (libcurl and its ~10 MB of libraries, loaded on first use)
+ * and all the memory of a check-in and an update go with it, so the daemon
+ * that waits between check-ins stays at its start-up size; a crash while
+ * parsing what the network sent ends that cycle, not the daemon.
+ */
+static int cycle_isolated(struct daemon *d, struct lf_why *why)
+{
+	struct cycle_out out = { 0 };
+	size_t got = 0;
+	int fds[2], status = 0;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return cycle(d, why);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		cycle_into(d, &out);
+		if (write(fds[1], &out, sizeof(out)) != (ssize_t)sizeof(out))
+			lf_warn("cannot report the cycle to the daemon");
+		fflush(NULL);
+		_exit(0);
+	}
+	close(fds[1]);
+	while (pid > 0 && got < sizeof(out)) {
+		ssize_t n = read(fds[0], (char *)&out + got, sizeof(out) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;	/* SIGTERM: the cycle finishes first */
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	if (pid < 0)
+		return cycle(d, why);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got != sizeof(out)) {
+		d->fs.failures++;
+		d->next = backoff(d->fs.failures);
+		return lf_why_set(why, "the update cycle ended abnormally (%s %d)",
+				  WIFSIGNALED(status) ? "signal" : "exit status",
+				  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)),
+		       -EIO;
+	}
+	d->next = out.next;
+	d->registered = out.registered;
+	snprintf(why->msg, sizeof(why->msg), "%s", out.msg);
+	return out.r;
+}
+
 static void wait_for(int64_t seconds)
 {
 	/* In steps of a second: a signal between the test and the sleep costs one. */
@@ -352,10 +429,10 @@ static int run(const struct run_opts *o)
 		lf_user_watch_open(d.state, o->user_scan, &uw);
 	do {
 		why.msg[0] = '\0';
-		r = cycle(&d, &why);
-		if (r == -ENOENT && !d.conf.url[0] && !uw)
+		r = o->once ? cycle(&d, &why) : cycle_isolated(&d, &why);
+		if (r == -ENOENT && !d.registered && !uw)
 			break; /* not registered: nothing to loop for */
-		if (r == -ENOENT && !d.conf.url[0])
+		if (r == -ENOENT && !d.registered)
 			d.next = UNREGISTERED_RECHECK;
 		if (uw)
 			lf_user_watch_wait(uw, d.next, &stop); /* new processes, between check-ins */
