@@ -59,7 +59,7 @@ struct dynrel {
 
 typedef int (*dynrel_fn)(const struct lf_target_obj *o, const struct dynrel *d, void *ud);
 
-static bool is_dynsym_section(const struct lf_elf *e, unsigned idx)
+static bool is_dynsym_section(const struct lf_elfimg *e, unsigned idx)
 {
 	return idx < e->shnum && e->sh[idx].sh_type == SHT_DYNSYM;
 }
@@ -72,11 +72,11 @@ static bool is_dynsym_section(const struct lf_elf *e, unsigned idx)
 static int for_each_dynrel(const struct lf_target *t, const struct lf_target_obj *o, uint32_t type,
 			   const char *name, dynrel_fn fn, void *ud)
 {
-	const struct lf_elf *e = &o->elf;
+	const struct lf_elfimg *e = &o->elf;
 
 	for (unsigned i = 1; e->sh && i < e->shnum; i++) {
 		const Elf64_Shdr *s = &e->sh[i];
-		const Elf64_Rela *r = lf_elf_section_data(e, s);
+		const Elf64_Rela *r = lf_elfimg_section_data(e, s);
 		if (s->sh_type != SHT_RELA || !(s->sh_flags & SHF_ALLOC) || !r ||
 		    s->sh_entsize != sizeof(*r) || (s->sh_link && !is_dynsym_section(e, s->sh_link)))
 			continue;
@@ -130,12 +130,12 @@ static bool about_def(const struct tls_query *q, const struct lf_target_obj *o,
 		return !d->sym || d->sym->st_shndx != SHN_UNDEF;
 	}
 	if (!d->sym || d->sym->st_shndx != SHN_UNDEF || !d->name[0] ||
-	    lf_elf_lookup(&q->def->elf, d->name, 0, true, ret_value, NULL, &type) < 0 ||
+	    lf_elfimg_lookup(&q->def->elf, d->name, 0, true, ret_value, NULL, &type) < 0 ||
 	    type != STT_TLS)
 		return false;
 	for (size_t i = 0; i < q->t->nobjs; i++)
 		if (&q->t->objs[i] != q->def &&
-		    lf_elf_lookup(&q->t->objs[i].elf, d->name, 0, true, &v, NULL, &type) == 0 &&
+		    lf_elfimg_lookup(&q->t->objs[i].elf, d->name, 0, true, &v, NULL, &type) == 0 &&
 		    type == STT_TLS)
 			return false;
 	return true;
@@ -163,7 +163,7 @@ static int on_tpoff(const struct lf_target_obj *o, const struct dynrel *d, void 
 	return 1;
 }
 
-static const Elf64_Phdr *tls_phdr(const struct lf_elf *e)
+static const Elf64_Phdr *tls_phdr(const struct lf_elfimg *e)
 {
 	for (unsigned i = 0; i < e->phnum; i++)
 		if (e->ph[i].p_type == PT_TLS)
@@ -221,7 +221,7 @@ int lf_target_resolve_tls(const struct lf_target *t, const char *name, unsigned 
 {
 	struct tls_query q = { .t = t, .name = name };
 	unsigned type = STT_NOTYPE;
-	int r = lf_elf_lookup(&t->objs[t->obj_index].elf, name, pos, false, &q.value, NULL, &type);
+	int r = lf_elfimg_lookup(&t->objs[t->obj_index].elf, name, pos, false, &q.value, NULL, &type);
 
 	if (r == 0)
 		q.def = &t->objs[t->obj_index];
@@ -231,7 +231,7 @@ int lf_target_resolve_tls(const struct lf_target *t, const char *name, unsigned 
 	for (int pass = 0; !q.def && !pos && pass < 2; pass++)	/* the executable first */
 		for (size_t i = 0; !q.def && i < t->nobjs; i++)
 			if (t->objs[i].is_exe == (pass == 0) &&
-			    lf_elf_lookup(&t->objs[i].elf, name, 0, true, &q.value, NULL, &type) == 0 &&
+			    lf_elfimg_lookup(&t->objs[i].elf, name, 0, true, &q.value, NULL, &type) == 0 &&
 			    type == STT_TLS)
 				q.def = &t->objs[i];
 	if (!q.def)

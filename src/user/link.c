@@ -31,7 +31,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 
 enum part { PART_NONE, PART_RO, PART_TEXT, PART_DATA };
 
-static enum part section_part(const struct lf_elf *e, const Elf64_Shdr *s)
+static enum part section_part(const struct lf_elfimg *e, const Elf64_Shdr *s)
 {
 	if (!(s->sh_flags & SHF_ALLOC) || !s->sh_size)
 		return PART_NONE;
@@ -42,8 +42,8 @@ static enum part section_part(const struct lf_elf *e, const Elf64_Shdr *s)
 	return PART_RO;
 }
 
-static int place_part(const struct lf_elf *e, struct lf_image *img, enum part part, uint64_t *off,
-		      char *msg, size_t size)
+static int place_part(const struct lf_elfimg *e, struct lf_image *img, enum part part,
+		      uint64_t *off, char *msg, size_t size)
 {
 	for (unsigned i = 1; i < e->shnum; i++) {
 		const Elf64_Shdr *s = &e->sh[i];
@@ -52,23 +52,23 @@ static int place_part(const struct lf_elf *e, struct lf_image *img, enum part pa
 		if (s->sh_flags & SHF_TLS)
 			return lf_user_fail(msg, size, -ENOEXEC,
 					    "patch object: section %s: new thread-local data is not supported",
-					    lf_elf_section_name(e, s));
+					    lf_elfimg_section_name(e, s));
 		if (s->sh_type == SHT_INIT_ARRAY || s->sh_type == SHT_FINI_ARRAY ||
-		    s->sh_type == SHT_PREINIT_ARRAY || !strncmp(lf_elf_section_name(e, s), ".ctors", 6) ||
-		    !strncmp(lf_elf_section_name(e, s), ".dtors", 6))
+		    s->sh_type == SHT_PREINIT_ARRAY || !strncmp(lf_elfimg_section_name(e, s), ".ctors", 6) ||
+		    !strncmp(lf_elfimg_section_name(e, s), ".dtors", 6))
 			return lf_user_fail(msg, size, -ENOEXEC,
 					    "patch object: section %s: constructors and destructors never run",
-					    lf_elf_section_name(e, s));
+					    lf_elfimg_section_name(e, s));
 		uint64_t a = s->sh_addralign ? s->sh_addralign : 1;
 		if (a > PAGE || (a & (a - 1)) || s->sh_size > MAP_MAX)
 			return lf_user_fail(msg, size, -ENOEXEC, "patch object: section %s: bad size",
-					    lf_elf_section_name(e, s));
-		if (s->sh_type != SHT_NOBITS && !lf_elf_section_data(e, s))
+					    lf_elfimg_section_name(e, s));
+		if (s->sh_type != SHT_NOBITS && !lf_elfimg_section_data(e, s))
 			return lf_user_fail(msg, size, -ENOEXEC, "patch object: section %s: truncated",
-					    lf_elf_section_name(e, s));
+					    lf_elfimg_section_name(e, s));
 		*off = align_up(*off, a);
 		img->sec_off[i] = *off;
-		if (!strcmp(lf_elf_section_name(e, s), ".eh_frame")) {
+		if (!strcmp(lf_elfimg_section_name(e, s), ".eh_frame")) {
 			img->eh_frame_off = *off;
 			img->eh_frame_size = s->sh_size;
 		}
@@ -80,14 +80,14 @@ static int place_part(const struct lf_elf *e, struct lf_image *img, enum part pa
 }
 
 /* Symbols reached through the GOT: GOTPCREL targets and undefined call targets. */
-static int count_got(const struct lf_elf *e, struct lf_image *img)
+static int count_got(const struct lf_elfimg *e, struct lf_image *img)
 {
 	for (unsigned i = 1; i < e->shnum; i++) {
 		const Elf64_Shdr *s = &e->sh[i];
 		if (s->sh_type != SHT_RELA || s->sh_info >= e->shnum ||
 		    section_part(e, &e->sh[s->sh_info]) == PART_NONE)
 			continue;
-		const Elf64_Rela *r = lf_elf_section_data(e, s);
+		const Elf64_Rela *r = lf_elfimg_section_data(e, s);
 		if (!r || s->sh_entsize != sizeof(*r) || s->sh_link >= e->shnum || s->sh_offset % 8)
 			return -ENOEXEC;
 		for (size_t k = 0; k < s->sh_size / sizeof(*r); k++) {
@@ -118,7 +118,7 @@ static int count_got(const struct lf_elf *e, struct lf_image *img)
 
 int lf_link_layout(const struct lf_user_patch *p, struct lf_image *img, char *msg, size_t size)
 {
-	const struct lf_elf *e = &p->elf;
+	const struct lf_elfimg *e = &p->elf;
 	uint64_t off;
 	int r;
 
@@ -180,7 +180,7 @@ void lf_image_release(struct lf_image *img)
 	*img = (struct lf_image){ 0 };
 }
 
-static const char *sym_name(const struct lf_elf *e, const Elf64_Sym *s)
+static const char *sym_name(const struct lf_elfimg *e, const Elf64_Sym *s)
 {
 	return s->st_name < e->strtab_size ? e->strtab + s->st_name : "";
 }
@@ -188,7 +188,7 @@ static const char *sym_name(const struct lf_elf *e, const Elf64_Sym *s)
 static int symbol_value(const struct lf_user_patch *p, const struct lf_image *img, size_t i,
 			const struct lf_link_sym *res, uint64_t *cache, char *msg, size_t size)
 {
-	const struct lf_elf *e = &p->elf;
+	const struct lf_elfimg *e = &p->elf;
 	const Elf64_Sym *s = &e->symtab[i];
 
 	if (cache[i] != UINT64_MAX)
@@ -234,7 +234,7 @@ static int tls_reloc(const struct lf_user_patch *p, struct lf_image *img, size_t
 		     const Elf64_Rela *rel, uint8_t *loc, size_t avail, uint64_t place,
 		     const struct lf_link_sym *res, char *msg, size_t size)
 {
-	const struct lf_elf *e = &p->elf;
+	const struct lf_elfimg *e = &p->elf;
 	const char *name = sym_name(e, &e->symtab[si]);
 	enum lf_tls_class tc = lf_tls_classify(ELF64_R_TYPE(rel->r_info));
 	unsigned need = tc == LF_TLS_LE || tc == LF_TLS_IE ? LF_TLS_NEED_TPOFF
@@ -284,9 +284,9 @@ static int relocate_section(const struct lf_user_patch *p, struct lf_image *img,
 			    const Elf64_Shdr *rs, uint64_t *cache, const struct lf_link_sym *res,
 			    char *msg, size_t size)
 {
-	const struct lf_elf *e = &p->elf;
+	const struct lf_elfimg *e = &p->elf;
 	const Elf64_Shdr *target = &e->sh[rs->sh_info];
-	const Elf64_Rela *rel = lf_elf_section_data(e, rs);
+	const Elf64_Rela *rel = lf_elfimg_section_data(e, rs);
 	uint64_t toff = img->sec_off[rs->sh_info];
 
 	if (target->sh_type == SHT_NOBITS)
@@ -339,14 +339,14 @@ static int relocate_section(const struct lf_user_patch *p, struct lf_image *img,
 	return 0;
 }
 
-static void copy_sections(const struct lf_elf *e, struct lf_image *img)
+static void copy_sections(const struct lf_elfimg *e, struct lf_image *img)
 {
 	for (unsigned i = 1; i < e->shnum; i++) {
 		if (img->sec_off[i] == UINT64_MAX)
 			continue;
 		img->sec_addr[i] = img->base + img->sec_off[i];
 		if (e->sh[i].sh_type != SHT_NOBITS)
-			memcpy(img->data + img->sec_off[i], lf_elf_section_data(e, &e->sh[i]),
+			memcpy(img->data + img->sec_off[i], lf_elfimg_section_data(e, &e->sh[i]),
 			       e->sh[i].sh_size);
 	}
 }
@@ -354,7 +354,7 @@ static void copy_sections(const struct lf_elf *e, struct lf_image *img)
 int lf_link_apply(const struct lf_user_patch *p, struct lf_image *img, uint64_t base,
 		  const struct lf_link_sym *res, char *msg, size_t size)
 {
-	const struct lf_elf *e = &p->elf;
+	const struct lf_elfimg *e = &p->elf;
 	uint64_t *cache = malloc(e->nsym * sizeof(*cache));
 	int r = 0;
 
@@ -388,7 +388,7 @@ int lf_link_apply(const struct lf_user_patch *p, struct lf_image *img, uint64_t 
 int lf_link_symbol(const struct lf_user_patch *p, const struct lf_image *img, const char *name,
 		   uint64_t *ret_addr)
 {
-	const struct lf_elf *e = &p->elf;
+	const struct lf_elfimg *e = &p->elf;
 
 	for (size_t i = 1; i < e->nsym; i++) {
 		const Elf64_Sym *s = &e->symtab[i];

@@ -205,7 +205,7 @@ int lf_patch_parse_meta(struct lf_user_patch *p, const char *text, size_t len, c
 static int check_new_funcs(const struct lf_user_patch *p, char *msg, size_t size)
 {
 	for (unsigned i = 0; i < p->nfuncs; i++) {
-		const struct lf_elf *e = &p->elf;
+		const struct lf_elfimg *e = &p->elf;
 		bool ok = false;
 		for (size_t k = 1; k < e->nsym && !ok; k++) {
 			const Elf64_Sym *s = &e->symtab[k];
@@ -243,7 +243,7 @@ int lf_patch_parse(const char *path, void *data, size_t len, struct lf_user_patc
 		free(data);
 		return -ENOMEM;
 	}
-	r = lf_elf_from_memory(data, len, true, &p->elf);
+	r = lf_elfimg_from_memory(data, len, true, &p->elf);
 	if (r < 0) {
 		free(data);
 		r = lf_user_fail(msg, msg_size, -ENOEXEC, "%s: not an ELF64 object", path);
@@ -254,8 +254,8 @@ int lf_patch_parse(const char *path, void *data, size_t len, struct lf_user_patc
 				 "%s: not an %s relocatable object with symbols", path, LF_ARCH_NAME);
 		goto err;
 	}
-	const Elf64_Shdr *meta = lf_elf_section(&p->elf, ".livefix.patch");
-	const void *text = meta ? lf_elf_section_data(&p->elf, meta) : NULL;
+	const Elf64_Shdr *meta = lf_elfimg_section(&p->elf, ".livefix.patch");
+	const void *text = meta ? lf_elfimg_section_data(&p->elf, meta) : NULL;
 	if (!text) {
 		r = lf_user_fail(msg, msg_size, -ENOEXEC, "%s: no .livefix.patch section", path);
 		goto err;
@@ -277,7 +277,7 @@ void lf_user_patch_free(struct lf_user_patch *p)
 {
 	if (!p)
 		return;
-	lf_elf_close(&p->elf);
+	lf_elfimg_close(&p->elf);
 	free(p);
 }
 

@@ -16,7 +16,7 @@
 
 #include "target.h"
 
-static bool has_interp(const struct lf_elf *e)
+static bool has_interp(const struct lf_elfimg *e)
 {
 	for (unsigned i = 0; i < e->phnum; i++)
 		if (e->ph[i].p_type == PT_INTERP)
@@ -42,7 +42,7 @@ static int count_tasks(pid_t pid)
 /* Reads libc's __libc_single_threaded through the object mapped at map i. */
 static int libc_flag(pid_t pid, const struct lf_maps *m, size_t i, int memfd, uint8_t *ret)
 {
-	struct lf_elf e;
+	struct lf_elfimg e;
 	uint64_t vaddr, value;
 	unsigned type;
 	char path[128];
@@ -50,12 +50,12 @@ static int libc_flag(pid_t pid, const struct lf_maps *m, size_t i, int memfd, ui
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
 		 (unsigned long long)m->v[i].start, (unsigned long long)m->v[i].end);
-	if (lf_elf_open(path, &e) < 0)
+	if (lf_elfimg_open(path, &e) < 0)
 		return -ENOENT;
-	r = lf_elf_lookup(&e, "__libc_single_threaded", 0, true, &value, NULL, &type);
+	r = lf_elfimg_lookup(&e, "__libc_single_threaded", 0, true, &value, NULL, &type);
 	if (r == 0)
-		r = lf_elf_offset_to_vaddr(&e, m->v[i].offset, &vaddr);
-	lf_elf_close(&e);
+		r = lf_elfimg_offset_to_vaddr(&e, m->v[i].offset, &vaddr);
+	lf_elfimg_close(&e);
 	if (r < 0)
 		return -ENOENT;
 	return lf_mem_read(memfd, m->v[i].start - vaddr + value, ret, 1);
@@ -64,15 +64,15 @@ static int libc_flag(pid_t pid, const struct lf_maps *m, size_t i, int memfd, ui
 int lf_user_process_ready(pid_t pid)
 {
 	struct lf_maps m;
-	struct lf_elf exe;
+	struct lf_elfimg exe;
 	char path[64];
 	int r, memfd;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if (lf_elf_open(path, &exe) < 0)
+	if (lf_elfimg_open(path, &exe) < 0)
 		return lf_proc_is_zombie(pid) ? -ESRCH : 0;	/* exiting, or a script's exec */
 	bool dynamic = has_interp(&exe);
-	lf_elf_close(&exe);
+	lf_elfimg_close(&exe);
 	if (!dynamic)
 		return 1;
 	if ((r = lf_maps_read(pid, &m)) < 0)
@@ -109,7 +109,7 @@ bool lf_user_maps_target(const struct lf_user_patch *p, pid_t pid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
 			 (unsigned long long)m.v[i].start, (unsigned long long)m.v[i].end);
-		int n = lf_elf_file_build_id(path, id, sizeof(id));
+		int n = lf_elfimg_file_build_id(path, id, sizeof(id));
 		found = n == (int)p->build_id_len && !memcmp(id, p->build_id, p->build_id_len);
 	}
 	lf_maps_release(&m);

@@ -39,12 +39,12 @@ static int load_file_obj(struct lf_cfi_obj *o, pid_t pid, const struct lf_map *m
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
 		 (unsigned long long)map->start, (unsigned long long)map->end);
-	int r = lf_elf_open(path, &o->elf);
+	int r = lf_elfimg_open(path, &o->elf);
 	if (r < 0)
-		r = lf_elf_open(map->path, &o->elf);
+		r = lf_elfimg_open(map->path, &o->elf);
 	if (r < 0)
 		return r;
-	if (lf_elf_offset_to_vaddr(&o->elf, map->offset, &vaddr) < 0 || !o->elf.eh_frame)
+	if (lf_elfimg_offset_to_vaddr(&o->elf, map->offset, &vaddr) < 0 || !o->elf.eh_frame)
 		return 0;
 	set_cfi(o, map->start - vaddr);
 	return 0;
@@ -64,11 +64,11 @@ static int load_vdso_obj(struct lf_cfi_obj *o, int memfd, const struct lf_maps *
 	if (!copy)
 		return -ENOMEM;
 	if (lf_mem_read(memfd, map->start, copy, len) < 0 ||
-	    lf_elf_from_memory(copy, len, true, &o->elf) < 0) {
+	    lf_elfimg_from_memory(copy, len, true, &o->elf) < 0) {
 		free(copy);
 		return 0;
 	}
-	if (lf_elf_offset_to_vaddr(&o->elf, 0, &vaddr) < 0 || !o->elf.eh_frame)
+	if (lf_elfimg_offset_to_vaddr(&o->elf, 0, &vaddr) < 0 || !o->elf.eh_frame)
 		return 0;
 	set_cfi(o, map->start - vaddr);
 	return 0;
@@ -132,7 +132,7 @@ int lf_cfi_load(struct lf_cfi_cache *c, pid_t pid, const struct lf_maps *m, int 
 void lf_cfi_release(struct lf_cfi_cache *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
-		lf_elf_close(&c->v[i].elf);
+		lf_elfimg_close(&c->v[i].elf);
 		free(c->v[i].copy);
 	}
 	free(c->v);

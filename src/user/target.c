@@ -23,19 +23,19 @@ static void obj_path(pid_t pid, const struct lf_map *m, char *buf, size_t size)
 }
 
 /* Opens the ELF behind mapping m (the deleted-file-safe way first). */
-static int open_mapped(pid_t pid, const struct lf_map *m, struct lf_elf *ret)
+static int open_mapped(pid_t pid, const struct lf_map *m, struct lf_elfimg *ret)
 {
 	char path[128];
 
 	obj_path(pid, m, path, sizeof(path));
-	int r = lf_elf_open(path, ret);
-	return r < 0 ? lf_elf_open(m->path, ret) : r;
+	int r = lf_elfimg_open(path, ret);
+	return r < 0 ? lf_elfimg_open(m->path, ret) : r;
 }
 
-static int bias_of(const struct lf_elf *e, const struct lf_map *m, uint64_t *ret)
+static int bias_of(const struct lf_elfimg *e, const struct lf_map *m, uint64_t *ret)
 {
 	uint64_t vaddr;
-	int r = lf_elf_offset_to_vaddr(e, m->offset, &vaddr);
+	int r = lf_elfimg_offset_to_vaddr(e, m->offset, &vaddr);
 
 	if (r < 0)
 		return r;
@@ -86,7 +86,7 @@ int lf_target_open(struct lf_target *t, pid_t pid, const uint8_t *build_id, unsi
 		if (open_mapped(pid, &t->maps.v[i], &o->elf) < 0)
 			continue;
 		if (bias_of(&o->elf, &t->maps.v[i], &o->bias) < 0) {
-			lf_elf_close(&o->elf);
+			lf_elfimg_close(&o->elf);
 			continue;
 		}
 		o->map = i;
@@ -119,7 +119,7 @@ int lf_target_open(struct lf_target *t, pid_t pid, const uint8_t *build_id, unsi
 void lf_target_close(struct lf_target *t)
 {
 	for (size_t i = 0; i < t->nobjs; i++)
-		lf_elf_close(&t->objs[i].elf);
+		lf_elfimg_close(&t->objs[i].elf);
 	lf_maps_release(&t->maps);
 	if (t->memfd >= 0)
 		close(t->memfd);
@@ -164,13 +164,13 @@ int lf_target_resolve_local(const struct lf_target *t, const char *name, unsigne
 	int r;
 
 	if (addr) {
-		r = lf_elf_symbol_at(&o->elf, addr, &sz);
+		r = lf_elfimg_symbol_at(&o->elf, addr, &sz);
 		value = addr;
 		if (r < 0)
 			return lf_user_fail(msg, size, -ENOENT, "no function %s at %#llx in %s", name,
 					    (unsigned long long)addr, lf_target_obj_path(t, o));
 	} else {
-		r = lf_elf_lookup(&o->elf, name, pos, false, &value, &sz, &type);
+		r = lf_elfimg_lookup(&o->elf, name, pos, false, &value, &sz, &type);
 		if (r == -ENOTUNIQ)
 			return lf_user_fail(msg, size, -ENOEXEC,
 					    "symbol %s is ambiguous in %s: give name,position or name@address",
@@ -203,7 +203,7 @@ int lf_target_resolve_global(const struct lf_target *t, const char *name, uint64
 			unsigned type;
 			if (o->is_exe != (pass == 0))
 				continue;
-			if (lf_elf_lookup(&o->elf, name, 0, true, &value, NULL, &type) < 0)
+			if (lf_elfimg_lookup(&o->elf, name, 0, true, &value, NULL, &type) < 0)
 				continue;
 			return bind_value(t, o, name, value, type, false, ret_addr, msg, size);
 		}
@@ -268,7 +268,7 @@ static bool pid_maps_build_id(pid_t pid, const uint8_t *id, unsigned len, struct
 			continue;
 		}
 		obj_path(pid, &m.v[i], path, sizeof(path));
-		int n = lf_elf_file_build_id(path, got, sizeof(got));
+		int n = lf_elfimg_file_build_id(path, got, sizeof(got));
 		found = n == (int)len && !memcmp(got, id, len);
 		if (seen->n < SEEN_MAX && n >= 0)	/* a failed read (process gone) says nothing of the file */
 			seen->v[seen->n++] = (struct seen_file){ m.v[i].inode, m.v[i].dev_major,
@@ -320,7 +320,7 @@ int lf_user_find_build_id(const uint8_t *id, unsigned id_len, pid_t *ret_pids, s
 int lf_user_file_build_id(const char *path, char hex[2 * LF_BUILD_ID_MAX + 1])
 {
 	uint8_t id[LF_BUILD_ID_MAX];
-	int n = lf_elf_file_build_id(path, id, sizeof(id));
+	int n = lf_elfimg_file_build_id(path, id, sizeof(id));
 
 	if (n <= 0)
 		return n < 0 ? n : -ENODATA;

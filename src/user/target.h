@@ -9,7 +9,7 @@
 #define LF_TARGET_OBJS_MAX 512
 
 struct lf_target_obj {
-	struct lf_elf elf;
+	struct lf_elfimg elf;
 	uint64_t bias;
 	uint64_t lo, hi;	/* every mapping of the file */
 	size_t map;		/* index of its first mapping */

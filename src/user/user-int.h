@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "livefix/elfimg.h"
 #include "livefix/hex.h"
 #include "livefix/user.h"
 
@@ -55,60 +56,9 @@ const struct lf_map *lf_maps_find(const struct lf_maps *m, uint64_t addr);
 int lf_maps_find_gap(const struct lf_maps *m, uint64_t lo, uint64_t hi, uint64_t size,
 		     uint64_t reach, uint64_t *ret_addr);
 
-/* ---- elfimg.c: an ELF file read-only in our memory ---- */
+/* ---- ELF images: the shared reader, livefix/elfimg.h (src/elf/elfimg.c) ---- */
 
-#define LF_ELF_MAX (1ull << 30)
-#define LF_BUILD_ID_MAX 20
-
-struct lf_elf {
-	const uint8_t *data;
-	size_t size;
-	const Elf64_Ehdr *eh;
-	const Elf64_Shdr *sh;	/* NULL if no sections */
-	unsigned shnum;
-	const Elf64_Phdr *ph;
-	unsigned phnum;
-	const Elf64_Sym *symtab, *dynsym;
-	size_t nsym, ndynsym;
-	const char *strtab, *dynstr;
-	size_t strtab_size, dynstr_size;
-	const uint16_t *versym;
-	uint8_t build_id[LF_BUILD_ID_MAX];
-	unsigned build_id_len;
-	uint64_t eh_frame_vaddr;	/* 0 if none */
-	const uint8_t *eh_frame;
-	size_t eh_frame_size;
-	uint64_t eh_hdr_vaddr;	/* PT_GNU_EH_FRAME, 0 if none */
-	const uint8_t *eh_hdr;
-	size_t eh_hdr_size;
-	bool mapped;	/* data is an mmap of the file, else malloc */
-	bool borrowed;	/* data belongs to the caller */
-};
-
-int lf_elf_open(const char *path, struct lf_elf *ret);
-int lf_elf_from_memory(const void *data, size_t size, bool take, struct lf_elf *ret);
-void lf_elf_close(struct lf_elf *e);
-/* Build-id of a file without reading it all; returns its length. */
-int lf_elf_file_build_id(const char *path, uint8_t *ret_id, size_t size);
-const char *lf_elf_section_name(const struct lf_elf *e, const Elf64_Shdr *s);
-const Elf64_Shdr *lf_elf_section(const struct lf_elf *e, const char *name);
-/* Section contents bounded by the file, or NULL. */
-const void *lf_elf_section_data(const struct lf_elf *e, const Elf64_Shdr *s);
-/* Virtual address of a file offset through the PT_LOAD headers, or -ENOENT. */
-int lf_elf_offset_to_vaddr(const struct lf_elf *e, uint64_t off, uint64_t *ret_vaddr);
-
-/*
- * Defined symbol by name. pos > 0 selects the pos-th (1-based) symbol of that
- * name in .symtab order, for locals that share a name; pos == 0 requires a
- * unique match (a global wins over locals). dynsym_only searches .dynsym
- * only (exported symbols of libraries). Returns -ENOENT, or -ENOTUNIQ when
- * ambiguous.
- */
-int lf_elf_lookup(const struct lf_elf *e, const char *name, unsigned pos, bool dynsym_only,
-		  uint64_t *ret_value, uint64_t *ret_size, unsigned *ret_type);
-/* Function symbol containing vaddr exactly at its start (for @addr binds). */
-int lf_elf_symbol_at(const struct lf_elf *e, uint64_t vaddr, uint64_t *ret_size);
-
+#define LF_BUILD_ID_MAX LF_ELFIMG_BUILD_ID_MAX	/* bytes, in patch headers too */
 
 /* ---- patchobj.c: the patch object ---- */
 
@@ -131,7 +81,7 @@ struct lf_patch_bind {
 };
 
 struct lf_user_patch {
-	struct lf_elf elf;
+	struct lf_elfimg elf;
 	char id[LF_USER_ID_MAX];
 	unsigned level;
 	uint8_t build_id[LF_BUILD_ID_MAX];
@@ -317,7 +267,7 @@ struct lf_cfi_obj {
 	uint64_t start, end;	/* executable mapping */
 	bool has_cfi;
 	struct lf_unwind_cfi cfi;
-	struct lf_elf elf;
+	struct lf_elfimg elf;
 	uint8_t *copy;		/* CFI read from the target (patch mappings) */
 };
 

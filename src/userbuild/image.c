@@ -1,93 +1,43 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The target ELF as the builder needs it: bytes at link-time addresses
- * (through PT_LOAD), the GNU build-id, and the defined symbols of its
- * .symtab, or of its separate debug file (.gnu_debuglink next to it or in
- * /usr/lib/debug, or /usr/lib/debug/.build-id/xx/yyyy.debug) when it is
- * stripped. Locals remember the STT_FILE symbol before them, which tells
- * two `static int helper` of different files apart.
+ * The target ELF as the builder needs it, on the shared image reader
+ * (livefix/elfimg.h, the one the applier reads the same file with on the
+ * device): bytes at link-time addresses (through PT_LOAD), the GNU
+ * build-id, and the defined symbols of its .symtab, or of its separate
+ * debug file (.gnu_debuglink next to it or in /usr/lib/debug, or
+ * /usr/lib/debug/.build-id/xx/yyyy.debug) when it is stripped. Locals
+ * remember the STT_FILE symbol before them, which tells two `static int
+ * helper` of different files apart. What only the builder needs stays
+ * here: that symbol list and its positions, the debug-file search and the
+ * GOT slots of imported functions.
  */
 #include <errno.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "livefix/file.h"
+#include "livefix/elfimg.h"
+#include "livefix/hex.h"
 #include "ub.h"
 
-#define IMAGE_MAX (1024u << 20)
 #define SYMS_MAX (4u << 20)
 
-static int read_loads(Elf *e, struct ub_image *img)
+/* Every PT_LOAD lies in the file, and there is one at least. */
+static int check_loads(const struct lf_elfimg *e)
 {
-	size_t n;
+	unsigned n = 0;
 
-	if (elf_getphdrnum(e, &n) < 0)
-		return -ENOEXEC;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
+	for (unsigned i = 0; i < e->phnum; i++) {
+		const Elf64_Phdr *p = &e->ph[i];
 
-		if (!gelf_getphdr(e, (int)i, &ph))
-			return -ENOEXEC;
-		if (ph.p_type != PT_LOAD || img->nloads == 16)
+		if (p->p_type != PT_LOAD)
 			continue;
-		if (ph.p_offset > img->len || ph.p_filesz > img->len - ph.p_offset)
+		if (p->p_offset > e->size || p->p_filesz > e->size - p->p_offset)
 			return -ENOEXEC;
-		img->loads[img->nloads].vaddr = ph.p_vaddr;
-		img->loads[img->nloads].off = ph.p_offset;
-		img->loads[img->nloads++].filesz = ph.p_filesz;
+		n++;
 	}
-	return img->nloads ? 0 : -ENOEXEC;
-}
-
-static Elf_Scn *find_section(Elf *e, const char *name, uint32_t type)
-{
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-
-	if (elf_getshdrstrndx(e, &shstrndx) < 0)
-		return NULL;
-	while ((scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh;
-		const char *n;
-
-		if (!gelf_getshdr(scn, &sh))
-			return NULL;
-		n = elf_strptr(e, shstrndx, sh.sh_name);
-		if ((type && sh.sh_type == type) || (name && n && !strcmp(n, name)))
-			return scn;
-	}
-	return NULL;
-}
-
-static int read_build_id(Elf *e, struct ub_image *img)
-{
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh;
-		GElf_Nhdr nh;
-		Elf_Data *d;
-		size_t off = 0, noff, doff;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || !(d = elf_getdata(scn, NULL)))
-			continue;
-		while ((off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
-			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
-			    memcmp((char *)d->d_buf + noff, "GNU", 4) || !nh.n_descsz ||
-			    nh.n_descsz > 64)
-				continue;
-			for (size_t i = 0; i < nh.n_descsz; i++)
-				snprintf(img->build_id + 2 * i, 3, "%02x",
-					 ((const uint8_t *)d->d_buf)[doff + i]);
-			return 0;
-		}
-	}
-	return -EMEDIUMTYPE;
+	return n ? 0 : -ENOEXEC;
 }
 
 static const struct ub_image *sort_img;
@@ -120,51 +70,49 @@ static int assign_positions(struct ub_image *img)
 	return 0;
 }
 
-static int read_symtab(Elf *e, struct ub_image *img)
+static int read_symtab(const struct lf_elfimg *e, struct ub_image *img)
 {
-	Elf_Scn *scn = find_section(e, NULL, SHT_SYMTAB);
 	const char *file = NULL;
-	GElf_Shdr sh;
-	Elf_Data *d;
-	size_t n;
 
-	if (!scn || !gelf_getshdr(scn, &sh) || !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
+	if (!e->symtab)
 		return -ENOENT;
-	n = sh.sh_size / sh.sh_entsize;
-	if (n > SYMS_MAX)
+	if (e->nsym > SYMS_MAX)
 		return -EOVERFLOW;
-	img->syms = calloc(n ? n : 1, sizeof(*img->syms));
+	img->syms = calloc(e->nsym ? e->nsym : 1, sizeof(*img->syms));
 	if (!img->syms)
 		return -ENOMEM;
-	for (size_t i = 1; i < n; i++) {
+	for (size_t i = 1; i < e->nsym; i++) {
+		const Elf64_Sym *sym = &e->symtab[i];
 		struct ub_sym *s = &img->syms[img->nsyms];
 		const char *name;
-		GElf_Sym sym;
 
-		if (!gelf_getsym(d, (int)i, &sym) || !(name = elf_strptr(e, sh.sh_link, sym.st_name)))
+		if (sym->st_name >= e->strtab_size)
 			return -ENOEXEC;
-		if (GELF_ST_TYPE(sym.st_info) == STT_FILE) {
+		name = e->strtab + sym->st_name;
+		if (ELF64_ST_TYPE(sym->st_info) == STT_FILE) {
 			file = name;
 			continue;
 		}
-		if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE || !*name ||
-		    GELF_ST_TYPE(sym.st_info) == STT_SECTION)
+		if (sym->st_shndx == SHN_UNDEF || sym->st_shndx >= SHN_LORESERVE || !*name ||
+		    ELF64_ST_TYPE(sym->st_info) == STT_SECTION)
 			continue;
 		s->name = name;
-		s->bind = GELF_ST_BIND(sym.st_info);
-		s->type = GELF_ST_TYPE(sym.st_info);
+		s->bind = ELF64_ST_BIND(sym->st_info);
+		s->type = ELF64_ST_TYPE(sym->st_info);
 		s->file = s->bind == STB_LOCAL ? file : NULL;
-		s->value = sym.st_value;
-		s->size = sym.st_size;
+		s->value = sym->st_value;
+		s->size = sym->st_size;
 		img->nsyms++;
 	}
 	return assign_positions(img);
 }
 
 /* Candidates for the separate debug file, most specific first. */
-static int debug_paths(Elf *e, const char *target, const char *build_id, char out[4][PATH_MAX])
+static int debug_paths(const struct lf_elfimg *e, const char *target, const char *build_id,
+		       char out[4][PATH_MAX])
 {
-	Elf_Scn *scn = find_section(e, ".gnu_debuglink", 0);
+	const Elf64_Shdr *link = lf_elfimg_section(e, ".gnu_debuglink");
+	const char *name = link ? lf_elfimg_section_data(e, link) : NULL;
 	char dir[PATH_MAX], *slash;
 	int n = 0;
 
@@ -177,46 +125,31 @@ static int debug_paths(Elf *e, const char *target, const char *build_id, char ou
 	if (build_id[0] && build_id[1] && build_id[2])
 		snprintf(out[n++], PATH_MAX, "/usr/lib/debug/.build-id/%.2s/%s.debug", build_id,
 			 build_id + 2);
-	if (scn) {
-		Elf_Data *d = elf_getdata(scn, NULL);
-		const char *name = d && d->d_size ? d->d_buf : NULL;
-
-		if (name && memchr(name, '\0', d->d_size) && !strchr(name, '/')) {
-			snprintf(out[n++], PATH_MAX, "%s/%s", dir, name);
-			snprintf(out[n++], PATH_MAX, "%s/.debug/%s", dir, name);
-			snprintf(out[n++], PATH_MAX, "/usr/lib/debug%s/%s", dir, name);
-		}
+	if (name && link->sh_size && memchr(name, '\0', link->sh_size) && !strchr(name, '/')) {
+		snprintf(out[n++], PATH_MAX, "%s/%s", dir, name);
+		snprintf(out[n++], PATH_MAX, "%s/.debug/%s", dir, name);
+		snprintf(out[n++], PATH_MAX, "/usr/lib/debug%s/%s", dir, name);
 	}
 	return n;
 }
 
-static int load_debug_symbols(Elf *target_elf, const char *target, struct ub_image *img)
+static int load_debug_symbols(const char *target, struct ub_image *img)
 {
 	char paths[4][PATH_MAX];
-	int n = debug_paths(target_elf, target, img->build_id, paths);
+	int n = debug_paths(&img->elf, target, img->build_id, paths);
 
 	for (int i = 0; i < n; i++) {
-		char *data;
-		size_t len;
-		Elf *e;
-		int r;
-
-		if (lf_read_file(paths[i], IMAGE_MAX, &data, &len) < 0)
+		if (lf_elfimg_open(paths[i], &img->debug) < 0)
 			continue;
-		e = elf_memory(data, len);
-		r = e ? read_symtab(e, img) : -ENOEXEC;
-		if (r == 0) {
-			/* names point into the debug file's data: keep it */
-			img->strpool = data;
+		if (read_symtab(&img->debug, img) == 0) {
+			/* names point into the debug file: img->debug stays open */
 			snprintf(img->symsrc, sizeof(img->symsrc), "%s", paths[i]);
-			elf_end(e);
 			return 0;
 		}
 		free(img->syms);
 		img->syms = NULL;
 		img->nsyms = 0;
-		elf_end(e);
-		free(data);
+		lf_elfimg_close(&img->debug);
 	}
 	return -EMEDIUMTYPE;
 }
@@ -246,37 +179,34 @@ static int add_slot(struct ub_image *img, const char *name, uint64_t vaddr)
  * reaches exactly what the original reaches, IFUNCs and interposition
  * included, as resolved by the process's own dynamic linker.
  */
-static int read_slots(Elf *e, struct ub_image *img)
+static int read_slots(const struct lf_elfimg *e, struct ub_image *img)
 {
-	Elf_Scn *scn = NULL;
+	for (unsigned i = 0; i < e->shnum; i++) {
+		const Elf64_Shdr *sh = &e->sh[i];
+		const Elf64_Rela *ra = lf_elfimg_section_data(e, sh);
 
-	while ((scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh, dsh;
-		Elf_Data *d, *dd;
-		Elf_Scn *dyn;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize ||
-		    !(dyn = elf_getscn(e, sh.sh_link)) || !gelf_getshdr(dyn, &dsh) ||
-		    dsh.sh_type != SHT_DYNSYM || !(d = elf_getdata(scn, NULL)) ||
-		    !(dd = elf_getdata(dyn, NULL)))
+		if (sh->sh_type != SHT_RELA || !sh->sh_entsize || !ra || sh->sh_link >= e->shnum ||
+		    e->sh[sh->sh_link].sh_type != SHT_DYNSYM)
 			continue;
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Rela ra;
-			GElf_Sym sym;
-			const char *name;
-			uint32_t t;
+		/* the table the reader checked: .dynsym and its strings */
+		if (sh->sh_entsize != sizeof(*ra) || sh->sh_offset % 8 || !e->dynsym ||
+		    lf_elfimg_section_data(e, &e->sh[sh->sh_link]) != (const void *)e->dynsym)
+			return -ENOEXEC;
+		for (size_t j = 0; j < sh->sh_size / sizeof(*ra); j++) {
+			uint32_t t = (uint32_t)ELF64_R_TYPE(ra[j].r_info);
+			uint64_t k = ELF64_R_SYM(ra[j].r_info);
+			const Elf64_Sym *sym;
 			int r;
 
-			if (!gelf_getrela(d, (int)i, &ra) ||
-			    !gelf_getsym(dd, (int)GELF_R_SYM(ra.r_info), &sym))
+			if (k >= e->ndynsym)
 				return -ENOEXEC;
-			t = (uint32_t)GELF_R_TYPE(ra.r_info);
+			sym = &e->dynsym[k];
 			if ((t != R_X86_64_JUMP_SLOT && t != R_X86_64_GLOB_DAT) ||
-			    img->machine != EM_X86_64 || sym.st_shndx != SHN_UNDEF ||
-			    GELF_ST_TYPE(sym.st_info) != STT_FUNC || ra.r_addend)
+			    img->machine != EM_X86_64 || sym->st_shndx != SHN_UNDEF ||
+			    ELF64_ST_TYPE(sym->st_info) != STT_FUNC || ra[j].r_addend ||
+			    sym->st_name >= e->dynstr_size || !e->dynstr[sym->st_name])
 				continue;
-			name = elf_strptr(e, dsh.sh_link, sym.st_name);
-			if (name && *name && (r = add_slot(img, name, ra.r_offset)) < 0)
+			if ((r = add_slot(img, e->dynstr + sym->st_name, ra[j].r_offset)) < 0)
 				return r;
 		}
 	}
@@ -293,33 +223,30 @@ const struct ub_slot *ub_image_slot(const struct ub_image *img, const char *name
 
 int ub_image_open(const char *path, struct ub_image *img)
 {
-	Elf *e = NULL;
-	GElf_Ehdr eh;
+	const struct lf_elfimg *e = &img->elf;
 	int r;
 
 	memset(img, 0, sizeof(*img));
-	elf_version(EV_CURRENT);
-	r = lf_read_file(path, IMAGE_MAX, (char **)&img->data, &img->len);
+	r = lf_elfimg_open(path, &img->elf);
 	if (r < 0)
 		return r;
-	e = elf_memory((char *)img->data, img->len);
-	if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh) ||
-	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)) {
+	if (e->eh->e_type != ET_EXEC && e->eh->e_type != ET_DYN) {
 		r = -ENOEXEC;
 		goto err;
 	}
-	img->machine = eh.e_machine;
-	r = read_loads(e, img);
-	if (r == 0)
-		r = read_build_id(e, img);
+	img->machine = e->eh->e_machine;
+	r = check_loads(e);
+	if (r == 0 && !e->build_id_len)
+		r = -EMEDIUMTYPE;
 	if (r < 0)
 		goto err;
+	lf_hex(e->build_id, e->build_id_len, img->build_id);
 	r = read_symtab(e, img);
 	if (r == 0) {
 		img->own_symtab = true;
 		snprintf(img->symsrc, sizeof(img->symsrc), "%s", path);
 	} else if (r == -ENOENT) {
-		r = load_debug_symbols(e, path, img);
+		r = load_debug_symbols(path, img);
 	}
 	if (r == 0)
 		r = read_slots(e, img);
@@ -329,10 +256,8 @@ int ub_image_open(const char *path, struct ub_image *img)
 	for (size_t i = 0; i < img->nsyms; i++)
 		if (!strcmp(img->syms[i].name, "_GLOBAL_OFFSET_TABLE_"))
 			img->got_sym = i;
-	elf_end(e);
 	return 0;
 err:
-	elf_end(e);
 	ub_image_release(img);
 	return r;
 }
@@ -343,20 +268,14 @@ void ub_image_release(struct ub_image *img)
 		free(img->slots[i].name);
 	free(img->slots);
 	free(img->syms);
-	free(img->strpool);
-	free(img->data);
+	lf_elfimg_close(&img->debug);
+	lf_elfimg_close(&img->elf);
 	memset(img, 0, sizeof(*img));
 }
 
 const uint8_t *ub_image_at(const struct ub_image *img, uint64_t vaddr, size_t len)
 {
-	for (size_t i = 0; i < img->nloads; i++) {
-		uint64_t v = img->loads[i].vaddr, sz = img->loads[i].filesz;
-
-		if (vaddr >= v && vaddr - v <= sz && len <= sz - (vaddr - v))
-			return img->data + img->loads[i].off + (vaddr - v);
-	}
-	return NULL;
+	return lf_elfimg_at(&img->elf, vaddr, len);
 }
 
 size_t ub_image_count(const struct ub_image *img, const char *name)

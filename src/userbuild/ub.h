@@ -15,6 +15,7 @@
 
 #include "livefix/diff.h"
 #include "livefix/elf.h"
+#include "livefix/elfimg.h"
 #include "livefix/kbuild.h"
 #include "livefix/userbuild.h"
 
@@ -89,21 +90,18 @@ struct ub_sym {
 };
 
 struct ub_image {
-	uint8_t *data;        /* the target file */
-	size_t len;
-	struct { uint64_t vaddr, off, filesz; } loads[16];
-	size_t nloads;
+	struct lf_elfimg elf;   /* the target file, mapped */
+	struct lf_elfimg debug; /* its debug file, when the symbols come from there */
 	uint16_t machine;
 	struct ub_sym *syms;  /* .symtab order, defined symbols only */
 	size_t nsyms;
-	char *strpool;
 	bool own_symtab;      /* the target's own .symtab (else a debug file's) */
 	/* GOT slots of imported functions (JUMP_SLOT, GLOB_DAT of STT_FUNC) */
 	struct ub_slot { char *name; uint64_t vaddr; } *slots;
 	size_t nslots;
 	size_t got_sym;       /* index of _GLOBAL_OFFSET_TABLE_ in syms, or SIZE_MAX */
 	char symsrc[4096];    /* where the symbols came from */
-	char build_id[129];
+	char build_id[2 * LF_ELFIMG_BUILD_ID_MAX + 1];
 };
 
 int ub_image_open(const char *path, struct ub_image *ret);

@@ -214,11 +214,11 @@ static void test_unwind_own_stack(void **state)
 
 static void test_hdr_and_linear_agree(void **state)
 {
-	struct lf_elf e;
+	struct lf_elfimg e;
 	uint64_t v, size;
 	static const char *names[] = { "walk", "test_unwind_own_stack", "main", "fake_read" };
 
-	assert_int_equal(lf_elf_open("/proc/self/exe", &e), 0);
+	assert_int_equal(lf_elfimg_open("/proc/self/exe", &e), 0);
 	assert_non_null(e.eh_frame);
 	assert_non_null(e.eh_hdr);
 	struct lf_unwind_cfi with = { e.eh_frame, e.eh_frame_size, e.eh_frame_vaddr, e.eh_hdr,
@@ -226,7 +226,7 @@ static void test_hdr_and_linear_agree(void **state)
 	struct lf_unwind_cfi without = { e.eh_frame, e.eh_frame_size, e.eh_frame_vaddr, NULL, 0, 0 };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		uint64_t s1, e1, s2, e2;
-		assert_int_equal(lf_elf_lookup(&e, names[i], 0, false, &v, &size, NULL), 0);
+		assert_int_equal(lf_elfimg_lookup(&e, names[i], 0, false, &v, &size, NULL), 0);
 		assert_int_equal(lf_unwind_find_fde(&with, v + size / 2, &s1, &e1), 0);
 		assert_int_equal(lf_unwind_find_fde(&without, v + size / 2, &s2, &e2), 0);
 		assert_true(s1 == s2 && e1 == e2);
@@ -234,7 +234,7 @@ static void test_hdr_and_linear_agree(void **state)
 	}
 	uint64_t s, end;
 	assert_int_equal(lf_unwind_find_fde(&with, 1, &s, &end), -ENOENT);
-	lf_elf_close(&e);
+	lf_elfimg_close(&e);
 }
 
 int main(void)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A small, bounds-checked ELF64 reader for the applier: the patch object,
- * the target's executables and libraries (mapped read-only from disk) and
- * the vDSO (copied from the target). Every offset and size from the file is
- * checked against the file before use.
+ * A small, bounds-checked ELF64 image reader (livefix/elfimg.h) shared by
+ * the applier (the patch object, the target's executables and libraries
+ * mapped read-only from disk, the vDSO copied from the target) and the
+ * userspace builder (the target it builds for, its separate debug file).
+ * Every offset and size from the file is checked against the file before
+ * use.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,41 +15,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "user-int.h"
+#include "livefix/elfimg.h"
 
-static bool in_file(const struct lf_elf *e, uint64_t off, uint64_t len)
+static bool in_file(const struct lf_elfimg *e, uint64_t off, uint64_t len)
 {
 	return off <= e->size && len <= e->size - off;
 }
 
-const void *lf_elf_section_data(const struct lf_elf *e, const Elf64_Shdr *s)
+const void *lf_elfimg_section_data(const struct lf_elfimg *e, const Elf64_Shdr *s)
 {
 	if (s->sh_type == SHT_NOBITS || !in_file(e, s->sh_offset, s->sh_size))
 		return NULL;
 	return e->data + s->sh_offset;
 }
 
-const char *lf_elf_section_name(const struct lf_elf *e, const Elf64_Shdr *s)
+const char *lf_elfimg_section_name(const struct lf_elfimg *e, const Elf64_Shdr *s)
 {
 	if (!e->sh || e->eh->e_shstrndx >= e->shnum)
 		return "";
 	const Elf64_Shdr *strs = &e->sh[e->eh->e_shstrndx];
-	const char *d = lf_elf_section_data(e, strs);
+	const char *d = lf_elfimg_section_data(e, strs);
 	if (!d || s->sh_name >= strs->sh_size || !memchr(d + s->sh_name, 0, strs->sh_size - s->sh_name))
 		return "";
 	return d + s->sh_name;
 }
 
-const Elf64_Shdr *lf_elf_section(const struct lf_elf *e, const char *name)
+const Elf64_Shdr *lf_elfimg_section(const struct lf_elfimg *e, const char *name)
 {
 	for (unsigned i = 0; i < e->shnum; i++)
-		if (!strcmp(lf_elf_section_name(e, &e->sh[i]), name))
+		if (!strcmp(lf_elfimg_section_name(e, &e->sh[i]), name))
 			return &e->sh[i];
 	return NULL;
 }
 
 /* A symbol table and its string table, checked. */
-static void load_symtab(struct lf_elf *e, unsigned type, const Elf64_Sym **syms, size_t *nsym,
+static void load_symtab(struct lf_elfimg *e, unsigned type, const Elf64_Sym **syms, size_t *nsym,
 			const char **str, size_t *str_size)
 {
 	for (unsigned i = 0; i < e->shnum; i++) {
@@ -55,9 +57,9 @@ static void load_symtab(struct lf_elf *e, unsigned type, const Elf64_Sym **syms,
 		if (s->sh_type != type || s->sh_entsize != sizeof(Elf64_Sym) || s->sh_link >= e->shnum ||
 		    s->sh_offset % 8)
 			continue;
-		const void *d = lf_elf_section_data(e, s);
+		const void *d = lf_elfimg_section_data(e, s);
 		const Elf64_Shdr *ss = &e->sh[s->sh_link];
-		const char *sd = lf_elf_section_data(e, ss);
+		const char *sd = lf_elfimg_section_data(e, ss);
 		if (!d || !sd || !ss->sh_size || sd[ss->sh_size - 1])
 			continue;
 		*syms = d;
@@ -68,7 +70,7 @@ static void load_symtab(struct lf_elf *e, unsigned type, const Elf64_Sym **syms,
 	}
 }
 
-static void find_build_id(struct lf_elf *e, const uint8_t *d, uint64_t len)
+static void find_build_id(struct lf_elfimg *e, const uint8_t *d, uint64_t len)
 {
 	uint64_t off = 0;
 
@@ -82,7 +84,7 @@ static void find_build_id(struct lf_elf *e, const uint8_t *d, uint64_t len)
 			return;
 		const uint8_t *name = d + off + 12;
 		if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(name, "GNU", 4) && descsz &&
-		    descsz <= LF_BUILD_ID_MAX) {
+		    descsz <= LF_ELFIMG_BUILD_ID_MAX) {
 			memcpy(e->build_id, name + nlen, descsz);
 			e->build_id_len = descsz;
 			return;
@@ -91,19 +93,19 @@ static void find_build_id(struct lf_elf *e, const uint8_t *d, uint64_t len)
 	}
 }
 
-static void load_notes(struct lf_elf *e)
+static void load_notes(struct lf_elfimg *e)
 {
 	for (unsigned i = 0; i < e->phnum && !e->build_id_len; i++)
 		if (e->ph[i].p_type == PT_NOTE && in_file(e, e->ph[i].p_offset, e->ph[i].p_filesz))
 			find_build_id(e, e->data + e->ph[i].p_offset, e->ph[i].p_filesz);
 	for (unsigned i = 0; i < e->shnum && !e->build_id_len; i++) {
-		const void *d = e->sh[i].sh_type == SHT_NOTE ? lf_elf_section_data(e, &e->sh[i]) : NULL;
+		const void *d = e->sh[i].sh_type == SHT_NOTE ? lf_elfimg_section_data(e, &e->sh[i]) : NULL;
 		if (d)
 			find_build_id(e, d, e->sh[i].sh_size);
 	}
 }
 
-static int parse(struct lf_elf *e)
+static int parse(struct lf_elfimg *e)
 {
 	if (e->size < sizeof(Elf64_Ehdr) || memcmp(e->data, ELFMAG, SELFMAG))
 		return -ENOEXEC;
@@ -126,12 +128,12 @@ static int parse(struct lf_elf *e)
 	load_symtab(e, SHT_DYNSYM, &e->dynsym, &e->ndynsym, &e->dynstr, &e->dynstr_size);
 	for (unsigned i = 0; i < e->shnum; i++)
 		if (e->sh[i].sh_type == SHT_GNU_versym && e->sh[i].sh_size / 2 == e->ndynsym &&
-		    lf_elf_section_data(e, &e->sh[i]) && !(e->sh[i].sh_offset % 2))
-			e->versym = lf_elf_section_data(e, &e->sh[i]);
+		    lf_elfimg_section_data(e, &e->sh[i]) && !(e->sh[i].sh_offset % 2))
+			e->versym = lf_elfimg_section_data(e, &e->sh[i]);
 	load_notes(e);
-	const Elf64_Shdr *eh = lf_elf_section(e, ".eh_frame");
-	if (eh && eh->sh_type == SHT_PROGBITS && lf_elf_section_data(e, eh)) {
-		e->eh_frame = lf_elf_section_data(e, eh);
+	const Elf64_Shdr *eh = lf_elfimg_section(e, ".eh_frame");
+	if (eh && eh->sh_type == SHT_PROGBITS && lf_elfimg_section_data(e, eh)) {
+		e->eh_frame = lf_elfimg_section_data(e, eh);
 		e->eh_frame_size = eh->sh_size;
 		e->eh_frame_vaddr = eh->sh_addr;
 	}
@@ -144,9 +146,9 @@ static int parse(struct lf_elf *e)
 	return 0;
 }
 
-int lf_elf_from_memory(const void *data, size_t size, bool take, struct lf_elf *ret)
+int lf_elfimg_from_memory(const void *data, size_t size, bool take, struct lf_elfimg *ret)
 {
-	struct lf_elf e = { .data = data, .size = size, .borrowed = !take };
+	struct lf_elfimg e = { .data = data, .size = size, .borrowed = !take };
 	int r = parse(&e);
 
 	if (r < 0)
@@ -155,7 +157,7 @@ int lf_elf_from_memory(const void *data, size_t size, bool take, struct lf_elf *
 	return 0;
 }
 
-int lf_elf_open(const char *path, struct lf_elf *ret)
+int lf_elfimg_open(const char *path, struct lf_elfimg *ret)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -163,7 +165,7 @@ int lf_elf_open(const char *path, struct lf_elf *ret)
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    (uint64_t)st.st_size > LF_ELF_MAX) {
+	    (uint64_t)st.st_size > LF_ELFIMG_MAX) {
 		close(fd);
 		return -ENOEXEC;
 	}
@@ -171,7 +173,7 @@ int lf_elf_open(const char *path, struct lf_elf *ret)
 	close(fd);
 	if (d == MAP_FAILED)
 		return -errno;
-	struct lf_elf e = { .data = d, .size = st.st_size, .mapped = true };
+	struct lf_elfimg e = { .data = d, .size = st.st_size, .mapped = true };
 	int r = parse(&e);
 	if (r < 0) {
 		munmap(d, st.st_size);
@@ -181,19 +183,19 @@ int lf_elf_open(const char *path, struct lf_elf *ret)
 	return 0;
 }
 
-void lf_elf_close(struct lf_elf *e)
+void lf_elfimg_close(struct lf_elfimg *e)
 {
 	if (e->data && !e->borrowed && e->mapped)
 		munmap((void *)e->data, e->size);
 	else if (e->data && !e->borrowed)
 		free((void *)e->data);
-	*e = (struct lf_elf){ 0 };
+	*e = (struct lf_elfimg){ 0 };
 }
 
-int lf_elf_file_build_id(const char *path, uint8_t *ret_id, size_t size)
+int lf_elfimg_file_build_id(const char *path, uint8_t *ret_id, size_t size)
 {
-	struct lf_elf e;
-	int r = lf_elf_open(path, &e);
+	struct lf_elfimg e;
+	int r = lf_elfimg_open(path, &e);
 
 	if (r < 0)
 		return r;
@@ -202,11 +204,25 @@ int lf_elf_file_build_id(const char *path, uint8_t *ret_id, size_t size)
 		memcpy(ret_id, e.build_id, r);
 	else if (r > 0)
 		r = -ENOBUFS;
-	lf_elf_close(&e);
+	lf_elfimg_close(&e);
 	return r;
 }
 
-int lf_elf_offset_to_vaddr(const struct lf_elf *e, uint64_t off, uint64_t *ret_vaddr)
+const uint8_t *lf_elfimg_at(const struct lf_elfimg *e, uint64_t vaddr, size_t len)
+{
+	for (unsigned i = 0; i < e->phnum; i++) {
+		const Elf64_Phdr *p = &e->ph[i];
+		uint64_t rel = vaddr - p->p_vaddr;
+
+		if (p->p_type != PT_LOAD || vaddr < p->p_vaddr || rel > p->p_filesz ||
+		    len > p->p_filesz - rel || !in_file(e, p->p_offset, p->p_filesz))
+			continue;
+		return e->data + p->p_offset + rel;
+	}
+	return NULL;
+}
+
+int lf_elfimg_offset_to_vaddr(const struct lf_elfimg *e, uint64_t off, uint64_t *ret_vaddr)
 {
 	for (unsigned i = 0; i < e->phnum; i++) {
 		const Elf64_Phdr *p = &e->ph[i];
@@ -219,12 +235,12 @@ int lf_elf_offset_to_vaddr(const struct lf_elf *e, uint64_t off, uint64_t *ret_v
 	return -ENOENT;
 }
 
-static const char *sym_name(const char *str, size_t str_size, const Elf64_Sym *s)
+const char *lf_elfimg_sym_name(const char *str, size_t str_size, const Elf64_Sym *s)
 {
 	return s->st_name < str_size ? str + s->st_name : "";
 }
 
-static bool is_defined(const Elf64_Sym *s)
+bool lf_elfimg_sym_is_defined(const Elf64_Sym *s)
 {
 	unsigned t = ELF64_ST_TYPE(s->st_info);
 	return s->st_shndx != SHN_UNDEF && t != STT_SECTION && t != STT_FILE;
@@ -239,7 +255,7 @@ static int lookup_in(const Elf64_Sym *syms, size_t n, const char *str, size_t st
 
 	for (size_t i = 1; i < n; i++) {
 		const Elf64_Sym *s = &syms[i];
-		if (!is_defined(s) || strcmp(sym_name(str, str_size, s), name))
+		if (!lf_elfimg_sym_is_defined(s) || strcmp(lf_elfimg_sym_name(str, str_size, s), name))
 			continue;
 		if (versym && (versym[i] & 0x8000)) {	/* a non-default version */
 			hidden = hidden ? hidden : s;
@@ -268,7 +284,7 @@ static int lookup_in(const Elf64_Sym *syms, size_t n, const char *str, size_t st
 	return *ret ? 0 : -ENOENT;
 }
 
-int lf_elf_lookup(const struct lf_elf *e, const char *name, unsigned pos, bool dynsym_only,
+int lf_elfimg_lookup(const struct lf_elfimg *e, const char *name, unsigned pos, bool dynsym_only,
 		  uint64_t *ret_value, uint64_t *ret_size, unsigned *ret_type)
 {
 	const Elf64_Sym *s = NULL;
@@ -291,13 +307,13 @@ int lf_elf_lookup(const struct lf_elf *e, const char *name, unsigned pos, bool d
 	return 0;
 }
 
-int lf_elf_symbol_at(const struct lf_elf *e, uint64_t vaddr, uint64_t *ret_size)
+int lf_elfimg_symbol_at(const struct lf_elfimg *e, uint64_t vaddr, uint64_t *ret_size)
 {
 	const Elf64_Sym *syms = e->symtab ? e->symtab : e->dynsym;
 	size_t n = e->symtab ? e->nsym : e->ndynsym;
 
 	for (size_t i = 1; i < n; i++)
-		if (is_defined(&syms[i]) && ELF64_ST_TYPE(syms[i].st_info) == STT_FUNC &&
+		if (lf_elfimg_sym_is_defined(&syms[i]) && ELF64_ST_TYPE(syms[i].st_info) == STT_FUNC &&
 		    syms[i].st_value == vaddr) {
 			*ret_size = syms[i].st_size;
 			return 0;
