@@ -82,9 +82,12 @@ static int raw(int fd, uint32_t magic, uint32_t op, const char *feed, const void
 	char *body;
 
 	assert_int_equal(send(fd, q, sizeof(q), MSG_NOSIGNAL), (ssize_t)sizeof(q));
-	assert_int_equal(send(fd, feed, strlen(feed), MSG_NOSIGNAL), (ssize_t)strlen(feed));
-	if (doc_len)
-		assert_int_equal(send(fd, doc, doc_len, MSG_NOSIGNAL), (ssize_t)doc_len);
+	/*
+	 * A request out of step is answered and the signer ends after the
+	 * header alone: the rest may then meet a closed socket.
+	 */
+	if (send(fd, feed, strlen(feed), MSG_NOSIGNAL) == (ssize_t)strlen(feed) && doc_len)
+		(void)send(fd, doc, doc_len, MSG_NOSIGNAL);
 	if (read(fd, &a, sizeof(a)) != (ssize_t)sizeof(a))
 		return -EPIPE;
 	assert_int_equal(a.magic, LF_SIGNER_MAGIC);
