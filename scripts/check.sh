@@ -43,7 +43,7 @@ if setup "$build/asan" -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lund
    ninja -C "$build/asan"; then
 	count PASS build/asan
 	echo "== unit tests and fuzz corpora (ASan + UBSan)"
-	meson test -C "$build/asan" --print-errorlogs --no-rebuild >/dev/null 2>&1
+	meson test -C "$build/asan" --print-errorlogs --no-rebuild --timeout-multiplier 4 >/dev/null 2>&1
 	# Count every cmocka case (TAP) and every other test program once.
 	while read -r status name; do count "$status" "$name"; echo "$status: $name"; done < <(
 		python3 - "$build/asan/meson-logs/testlog.json" <<'PY'
