@@ -5,9 +5,8 @@
 # The portal runs under valgrind with BENCH_DEVICES enrolled devices; after
 # a warm-up the counters are zeroed, BENCH_CHECKINS idle check-ins are sent
 # one after another over one keep-alive TLS connection, each with the next
-# device's credential, and the counters are dumped. Prints the figure and
-# BENCH_KEEP=FILE keeps the dump
-# (callgrind_annotate FILE). BENCH_DB=postgresql runs against a throwaway cluster.
+# device's credential, and the counters are dumped. Prints the figure;
+# BENCH_KEEP=FILE keeps the dump (callgrind_annotate FILE). BENCH_DB=postgresql runs against a throwaway cluster.
 #   BENCH_DEVICES (10000)  BENCH_CHECKINS (1000)  BENCH_DB (sqlite)
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -134,5 +133,10 @@ total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(","
 echo "callgrind: $db, $devices devices, $checkins idle check-ins (body ${last##* } bytes)"
 echo "callgrind: answer ${last% *}"
 echo "callgrind: $((total / checkins)) instructions per idle check-in (portal process, user space)"
+# An idle check-in must not store the inventory again (same digest as run.sh's).
+if [ -z "$url" ]; then
+	stored=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM devices WHERE inventory IS NOT NULL").fetchone()[0])' "$data/portal.db")
+	echo "callgrind: devices whose inventory was written again: $stored (0 expected)"
+fi
 [ -n "${BENCH_KEEP-}" ] && cp "$dump" "$BENCH_KEEP" && echo "callgrind: dump kept in $BENCH_KEEP"
 exit 0

@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "livefix/buf.h"
+
 #include "auth.h"
 #include "store.h"
 
@@ -36,13 +38,16 @@ void lf_seen_release(struct lf_seen_batch *b);
 int lf_seen_flush(struct lf_seen_batch *b, struct lf_store *s, bool force);
 
 /*
- * A device's check-in: records its inventory (only when it changed: an idle
- * check-in writes one timestamp) and answers with when to come back, its
- * policy when the device's copy is stale, whether its feed's timestamp.json
- * changed, and the bundles a running rollout tells it to install.
+ * A device's check-in: parses the body (the inventory, at most 32 deep, no
+ * float, no duplicate key), records it only when it changed (an idle
+ * check-in writes one timestamp, batched through seen when given) and
+ * writes to out the answer: when to come back, the device's policy when its
+ * copy is stale, whether its feed's timestamp.json changed, and the bundles
+ * a running rollout tells it to install. Returns 1 when the answer tells the
+ * device to update, 0 when not, -EINVAL with err set for a bad body.
  */
-int lf_checkin(struct lf_store *s, const struct lf_principal *dev, json_t *inv,
-	       unsigned interval, struct lf_seen_batch *seen, json_t **ret_resp,
+int lf_checkin(struct lf_store *s, const struct lf_principal *dev, const char *body,
+	       size_t len, unsigned interval, struct lf_seen_batch *seen, struct lf_buf *out,
 	       char *err, size_t errsz);
 
 /*

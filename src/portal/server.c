@@ -199,7 +199,9 @@ static int run_handler(struct lf_req *req)
 {
 	int r;
 
-	if (req->body_len > 0 && strcmp(req->route->pattern, "/api/v1/feeds/{feed}/files/{file}")) {
+	/* Uploaded files are not JSON; the check-in parses its own body. */
+	if (req->body_len > 0 && strcmp(req->route->pattern, "/api/v1/feeds/{feed}/files/{file}") &&
+	    req->route->handler != lf_api_checkin) {
 		json_error_t jerr;
 
 		req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -239,6 +241,8 @@ static enum MHD_Result respond(struct lf_portal *p, struct lf_req *req, int stat
 	if (req->etag[0]) {
 		MHD_add_response_header(resp, "ETag", req->etag);
 		MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	} else if (req->content_type && !strcmp(req->content_type, "application/json")) {
+		MHD_add_response_header(resp, "Cache-Control", "no-store"); /* as send_json */
 	}
 	ret = MHD_queue_response(req->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
