@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The check-in parses its own body. */
 		struct lf_buf out = LF_BUF_INIT(1 << 20);
 
-		(void)lf_checkin(store, &device, (const char *)data + 1, size - 1, 600, NULL, &out,
+		(void)lf_checkin(store, &device, NULL, (const char *)data + 1, size - 1, 600, NULL, &out,
 				 err, sizeof(err));
 		lf_buf_release(&out);
 		return 0;

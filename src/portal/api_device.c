@@ -111,7 +111,8 @@ int lf_api_checkin(struct lf_req *req)
 	struct lf_buf out = LF_BUF_INIT(LF_MAX_DEVICE_BODY);
 	int r;
 
-	r = lf_checkin(req->store, &req->who, req->body, req->body_len,
+	r = lf_checkin(req->store, &req->who, req->checkin.found ? &req->checkin : NULL,
+		       req->body, req->body_len,
 		       req->portal->cfg.checkin_interval, &req->portal->seen, &out,
 		       req->error, sizeof(req->error));
 	if (r < 0) {

@@ -156,33 +156,79 @@ static int inventory_digest(const struct lf_jv *inv, struct lf_buf *text, char h
 	return 0;
 }
 
-struct dev_ctx {
-	char inv_hash[65];
-	char *policy;
-	char feed[72];
-	char build_id[130];
-	int64_t pin_level; /* -1: not pinned */
-	int64_t kernel_level;
-	char ts_etag[72];  /* of the feed's timestamp.json, quoted; "" when none */
-	bool rolling;      /* the group has a running rollout */
-	bool found;
-};
+/* Columns: those of dev_row() below, after the device's own four. */
+#define DEV_COLUMNS "d.inventory_hash, g.policy, g.pin_level, f.name, d.kernel_build_id," \
+	" d.kernel_level, (SELECT r.sha256 FROM repo_files r WHERE r.feed_id = f.id" \
+	"  AND r.name = 'timestamp.json') AS ts," \
+	" (SELECT COUNT(*) FROM rollouts o WHERE o.group_id = g.id AND o.state = 'running')" \
+	" AS rolling"
+
+static int dev_cols(struct lf_checkin_dev *d, const char *const *v)
+{
+	snprintf(d->inv_hash, sizeof(d->inv_hash), "%s", v[0] ? v[0] : "");
+	free(d->policy);
+	d->policy = strdup(v[1] ? v[1] : "{}");
+	d->pin_level = v[2] ? strtoll(v[2], NULL, 10) : -1;
+	snprintf(d->feed, sizeof(d->feed), "%s", v[3]);
+	snprintf(d->build_id, sizeof(d->build_id), "%s", v[4] ? v[4] : "");
+	d->kernel_level = strtoll(v[5], NULL, 10);
+	d->ts_etag[0] = '\0';
+	if (v[6])
+		snprintf(d->ts_etag, sizeof(d->ts_etag), "\"%s\"", v[6]);
+	d->rolling = strtoll(v[7], NULL, 10) > 0;
+	d->found = true;
+	return d->policy ? 0 : -ENOMEM;
+}
 
 static int dev_row(void *ctx, const struct lf_row *row)
 {
-	struct dev_ctx *d = ctx;
+	return dev_cols(ctx, row->vals);
+}
 
-	snprintf(d->inv_hash, sizeof(d->inv_hash), "%s", row->vals[0] ? row->vals[0] : "");
-	d->policy = strdup(row->vals[1] ? row->vals[1] : "{}");
-	d->pin_level = row->vals[2] ? strtoll(row->vals[2], NULL, 10) : -1;
-	snprintf(d->feed, sizeof(d->feed), "%s", row->vals[3]);
-	snprintf(d->build_id, sizeof(d->build_id), "%s", row->vals[4] ? row->vals[4] : "");
-	d->kernel_level = strtoll(row->vals[5], NULL, 10);
-	if (row->vals[6])
-		snprintf(d->ts_etag, sizeof(d->ts_etag), "\"%s\"", row->vals[6]);
-	d->rolling = strtoll(row->vals[7], NULL, 10) > 0;
-	d->found = true;
-	return d->policy ? 0 : -ENOMEM;
+void lf_checkin_dev_release(struct lf_checkin_dev *d)
+{
+	free(d->policy);
+	memset(d, 0, sizeof(*d));
+}
+
+struct lookup_ctx {
+	struct lf_principal who;
+	struct lf_checkin_dev *dev;
+};
+
+static int lookup_row(void *ctx, const struct lf_row *row)
+{
+	struct lookup_ctx *c = ctx;
+
+	c->who.device_id = strtoll(row->vals[0], NULL, 10);
+	snprintf(c->who.device_uid, sizeof(c->who.device_uid), "%s", row->vals[1]);
+	c->who.group_id = strtoll(row->vals[2], NULL, 10);
+	c->who.feed_id = strtoll(row->vals[3], NULL, 10);
+	return dev_cols(c->dev, row->vals + 4);
+}
+
+int lf_checkin_lookup(struct lf_store *s, const char *token, struct lf_principal *ret_who,
+		      struct lf_checkin_dev *ret_dev)
+{
+	struct lookup_ctx c = { .dev = ret_dev };
+	char hash[LF_HASH_HEX];
+	int r;
+
+	if (!token || strncmp(token, "lfd_", 4) || strlen(token) < 8 ||
+	    strlen(token) >= LF_TOKEN_MAX)
+		return -EACCES;
+	lf_auth_hash(token, hash);
+	r = lf_store_q(s, "SELECT d.id, d.uid, d.group_id, g.feed_id, " DEV_COLUMNS
+		       " FROM device_credentials c JOIN devices d ON d.id = c.device_id"
+		       " JOIN device_groups g ON g.id = d.group_id JOIN feeds f ON f.id = g.feed_id"
+		       " WHERE c.token_hash = $1 AND c.revoked = 0 AND d.revoked = 0",
+		       lookup_row, &c, "s", hash);
+	if (r != 1) {
+		lf_checkin_dev_release(ret_dev);
+		return r < 0 ? r : -EACCES;
+	}
+	*ret_who = c.who;
+	return 0;
 }
 
 static int record_patch(struct lf_store *s, int64_t device_id, const char *kind,
@@ -275,7 +321,7 @@ static bool seen_add(struct lf_seen_batch *b, int64_t id)
 }
 
 static int update_device(struct lf_store *s, int64_t device_id, const struct lf_jv *inv,
-			 struct dev_ctx *d, struct lf_seen_batch *seen)
+			 struct lf_checkin_dev *d, struct lf_seen_batch *seen)
 {
 	const struct lf_jv *kernel = lf_jv_get(inv, "kernel");
 	struct lf_buf text = LF_BUF_INIT(1u << 20);
@@ -309,7 +355,7 @@ static int update_device(struct lf_store *s, int64_t device_id, const struct lf_
 }
 
 struct install_ctx {
-	const struct dev_ctx *d;
+	const struct lf_checkin_dev *d;
 	struct lf_buf *out;
 	size_t n;
 };
@@ -349,7 +395,7 @@ static int install_row(void *ctx, const struct lf_row *row)
 
 /* Appends ,"install":[...] when a running rollout has bundles for the device. */
 static int install_list(struct lf_store *s, const struct lf_principal *dev,
-			const struct dev_ctx *d, struct lf_buf *out)
+			const struct lf_checkin_dev *d, struct lf_buf *out)
 {
 	struct install_ctx c = { d, out, 0 };
 	int r;
@@ -371,7 +417,7 @@ static int install_list(struct lf_store *s, const struct lf_principal *dev,
 	return r < 0 ? r : 0;
 }
 
-static void policy_etag(const struct dev_ctx *d, char ret[24])
+static void policy_etag(const struct lf_checkin_dev *d, char ret[24])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 	char text[32];
@@ -390,7 +436,7 @@ static void policy_etag(const struct dev_ctx *d, char ret[24])
  * policy endpoint), with the group's pin level added as "pin_level": a key
  * the policy endpoint refuses, so it cannot be there twice.
  */
-static int put_policy(struct lf_buf *b, const struct dev_ctx *d)
+static int put_policy(struct lf_buf *b, const struct lf_checkin_dev *d)
 {
 	const char *p = d->policy;
 	size_t n = strlen(p);
@@ -413,7 +459,7 @@ static int put_policy(struct lf_buf *b, const struct dev_ctx *d)
 
 /* The answer, written straight into out; returns 1 when the device must update. */
 static int answer(struct lf_store *s, const struct lf_principal *dev, const struct lf_jv *inv,
-		  const struct dev_ctx *d, unsigned interval, struct lf_buf *out)
+		  const struct lf_checkin_dev *d, unsigned interval, struct lf_buf *out)
 {
 	const char *dev_ts = str(inv, "timestamp_etag"), *dev_pol = str(inv, "policy_etag");
 	const char *ts = d->ts_etag;
@@ -448,11 +494,11 @@ static int answer(struct lf_store *s, const struct lf_principal *dev, const stru
 	return r < 0 ? r : update;
 }
 
-int lf_checkin(struct lf_store *s, const struct lf_principal *dev, const char *body,
-	       size_t len, unsigned interval, struct lf_seen_batch *seen, struct lf_buf *out,
-	       char *err, size_t errsz)
+int lf_checkin(struct lf_store *s, const struct lf_principal *dev, struct lf_checkin_dev *pre,
+	       const char *body, size_t len, unsigned interval, struct lf_seen_batch *seen,
+	       struct lf_buf *out, char *err, size_t errsz)
 {
-	struct dev_ctx d = { 0 };
+	struct lf_checkin_dev own = { 0 }, *d = pre ? pre : &own;
 	struct lf_jv *inv = NULL;
 	int r;
 
@@ -465,23 +511,18 @@ int lf_checkin(struct lf_store *s, const struct lf_principal *dev, const char *b
 		return bad(err, errsz, r == -EOVERFLOW ? "body is not JSON: nested too deep" :
 			   "body is not JSON (or uses a float, a duplicate key or a control character)");
 	r = validate(inv, err, errsz);
-	if (r >= 0)
-		r = lf_store_q(s, "SELECT d.inventory_hash, g.policy, g.pin_level, f.name,"
-			       " d.kernel_build_id, d.kernel_level,"
-			       " (SELECT r.sha256 FROM repo_files r WHERE r.feed_id = f.id"
-			       "  AND r.name = 'timestamp.json') AS ts,"
-			       " (SELECT COUNT(*) FROM rollouts o WHERE o.group_id = g.id"
-			       "  AND o.state = 'running') AS rolling"
+	if (r >= 0 && !pre)
+		r = lf_store_q(s, "SELECT " DEV_COLUMNS
 			       " FROM devices d JOIN device_groups g ON g.id = d.group_id"
-			       " JOIN feeds f ON f.id = g.feed_id WHERE d.id = $1", dev_row, &d, "i",
+			       " JOIN feeds f ON f.id = g.feed_id WHERE d.id = $1", dev_row, d, "i",
 			       dev->device_id);
-	if (r >= 0 && !d.found)
+	if (r >= 0 && !d->found)
 		r = -ENOENT;
 	if (r >= 0)
-		r = update_device(s, dev->device_id, inv, &d, seen);
+		r = update_device(s, dev->device_id, inv, d, seen);
 	if (r >= 0)
-		r = answer(s, dev, inv, &d, interval, out);
-	free(d.policy);
+		r = answer(s, dev, inv, d, interval, out);
+	lf_checkin_dev_release(&own);
 	lf_jv_free(inv);
 	return r;
 }
