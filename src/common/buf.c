@@ -71,6 +71,12 @@ int lf_buf_puts(struct lf_buf *b, const char *s)
 
 int lf_buf_putc(struct lf_buf *b, char c)
 {
+	/* The common case (room left, under the bound) without a call. */
+	if (b->len + 2 <= b->cap && b->len < b->max) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
 	return lf_buf_append(b, &c, 1);
 }
 

@@ -155,6 +155,17 @@ static int parse_string(struct parser *ps, char **ret, size_t *ret_len)
 			break;
 		}
 		c = (unsigned char)*ps->p;
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			/* A run of plain ASCII is copied at once, not byte by byte. */
+			const char *q = ps->p + 1;
+
+			while (q < ps->end && (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x80 &&
+			       *q != '"' && *q != '\\')
+				q++;
+			r = lf_buf_append(&b, ps->p, (size_t)(q - ps->p));
+			ps->p = q;
+			continue;
+		}
 		if (c == '"') {
 			ps->p++;
 			break;

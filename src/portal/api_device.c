@@ -105,21 +105,27 @@ int lf_api_enrol(struct lf_req *req)
 	return r;
 }
 
+/* The body is parsed by lf_checkin itself (no jansson on this path). */
 int lf_api_checkin(struct lf_req *req)
 {
-	json_t *resp = NULL;
+	struct lf_buf out = LF_BUF_INIT(LF_MAX_DEVICE_BODY);
 	int r;
 
-	if (!json_is_object(req->json))
-		return lf_req_error(req, -EINVAL, "check-in body must be a JSON object");
-	r = lf_checkin(req->store, &req->who, req->json, req->portal->cfg.checkin_interval,
-		       &req->portal->seen, &resp, req->error, sizeof(req->error));
-	if (r < 0)
+	r = lf_checkin(req->store, &req->who, req->checkin.found ? &req->checkin : NULL,
+		       req->body, req->body_len,
+		       req->portal->cfg.checkin_interval, &req->portal->seen, &out,
+		       req->error, sizeof(req->error));
+	if (r < 0) {
+		lf_buf_release(&out);
 		return r;
+	}
 	atomic_fetch_add(&req->portal->metrics.checkins, 1);
-	if (json_is_true(json_object_get(resp, "update")))
+	if (r > 0)
 		atomic_fetch_add(&req->portal->metrics.checkin_updates, 1);
-	return lf_req_json(req, 200, resp);
+	req->resp_data = (unsigned char *)lf_buf_detach(&out, &req->resp_len);
+	req->content_type = "application/json";
+	req->status = 200;
+	return 0;
 }
 
 int lf_api_events(struct lf_req *req)

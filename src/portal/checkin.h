@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "livefix/buf.h"
+
 #include "auth.h"
 #include "store.h"
 
@@ -35,15 +37,43 @@ void lf_seen_release(struct lf_seen_batch *b);
 /* Writes the waiting ids when a second has passed, or always with force. */
 int lf_seen_flush(struct lf_seen_batch *b, struct lf_store *s, bool force);
 
+/* What a check-in needs to know of its device, its group and its feed. */
+struct lf_checkin_dev {
+	char inv_hash[65];
+	char *policy;      /* owned: the group's policy, compact JSON */
+	char feed[72];
+	char build_id[130];
+	int64_t pin_level; /* -1: not pinned */
+	int64_t kernel_level;
+	char ts_etag[72];  /* of the feed's timestamp.json, quoted; "" when none */
+	bool rolling;      /* the group has a running rollout */
+	bool found;
+};
+
+void lf_checkin_dev_release(struct lf_checkin_dev *d);
+
 /*
- * A device's check-in: records its inventory (only when it changed: an idle
- * check-in writes one timestamp) and answers with when to come back, its
- * policy when the device's copy is stale, whether its feed's timestamp.json
- * changed, and the bundles a running rollout tells it to install.
+ * Authenticates a device credential and reads what its check-in needs in
+ * the same query, so that an idle check-in is one round trip to the
+ * database. Same rules as lf_auth_lookup(): -EACCES when the credential is
+ * malformed, unknown or revoked, or its device revoked.
  */
-int lf_checkin(struct lf_store *s, const struct lf_principal *dev, json_t *inv,
-	       unsigned interval, struct lf_seen_batch *seen, json_t **ret_resp,
-	       char *err, size_t errsz);
+int lf_checkin_lookup(struct lf_store *s, const char *token, struct lf_principal *ret_who,
+		      struct lf_checkin_dev *ret_dev);
+
+/*
+ * A device's check-in: parses the body (the inventory, at most 32 deep, no
+ * float, no duplicate key), records it only when it changed (an idle
+ * check-in writes one timestamp, batched through seen when given) and
+ * writes to out the answer: when to come back, the device's policy when its
+ * copy is stale, whether its feed's timestamp.json changed, and the bundles
+ * a running rollout tells it to install. pre is what lf_checkin_lookup()
+ * read, or NULL to read it here. Returns 1 when the answer tells the device
+ * to update, 0 when not, -EINVAL with err set for a bad body.
+ */
+int lf_checkin(struct lf_store *s, const struct lf_principal *dev, struct lf_checkin_dev *pre,
+	       const char *body, size_t len, unsigned interval, struct lf_seen_batch *seen,
+	       struct lf_buf *out, char *err, size_t errsz);
 
 /*
  * Records events (applied, reverted, deferred, failed) and lets the rollouts

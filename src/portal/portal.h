@@ -98,6 +98,7 @@ struct lf_req {
 	size_t body_len;
 	json_t *json;
 	struct lf_principal who;
+	struct lf_checkin_dev checkin; /* read with the credential on the check-in route */
 	/* Response, set by the handler. */
 	int status;
 	json_t *resp;

@@ -161,7 +161,11 @@ static int authenticate(struct lf_req *req)
 		return 0;
 	if (!token)
 		return 401;
-	r = lf_auth_lookup(req->store, token, &req->who);
+	/* A device's check-in reads its device with its credential: one query. */
+	if (req->route->handler == lf_api_checkin && !strncmp(token, "lfd_", 4))
+		r = lf_checkin_lookup(req->store, token, &req->who, &req->checkin);
+	else
+		r = lf_auth_lookup(req->store, token, &req->who);
 	if (r == -EACCES)
 		return 401;
 	if (r < 0)
@@ -199,7 +203,9 @@ static int run_handler(struct lf_req *req)
 {
 	int r;
 
-	if (req->body_len > 0 && strcmp(req->route->pattern, "/api/v1/feeds/{feed}/files/{file}")) {
+	/* Uploaded files are not JSON; the check-in parses its own body. */
+	if (req->body_len > 0 && strcmp(req->route->pattern, "/api/v1/feeds/{feed}/files/{file}") &&
+	    req->route->handler != lf_api_checkin) {
 		json_error_t jerr;
 
 		req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -239,6 +245,8 @@ static enum MHD_Result respond(struct lf_portal *p, struct lf_req *req, int stat
 	if (req->etag[0]) {
 		MHD_add_response_header(resp, "ETag", req->etag);
 		MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	} else if (req->content_type && !strcmp(req->content_type, "application/json")) {
+		MHD_add_response_header(resp, "Cache-Control", "no-store"); /* as send_json */
 	}
 	ret = MHD_queue_response(req->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
@@ -333,6 +341,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	lf_buf_release(&cc->body);
 	json_decref(cc->req.json);
 	json_decref(cc->req.resp);
+	lf_checkin_dev_release(&cc->req.checkin);
 	free(cc->req.resp_data);
 	free(cc);
 	*con_cls = NULL;

@@ -33,6 +33,14 @@ static void test_bound_is_hard(void **state)
 	assert_string_equal(b.data, "12345678");
 	assert_int_equal(b.len, 8);
 	lf_buf_release(&b);
+	/* Byte by byte (putc's fast path) up to the bound, then refused. */
+	b = (struct lf_buf)LF_BUF_INIT(100);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(lf_buf_putc(&b, (char)('a' + i % 26)), 0);
+	assert_int_equal(lf_buf_putc(&b, 'x'), -EOVERFLOW);
+	assert_int_equal(b.len, 100);
+	assert_int_equal(strlen(b.data), 100);
+	lf_buf_release(&b);
 }
 
 static void test_huge_request_does_not_wrap(void **state)

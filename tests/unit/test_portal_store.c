@@ -286,15 +286,30 @@ static void publish(struct lf_store *s, const char *id, int level, const char *c
 	json_decref(meta);
 }
 
+/* A check-in as the server runs it: credential and device in one query. */
 static json_t *checkin(struct lf_store *s, const char *cred, const char *inv_text)
 {
-	struct lf_principal who;
-	json_t *inv = json_loads(inv_text, 0, NULL), *resp = NULL;
+	struct lf_buf out = LF_BUF_INIT(1 << 20);
+	struct lf_checkin_dev dev = { 0 };
+	struct lf_principal who, by_auth;
+	json_t *resp;
 	char err[200];
 
-	assert_int_equal(lf_auth_lookup(s, cred, &who), 0);
-	assert_int_equal(lf_checkin(s, &who, inv, 600, NULL, &resp, err, sizeof(err)), 0);
-	json_decref(inv);
+	assert_int_equal(lf_auth_lookup(s, cred, &by_auth), 0);
+	assert_int_equal(lf_checkin_lookup(s, cred, &who, &dev), 0);
+	assert_int_equal(who.device_id, by_auth.device_id);
+	assert_int_equal(who.group_id, by_auth.group_id);
+	assert_int_equal(who.feed_id, by_auth.feed_id);
+	assert_string_equal(who.device_uid, by_auth.device_uid);
+	assert_int_equal(lf_checkin_lookup(s, "lfd_not-a-credential", &who, &dev), -EACCES);
+	assert_null(dev.policy);
+	assert_int_equal(lf_checkin_lookup(s, cred, &who, &dev), 0);
+	assert_true(lf_checkin(s, &who, &dev, inv_text, strlen(inv_text), 600, NULL, &out, err,
+			       sizeof(err)) >= 0);
+	lf_checkin_dev_release(&dev);
+	resp = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(resp);
+	lf_buf_release(&out);
 	return resp;
 }
 
@@ -512,16 +527,25 @@ static void test_bad_input_refused(void **state)
 {
 	struct ctx *c = *state;
 	char creds[1][LF_TOKEN_MAX], err[200];
+	struct lf_buf out = LF_BUF_INIT(1 << 20);
 	struct lf_principal who;
 	json_t *resp = NULL, *bad;
 
 	SKIP_IF_NO_PG(c);
 	make_fleet(c->s, 1, creds);
 	assert_int_equal(lf_auth_lookup(c->s, creds[0], &who), 0);
-	bad = json_loads("{\"hostname\":42}", 0, NULL);
-	assert_int_equal(lf_checkin(c->s, &who, bad, 600, NULL, &resp, err, sizeof(err)), -EINVAL);
+	assert_int_equal(lf_checkin(c->s, &who, NULL, "{\"hostname\":42}", 15, 600, NULL, &out, err,
+				    sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "inventory"));
-	json_decref(bad);
+	/* What the check-in's own parser refuses: 400, never a crash. */
+	static const char *const refused[] = { "", "[]", "{\"uptime\":1.5}", "{\"a\":1,\"a\":2}",
+		"{\"hostname\":\"a\\nb\"}", "{\"kernel\":{\"level\":99999999999999999999}}",
+		"{\"doctor\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", "{} x" };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		assert_int_equal(lf_checkin(c->s, &who, NULL, refused[i], strlen(refused[i]), 600, NULL,
+					    &out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(out.len, 0);
+	(void)resp;
 	bad = json_loads("{\"events\":[{\"type\":\"exploded\"}]}", 0, NULL);
 	assert_int_equal(lf_checkin_events(c->s, &who, bad, err, sizeof(err)), -EINVAL);
 	json_decref(bad);
@@ -536,23 +560,25 @@ static void test_seen_batch(void **state)
 {
 	struct ctx *c = *state;
 	char creds[3][LF_TOKEN_MAX], err[200];
+	struct lf_buf out = LF_BUF_INIT(1 << 20);
 	struct lf_seen_batch seen;
 	struct lf_principal who;
-	json_t *inv, *resp;
+	const char *inv = "{}";
 	int64_t n;
 
 	SKIP_IF_NO_PG(c);
 	make_fleet(c->s, 3, creds);
 	lf_seen_init(&seen);
-	inv = json_loads("{}", 0, NULL);
 	for (int i = 0; i < 3; i++) {
 		/* The first check-in stores the inventory at once; the second is idle. */
 		assert_int_equal(lf_auth_lookup(c->s, creds[i], &who), 0);
-		assert_int_equal(lf_checkin(c->s, &who, inv, 600, &seen, &resp, err, sizeof(err)), 0);
-		json_decref(resp);
+		assert_true(lf_checkin(c->s, &who, NULL, inv, strlen(inv), 600, &seen, &out, err,
+				       sizeof(err)) >= 0);
 		assert_int_equal(lf_store_q(c->s, "UPDATE devices SET last_seen = NULL", NULL, NULL, ""), 3);
-		assert_int_equal(lf_checkin(c->s, &who, inv, 600, &seen, &resp, err, sizeof(err)), 0);
-		json_decref(resp);
+		lf_buf_reset(&out);
+		assert_true(lf_checkin(c->s, &who, NULL, inv, strlen(inv), 600, &seen, &out, err,
+				       sizeof(err)) >= 0);
+		lf_buf_reset(&out);
 	}
 	assert_int_equal(lf_store_int(c->s, "SELECT COUNT(*) FROM devices WHERE last_seen IS NOT NULL",
 				      &n, ""), 0);
@@ -562,7 +588,7 @@ static void test_seen_batch(void **state)
 				      &n, ""), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(lf_seen_flush(&seen, c->s, true), 0); /* nothing left */
-	json_decref(inv);
+	lf_buf_release(&out);
 	lf_seen_release(&seen);
 }
 
