@@ -75,8 +75,14 @@ sysroot() { # -> the unpacked sysroot
 	for pkg in "${sysroot_pkgs[@]}"; do
 		want="$want $pkg=$(candidate "$pkg")"
 	done
+	case $want in
+	*=\ * | *=)
+		[ -f "$dir/complete" ] || die "not every one of ${sysroot_pkgs[*]} is in the arm64 lists"
+		say "the arm64 lists lack some of ${sysroot_pkgs[*]}; reusing the cached sysroot"
+		want=$(cat "$dir/complete")
+		;;
+	esac
 	if [ ! -f "$dir/complete" ] || [ "$(cat "$dir/complete")" != "$want" ]; then
-		case $want in *=\ * | *=) die "not every one of ${sysroot_pkgs[*]} is in the arm64 lists" ;; esac
 		rm -rf "$dir"
 		mkdir -p "$dir/debs" "$dir/root"
 		for pkg in $want; do
