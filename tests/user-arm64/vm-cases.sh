@@ -125,7 +125,7 @@ bundle_apply() { # pid
 }
 # The kept bundle reaches a program started later: livefix daemon patches it at exec.
 at_exec() { # -> pid of the new process in $O/s2.pid
-	$L daemon >$O/daemon.log 2>&1 &
+	$L daemon --user-budget-ms 400 >$O/daemon.log 2>&1 &
 	dp=$!
 	for _ in $(seq 100); do grep -q 'kept for new processes' $O/daemon.log && break; sleep 0.1; done
 	start out-s2 $T/target-pie $O/out-s2 1 || { kill $dp; echo "second target did not start"; return 1; }
