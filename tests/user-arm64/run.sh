@@ -145,7 +145,7 @@ echo "PASS: cross-build-targets-and-patches"
 # the dynamic loader looks, its state directory, the kernel's config in
 # /boot for livefix doctor.
 initramfs() {
-	local root=$W/root lib so
+	local root=$W/root lib so f
 	mkdir -p "$root"/{bin,boot,dev,proc,sys,run,tmp,lib/aarch64-linux-gnu,lf/bin,var/lib/livefix}
 	chmod 755 "$root"
 	install -m 755 "$ARM64_BUSYBOX" "$root/bin/busybox"
@@ -160,9 +160,9 @@ initramfs() {
 	lib=$root/lib/aarch64-linux-gnu
 	for so in $(aarch64-linux-gnu-readelf -d "$xstrip" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 		case $so in libc.so.6 | ld-linux-aarch64.so.1) continue ;; esac
-		so=$(find "$ARM64_SYSROOT/lib" "$ARM64_SYSROOT/usr/lib" -name "$so" | head -n1)
-		[ -n "$so" ] || { echo "$so: not in $ARM64_SYSROOT"; return 1; }
-		cp -L "$so" "$lib/"
+		f=$(find "$ARM64_SYSROOT/lib" "$ARM64_SYSROOT/usr/lib" -name "$so" | head -n1)
+		[ -n "$f" ] || { echo "$so: not in $ARM64_SYSROOT"; return 1; }
+		cp -L "$f" "$lib/"
 	done
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$W/initrd"
 }
