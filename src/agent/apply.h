@@ -7,6 +7,7 @@
 
 #include "livefix/bundle.h"
 #include "livefix/tuf.h"
+#include "livefix/user.h"
 
 /*
  * The update from a repository, shared by `livefix apply --repo` and the
@@ -19,6 +20,8 @@ struct lf_apply_opts {
 	size_t nkeys;
 	bool dry_run, json, allow_downgrade;
 	long min_rate, min_rate_time, timeout;
+	/* Userspace bundles: pause budget and attempts (0: the applier's defaults). */
+	struct lf_user_opts user;
 	const char *bearer, *ca_file; /* a portal's device credential and CA file */
 	const char *token_file;       /* or the file holding the credential (--token-file) */
 	/*

@@ -44,6 +44,8 @@ static const char usage[] =
 	"  --token-file FILE    https: send the device credential in FILE (lfd_...) as a\n"
 	"                       bearer token (default $LIVEFIX_TOKEN_FILE)\n"
 	"  --allow-downgrade    apply a level below the one applied\n"
+	"  --budget-ms N        userspace: longest pause of a process's threads (default 10)\n"
+	"  --retries N          userspace: attempts before giving up as busy (default 20)\n"
 	"  --json               print the result as JSON\n"
 	"\n"
 	"Exit codes: 0 applied or nothing to do, 1 other failure, 2 usage, 3 refused\n"
@@ -175,7 +177,7 @@ static int apply_user(const struct lf_apply_opts *o, const struct lf_bundle *b, 
 	if (t && (r = lf_tuf_commit(t)) < 0)
 		return lf_why_set(why, "cannot save trusted metadata: %s", strerror(-r)), r;
 	r = lf_agent_apply_user(lf_agent_state_dir(o->state_dir), lf_agent_sysroot(o->sysroot), b,
-				rep->sha256, &up_to_date, why);
+				rep->sha256, &o->user, &up_to_date, why);
 	if (r == 0)
 		rep->status = up_to_date ? "up-to-date" : "applied";
 	return r;
@@ -437,6 +439,16 @@ static int parse_long(const char *s, long min, long max, long *ret)
 	return 0;
 }
 
+static int parse_uint(const char *s, long min, long max, unsigned *ret)
+{
+	long v;
+	int r = parse_long(s, min, max, &v);
+
+	if (r == 0)
+		*ret = (unsigned)v;
+	return r;
+}
+
 static int parse_opt(struct lf_apply_opts *o, int c, const char *arg)
 {
 	switch (c) {
@@ -457,6 +469,8 @@ static int parse_opt(struct lf_apply_opts *o, int c, const char *arg)
 	case 'T': return parse_long(arg, 1, 86400, &o->timeout);
 	case 'c': o->ca_file = arg; return 0;
 	case 't': o->token_file = arg; return 0;
+	case 'b': return parse_uint(arg, 1, 10000, &o->user.budget_ms);
+	case 'R': return parse_uint(arg, 1, 1000, &o->user.retries);
 	}
 	return -EINVAL;
 }
@@ -477,6 +491,8 @@ int cmd_apply(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "ca", required_argument, NULL, 'c' },
 		{ "token-file", required_argument, NULL, 't' },
+		{ "budget-ms", required_argument, NULL, 'b' },
+		{ "retries", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

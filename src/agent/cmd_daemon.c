@@ -411,6 +411,7 @@ struct run_opts {
 	const char *state_dir, *sysroot;
 	bool once, syslog;
 	unsigned user_scan; /* seconds between /proc scans for userspace patches, 0: default */
+	unsigned user_budget_ms; /* pause budget of exec-time patching, 0: default */
 };
 
 static int run(const struct run_opts *o)
@@ -426,7 +427,7 @@ static int run(const struct run_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	if (!o->once)
-		lf_user_watch_open(d.state, o->user_scan, &uw);
+		lf_user_watch_open(d.state, o->user_scan, o->user_budget_ms, &uw);
 	do {
 		why.msg[0] = '\0';
 		r = o->once ? cycle(&d, &why) : cycle_isolated(&d, &why);
@@ -455,6 +456,7 @@ static int parse_run(const char *name, bool daemon, int argc, char **argv, struc
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "sysroot", required_argument, NULL, 'S' },
 		{ "user-scan", required_argument, NULL, 'u' },
+		{ "user-budget-ms", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -472,9 +474,14 @@ static int parse_run(const char *name, bool daemon, int argc, char **argv, struc
 			if (*end || !o->user_scan || o->user_scan > 86400 || !daemon)
 				return lf_cmd_usage_error(name, "bad value for --user-scan");
 			break;
+		case 'b':
+			o->user_budget_ms = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !o->user_budget_ms || o->user_budget_ms > 10000 || !daemon)
+				return lf_cmd_usage_error(name, "bad value for --user-budget-ms");
+			break;
 		case 'h':
 			printf("usage: livefix %s%s [--state-dir DIR] [--sysroot DIR]\n", name,
-			       daemon ? " [--once] [--syslog] [--user-scan SECS]" : "");
+			       daemon ? " [--once] [--syslog] [--user-scan SECS] [--user-budget-ms N]" : "");
 			return -1; /* help shown */
 		default: return lf_cmd_usage_error(name, "invalid option");
 		}

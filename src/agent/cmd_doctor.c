@@ -39,6 +39,7 @@ struct doctor {
 	int n;
 	struct lf_kconfig config;
 	bool have_config;
+	bool user_blocked;	/* a ptrace or /proc/PID/mem check said no */
 };
 
 __attribute__((format(printf, 4, 5)))
@@ -152,14 +153,17 @@ static void check_proc_mem(struct doctor *d)
 
 	if (p == MAP_FAILED) {
 		add(d, "/proc/PID/mem", ST_WARN, "cannot test: mmap failed");
+		d->user_blocked = true;
 		return;
 	}
 	fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	if (fd >= 0 && pwrite(fd, &one, 1, (off_t)(uintptr_t)p) == 1 && p[0] == 1)
 		add(d, "/proc/PID/mem", ST_OK, "writable (read-only pages included)");
-	else
+	else {
 		add(d, "/proc/PID/mem", ST_WARN, "not writable (%s): userspace patching unavailable",
 		    strerror(errno));
+		d->user_blocked = true;
+	}
 	if (fd >= 0)
 		close(fd);
 	munmap(p, (size_t)page);
@@ -169,14 +173,17 @@ static void check_ptrace(struct doctor *d)
 {
 	char scope[8];
 
-	if (lf_read_line("/proc/sys/kernel/yama/ptrace_scope", scope, sizeof(scope)) < 0)
+	if (lf_read_line("/proc/sys/kernel/yama/ptrace_scope", scope, sizeof(scope)) < 0) {
 		add(d, "ptrace", ST_OK, "no Yama restrictions");
-	else if (scope[0] == '3')
+	} else if (scope[0] == '3') {
 		add(d, "ptrace", ST_WARN, "Yama ptrace_scope=3: ptrace disabled, userspace patching unavailable");
-	else if (scope[0] == '2' && geteuid() != 0)
+		d->user_blocked = true;
+	} else if (scope[0] == '2' && geteuid() != 0) {
 		add(d, "ptrace", ST_WARN, "Yama ptrace_scope=2: needs CAP_SYS_PTRACE");
-	else
+		d->user_blocked = true;
+	} else {
 		add(d, "ptrace", ST_OK, "Yama ptrace_scope=%s", scope);
+	}
 }
 
 static void run_checks(struct doctor *d)
@@ -225,6 +232,7 @@ static int print_json(const struct doctor *d)
 	lf_json_init(&j, &out, true);
 	lf_json_object_begin(&j);
 	lf_json_kv_bool(&j, "kernel_livepatch", kernel_ok(d));
+	lf_json_kv_bool(&j, "user_livepatch", !d->user_blocked);
 	lf_json_key(&j, "checks");
 	lf_json_array_begin(&j);
 	for (int i = 0; i < d->n; i++) {
@@ -291,6 +299,7 @@ int cmd_doctor(int argc, char **argv)
 			printf("%-5s %-34s %s\n", status_names[d.checks[i].status], d.checks[i].name,
 			       d.checks[i].detail);
 		printf("kernel live patching: %s\n", kernel_ok(&d) ? "possible" : "NOT possible");
+		printf("userspace live patching: %s\n", d.user_blocked ? "NOT possible" : "possible");
 	}
 	if (d.have_config)
 		lf_kconfig_release(&d.config);

@@ -21,9 +21,7 @@
 
 #include "agent.h"
 #include "trust_agent.h"
-#ifndef LF_USER_ONLY
 #include "user_store.h"
-#endif
 
 #define PIDS_MAX 4096
 
@@ -267,7 +265,6 @@ static int user_revert(int argc, char **argv)
 	}
 	finish_json(j, &out);
 	free(c.pids);
-#ifndef LF_USER_ONLY
 	/* Reverted everywhere: new processes must not get it at exec either. */
 	if (!a.pid && !worst) {
 		int r = lf_agent_user_store_forget(lf_agent_state_dir(NULL), argv[i]);
@@ -276,7 +273,6 @@ static int user_revert(int argc, char **argv)
 			lf_warn("%s: reverted, but its kept bundle could not be removed: %s", argv[i],
 				lf_strerror(r));
 	}
-#endif
 	return worst;
 }
 

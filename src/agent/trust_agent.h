@@ -7,6 +7,7 @@
 
 #include "livefix/bundle.h"
 #include "livefix/tuf.h"
+#include "livefix/user.h"
 
 /* Private to the agent's trust and apply commands. */
 
@@ -68,10 +69,12 @@ bool lf_applied_is_current(const struct lf_applied *a, const char *sysroot);
 /*
  * Applies a verified userspace bundle to every process that maps its target
  * file, all or nothing, and records it. *ret_up_to_date is set when every
- * such process runs it already (nothing done).
+ * such process runs it already (nothing done). opts may be NULL; its zero
+ * budget_ms and retries mean the applier's defaults.
  */
 int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct lf_bundle *b,
-			const char *sha256, bool *ret_up_to_date, struct lf_why *why);
+			const char *sha256, const struct lf_user_opts *opts, bool *ret_up_to_date,
+			struct lf_why *why);
 
 /* One applier of userspace patches at a time (<runtime>/user.lock). */
 int lf_agent_lock_user(void);

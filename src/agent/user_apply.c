@@ -72,13 +72,18 @@ static bool process_gone(pid_t pid)
 	return lf_read_line(path, stat, sizeof(stat)) <= 0;
 }
 
-static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n, struct lf_why *why)
+static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n,
+		     const struct lf_user_opts *opts, struct lf_why *why)
 {
 	struct lf_user_opts o = LF_USER_OPTS_DEFAULT;
 	struct lf_user_result res;
 	bool *applied = calloc((size_t)n, sizeof(*applied));
 	int r = applied ? 0 : -ENOMEM, i, count = 0;
 
+	if (opts && opts->budget_ms)
+		o.budget_ms = opts->budget_ms;
+	if (opts && opts->retries)
+		o.retries = opts->retries;
 	for (i = 0; r == 0 && i < n; i++) {
 		r = lf_user_apply(p, pids[i], &o, &res);
 		if (r == 0) {
@@ -106,7 +111,8 @@ static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n, st
 }
 
 int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct lf_bundle *b,
-			const char *sha256, bool *ret_up_to_date, struct lf_why *why)
+			const char *sha256, const struct lf_user_opts *opts, bool *ret_up_to_date,
+			struct lf_why *why)
 {
 	struct lf_applied now = { .have = true };
 	struct lf_user_patch *p = NULL;
@@ -145,7 +151,7 @@ int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct
 		*ret_up_to_date = true;
 		goto store;
 	}
-	r = apply_all(p, pids, n, why);
+	r = apply_all(p, pids, n, opts, why);
 	if (r < 0)
 		goto out;
 store:

@@ -58,6 +58,7 @@ struct lf_user_watch {
 	struct lf_user_stored *v;
 	size_t n;
 	int64_t stamp;		/* of the store when loaded */
+	unsigned budget_ms;	/* 0: the applier's default */
 	bool rescan;
 	uint64_t scan_ns, next_scan;
 	struct pending pend[PENDING_MAX];
@@ -101,7 +102,8 @@ static int connector_open(void)
 	return fd;
 }
 
-int lf_user_watch_open(const char *state_dir, unsigned scan_s, struct lf_user_watch **ret)
+int lf_user_watch_open(const char *state_dir, unsigned scan_s, unsigned budget_ms,
+		       struct lf_user_watch **ret)
 {
 	struct lf_user_watch *w = calloc(1, sizeof(*w));
 	const char *off = getenv("LIVEFIX_TEST_NO_PROC_CONNECTOR");
@@ -110,6 +112,7 @@ int lf_user_watch_open(const char *state_dir, unsigned scan_s, struct lf_user_wa
 		return -ENOMEM;
 	w->state = state_dir;
 	w->stamp = -1;	/* load at the first wait, even an empty store */
+	w->budget_ms = budget_ms;
 	w->nl = off && *off ? -EPERM : connector_open();
 	if (w->nl < 0)
 		lf_notice("exec events unavailable (%s): new processes are found by scanning /proc",
@@ -171,6 +174,8 @@ static void apply_one(struct lf_user_watch *w, const struct lf_user_stored *s, p
 	struct lf_user_result res;
 	int lock = lf_agent_lock_user(), r;
 
+	if (w->budget_ms)
+		o.budget_ms = w->budget_ms;
 	if (lock < 0) {
 		lf_warn("pid %d: %s not applied: another livefix user command holds the lock", (int)pid,
 			s->id);

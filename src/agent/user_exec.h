@@ -15,8 +15,12 @@
  */
 struct lf_user_watch;
 
-/* scan_s: seconds between /proc scans (0: the default, 30; 1 without the connector). */
-int lf_user_watch_open(const char *state_dir, unsigned scan_s, struct lf_user_watch **ret);
+/*
+ * scan_s: seconds between /proc scans (0: the default, 30; 1 without the
+ * connector); budget_ms: the pause budget of each apply (0: the applier's).
+ */
+int lf_user_watch_open(const char *state_dir, unsigned scan_s, unsigned budget_ms,
+		       struct lf_user_watch **ret);
 /* Serves exec events and scans for up to seconds, or until *stop. */
 void lf_user_watch_wait(struct lf_user_watch *w, int64_t seconds, volatile sig_atomic_t *stop);
 void lf_user_watch_free(struct lf_user_watch *w);

@@ -2,8 +2,8 @@
 /*
  * One userspace applier at a time on a device (docs/USERSPACE.md): an
  * exclusive flock on $LIVEFIX_RUNTIME_DIR/user.lock, waited for up to 60 s.
- * Apart from user_apply.c so that the userspace-only build (livefix-user,
- * tests/user-arm64) links it without the trust code.
+ * Shared by livefix user (cmd_user.c), livefix apply (user_apply.c), the
+ * daemon's exec-time patching (user_exec.c) and withdrawals (withdraw.c).
  */
 #include <errno.h>
 #include <fcntl.h>

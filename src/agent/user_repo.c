@@ -183,7 +183,8 @@ static int apply_one(const struct lf_apply_opts *o, struct lf_tuf *t, const stru
 		lf_why_set(why, "cannot save trusted metadata: %s", strerror(-r));
 	} else if (mapped) {
 		lf_sha256_hex(b->data, b->len, sha);
-		r = lf_agent_apply_user(state, lf_agent_sysroot(o->sysroot), b, sha, &up_to_date, why);
+		r = lf_agent_apply_user(state, lf_agent_sysroot(o->sysroot), b, sha, &o->user,
+					&up_to_date, why);
 		it->status = up_to_date ? "up-to-date" : "applied";
 	} else if ((r = lf_agent_user_store_save(state, b)) < 0) {
 		lf_why_set(why, "bundle %s: cannot keep it for new processes: %s", b->m.id, strerror(-r));

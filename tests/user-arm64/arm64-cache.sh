@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Fetch (once) what the aarch64 test VM boots: Debian's newest
-# linux-image-6.1.0-NN-arm64 and busybox-static:arm64, unpacked under
-# $LIVEFIX_CACHE/arm64/. Nothing is installed and the host's package set and
+# linux-image-6.1.0-NN-arm64 and busybox-static:arm64, and the sysroot the
+# full agent is cross-built against (the arm64 -dev and runtime packages of
+# libelf, zlib and libsodium, and libcurl's headers: http.c loads libcurl
+# at run time), unpacked under $LIVEFIX_CACHE/arm64/. Nothing is installed and the host's package set and
 # lists are untouched: a private APT configuration (architecture arm64, its
 # own lists, cache and an empty dpkg status) over the host's sources.
 #
@@ -13,6 +15,7 @@
 #   ARM64_RELEASE  e.g. 6.1.0-56-arm64
 #   ARM64_VMLINUZ  the bootable image (gzip-compressed Image)
 #   ARM64_BUSYBOX  a static aarch64 busybox
+#   ARM64_SYSROOT  the unpacked libraries, for aarch64-linux-gnu.ini
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -62,8 +65,40 @@ fetch_deb() { # dir package version
 	echo "$file"
 }
 
+# The agent's libraries and what they pull (apt-cache depends), except libc6:
+# the cross toolchain's libc6-dev-arm64-cross provides it. Of libcurl only
+# the headers: the agent loads libcurl with dlopen (src/common/http.c).
+sysroot_pkgs=(libelf-dev libelf1 zlib1g-dev zlib1g libsodium-dev libsodium23 libcurl4-openssl-dev)
+
+sysroot() { # -> the unpacked sysroot
+	local dir=$cache/sysroot pkg want=""
+	for pkg in "${sysroot_pkgs[@]}"; do
+		want="$want $pkg=$(candidate "$pkg")"
+	done
+	case $want in
+	*=\ * | *=)
+		[ -f "$dir/complete" ] || die "not every one of ${sysroot_pkgs[*]} is in the arm64 lists"
+		say "the arm64 lists lack some of ${sysroot_pkgs[*]}; reusing the cached sysroot"
+		want=$(cat "$dir/complete")
+		;;
+	esac
+	if [ ! -f "$dir/complete" ] || [ "$(cat "$dir/complete")" != "$want" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir/debs" "$dir/root"
+		for pkg in $want; do
+			dpkg-deb -x "$(fetch_deb "$dir/debs" "${pkg%%=*}" "${pkg#*=}")" "$dir/root"
+		done
+		# libz.so -> /lib/aarch64-linux-gnu/libz.so.1.2.13: relative, into the sysroot.
+		find "$dir/root" -type l -lname '/*' | while read -r link; do
+			ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$dir/root$(readlink "$link")")" "$link"
+		done
+		echo "$want" >"$dir/complete"
+	fi
+	echo "$dir/root"
+}
+
 main() {
-	local abi rel ver dir root bb
+	local abi rel ver dir root bb sys
 	# Lists older than a day are refreshed: the newest ABI moves.
 	if [ ! -f "$apt/updated" ] || [ -n "$(find "$apt/updated" -mmin +1440)" ]; then
 		update_lists || true
@@ -91,10 +126,12 @@ main() {
 	fi
 	bb=$root/bin/busybox
 	[ -x "$bb" ] || die "$bb missing"
+	sys=$(sysroot)
 	cat >"$cache/arm64.env.tmp" <<-EOF
 		ARM64_RELEASE=$rel
 		ARM64_VMLINUZ=$root/boot/vmlinuz-$rel
 		ARM64_BUSYBOX=$bb
+		ARM64_SYSROOT=$sys
 	EOF
 	mv "$cache/arm64.env.tmp" "$cache/arm64.env"
 	cat "$cache/arm64.env"

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The userspace live patch applier on aarch64, in a qemu-system-aarch64 VM
-# (ptrace does not work through qemu-user):
-#   1. cross-build livefix-user (the agent's user commands, static) with
-#      meson -Duser_only=true and aarch64-linux-gnu.ini;
-#   2. cross-build tests/user's programs and patch objects (mkpatch.sh with
-#      CC/LD of the cross toolchain);
-#   3. boot Debian's newest linux-image-6.1.0-NN-arm64 (arm64-cache.sh) with
-#      a busybox-static:arm64 initramfs that runs vm-cases.sh;
-#   4. print the cases' PASS/FAIL lines and the pause figures measured there.
+# The device agent on aarch64, in a qemu-system-aarch64 VM (ptrace does not
+# work through qemu-user):
+#   1. fetch Debian's newest linux-image-6.1.0-NN-arm64, busybox-static and
+#      a sysroot of the agent's arm64 libraries (arm64-cache.sh);
+#   2. cross-build the full agent livefix against that sysroot with
+#      meson -Dagent_only=true and aarch64-linux-gnu.ini (dynamically linked);
+#   3. cross-build tests/user's programs and patch objects (mkpatch.sh with
+#      CC/LD of the cross toolchain), and on the host a root of trust and
+#      signed userspace bundles (livefix-build keygen, repo init, bundle);
+#   4. boot the kernel with a busybox initramfs holding the agent, its
+#      libraries and the dynamic loader, that runs vm-cases.sh;
+#   5. print the cases' PASS/FAIL lines and the pause figures measured there.
 set -u
 src=${LIVEFIX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${LIVEFIX_BUILD:-$src/build/main}
@@ -19,6 +22,7 @@ A=$src/tests/user-arm64
 XCC=aarch64-linux-gnu-gcc-12
 XLD=aarch64-linux-gnu-ld
 XLIB=/usr/aarch64-linux-gnu/lib
+LB=$build/src/builder/livefix-build
 W=$(mktemp -d /tmp/livefix-user-arm64.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
@@ -31,14 +35,32 @@ for tool in $XCC $XLD qemu-system-aarch64 cpio; do
 	fi
 done
 [ -f $XLIB/libc.so.6 ] || { echo "SKIP: user-arm64 (libc6-dev-arm64-cross missing)"; exit 0; }
+[ -x "$LB" ] || { fail build "$LB missing: build the host's livefix-build first"; exit 1; }
 
-# ---- 1. the agent's user commands, cross-built ----
+# ---- 1. kernel, busybox and the agent's libraries for arm64 ----
+if ! env=$(LIVEFIX_CACHE=$cache "$A/arm64-cache.sh"); then
+	fail vm "no arm64 kernel, busybox or sysroot (see arm64-cache.sh)"
+	exit 1
+fi
+eval "$env"
+
+# ---- 2. the full agent, cross-built against the sysroot ----
+# The sysroot's path reaches aarch64-linux-gnu.ini as a meson constant from
+# a cross file given before it; a new path or an older configuration (the
+# former -Duser_only build) means a new build directory.
 cross_agent() {
-	if [ ! -f "$xbuild/build.ninja" ]; then
-		meson setup --cross-file "$A/aarch64-linux-gnu.ini" -Duser_only=true -Dtests=disabled \
-			--werror "$xbuild" "$src" || return 1
+	local ini=$xbuild-sysroot.ini
+	printf "[constants]\nsysroot = '%s'\n" "$ARM64_SYSROOT" >"$ini.new"
+	if ! cmp -s "$ini.new" "$ini" || ! grep -qs agent_only "$xbuild/meson-private/cmd_line.txt"; then
+		rm -rf "$xbuild"
+		mv "$ini.new" "$ini"
 	fi
-	ninja -C "$xbuild" -j2 src/agent/livefix-user src/user/liblf_user.a src/common/liblf_common.a
+	rm -f "$ini.new"
+	if [ ! -f "$xbuild/build.ninja" ]; then
+		meson setup --cross-file "$ini" --cross-file "$A/aarch64-linux-gnu.ini" -Dagent_only=true \
+			-Dtests=disabled --werror "$xbuild" "$src" || return 1
+	fi
+	ninja -C "$xbuild" -j2 src/agent/livefix src/user/liblf_user.a src/common/liblf_common.a
 }
 if ! cross_agent >"$W/cross.log" 2>&1; then
 	tail -n 30 "$W/cross.log"
@@ -46,8 +68,12 @@ if ! cross_agent >"$W/cross.log" 2>&1; then
 	exit 1
 fi
 echo "PASS: cross-build"
+xstrip=$W/livefix.stripped
+aarch64-linux-gnu-strip -o "$xstrip" "$xbuild/src/agent/livefix" &&
+	echo "user-arm64: livefix for aarch64: $(stat -c %s "$xstrip") bytes stripped" \
+		"($(stat -c %s "$xbuild/src/agent/livefix") with debug info)" >&2
 
-# ---- 2. test programs and patches for aarch64 ----
+# ---- 3. test programs, patches and signed bundles for aarch64 ----
 build_all() {
 	set -e
 	mkdir -p "$W/t"
@@ -81,9 +107,31 @@ build_all() {
 	# The right build-id, the wrong machine: an x86_64 object.
 	"$S/mkpatch.sh" x86.o target-pie x86-1 1 $P/simple.c "func compute compute_v2"
 	rm -f target-other	# only its build-id was needed
+	bundles
 	# arch-aarch64.c's encoders against the assembler's words (arch-test.c).
 	$XCC -O2 -static -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/include" -I"$src/src/user" \
 		-o arch-test "$A/arch-test.c" "$xbuild/src/user/liblf_user.a" "$xbuild/src/common/liblf_common.a"
+}
+# A root of trust made on the host, as a release engineer would: the VM pins
+# root.json and applies bundles signed by the targets key, and refuses one
+# signed by a key without that role. The private keys stay on the host.
+bundles() {
+	local role
+	mkdir -p "$W/keys"
+	for role in root targets snapshot timestamp; do
+		"$LB" keygen --role $role -o "$W/keys/$role.key" >/dev/null
+	done
+	"$LB" repo init "$W/keys/repo" --root-key "$W/keys/root.key" --targets-key "$W/keys/targets.key.pub" \
+		--snapshot-key "$W/keys/snapshot.key.pub" --timestamp-key "$W/keys/timestamp.key.pub" >/dev/null
+	cp "$W/keys/repo/root.json" root.json
+	"$LB" bundle --kind user --payload simple-pie.o --target-elf target-pie --level 1 \
+		--cve CVE-2026-0001:high --key "$W/keys/targets.key" -o simple.lfb
+	"$LB" bundle --kind user --payload simple-pie.o --target-elf target-pie --level 1 \
+		--key "$W/keys/snapshot.key" -o wrongrole.lfb
+	# What the VM compares with: the build-id the kept bundle is named after,
+	# and the version the host's agent of the same tree prints.
+	aarch64-linux-gnu-readelf -n target-pie | awk '/Build ID:/ { print $3 }' >target-pie.build-id
+	"$build/src/agent/livefix" version >version.txt
 }
 if ! (build_all) >"$W/build.log" 2>&1; then
 	tail -n 30 "$W/build.log"
@@ -92,25 +140,30 @@ if ! (build_all) >"$W/build.log" 2>&1; then
 fi
 echo "PASS: cross-build-targets-and-patches"
 
-# ---- 3. the VM ----
-if ! env=$(LIVEFIX_CACHE=$cache "$A/arm64-cache.sh"); then
-	fail vm "no arm64 kernel or busybox (see arm64-cache.sh)"
-	exit 1
-fi
-eval "$env"
-
+# ---- 4. the VM ----
+# The agent as a device runs it: stripped, its libraries beside libc where
+# the dynamic loader looks, its state directory, the kernel's config in
+# /boot for livefix doctor.
 initramfs() {
-	local root=$W/root
-	mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,lib/aarch64-linux-gnu,lf/bin}
+	local root=$W/root lib so f
+	mkdir -p "$root"/{bin,boot,dev,proc,sys,run,tmp,lib/aarch64-linux-gnu,lf/bin,var/lib/livefix}
 	chmod 755 "$root"
 	install -m 755 "$ARM64_BUSYBOX" "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	install -m 755 "$src/tests/kernel/vm-init.sh" "$root/init"
 	install -m 644 "$A/vm-cases.sh" "$root/lf/main.sh"
-	install -m 755 "$xbuild/src/agent/livefix-user" "$root/lf/bin/livefix"
+	install -m 755 "$xstrip" "$root/lf/bin/livefix"
 	cp -a "$W/t" "$root/lf/t"
+	install -m 644 "$(dirname "$ARM64_VMLINUZ")/config-$ARM64_RELEASE" "$root/boot/"
 	install -m 755 $XLIB/ld-linux-aarch64.so.1 "$root/lib/"
 	install -m 755 $XLIB/libc.so.6 "$root/lib/aarch64-linux-gnu/"
+	lib=$root/lib/aarch64-linux-gnu
+	for so in $(aarch64-linux-gnu-readelf -d "$xstrip" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		case $so in libc.so.6 | ld-linux-aarch64.so.1) continue ;; esac
+		f=$(find "$ARM64_SYSROOT/lib" "$ARM64_SYSROOT/usr/lib" -name "$so" | head -n1)
+		[ -n "$f" ] || { echo "$so: not in $ARM64_SYSROOT"; return 1; }
+		cp -L "$f" "$lib/"
+	done
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$W/initrd"
 }
 if ! initramfs >"$W/initramfs.log" 2>&1; then
@@ -133,7 +186,7 @@ rc=$?
 t1=$(date +%s)
 echo "user-arm64: $ARM64_RELEASE booted, cases ran in $((t1 - t0)) s (qemu exit $rc)" >&2
 
-# ---- 4. results ----
+# ---- 5. results ----
 sed -n 's/\r$//; s/^LF-RESULT: //p' "$W/console.log"
 sed -n 's/\r$//; s/^LF-PAUSE: /user-arm64: pause, /p' "$W/console.log" >&2
 keep=$cache/arm64/last-console.log	# every agent command and its output

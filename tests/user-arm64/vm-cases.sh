@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-# The aarch64 userspace cases, run by busybox sh inside the arm64 VM
-# (tests/user-arm64/run.sh builds everything on the host). Test programs
-# from tests/user print their functions' results every few ms; they are
-# patched live by the cross-built agent, checked, reverted and checked.
+# The aarch64 cases, run by busybox sh inside the arm64 VM
+# (tests/user-arm64/run.sh builds everything on the host): the cross-built
+# agent's version and doctor, a signed bundle, and the userspace applier.
+# Test programs from tests/user print their functions' results every few
+# ms; they are patched live by the agent, checked, reverted and checked.
 # Results go to the console as "LF-RESULT: PASS: name" lines.
 # shellcheck shell=sh
 
@@ -74,6 +75,97 @@ roundtrip() { # name pid out patch id regex
 
 # ---- the encoders, checked against the assembler (arch-test.c) ----
 $T/arch-test | sed 's/^/LF-RESULT: /'
+
+# ---- the full agent: version, doctor ----
+v=$($L version 2>&1)
+[ "$v" = "$(cat $T/version.txt)" ] && pass agent-version || fail agent-version "'$v', want '$(cat $T/version.txt)'"
+
+# Debian's arm64 6.1 kernel has no livepatch (no CONFIG_LIVEPATCH, no
+# KALLSYMS_ALL, no /sys/kernel/livepatch); ptrace and /proc/PID/mem work.
+$L doctor >$O/doctor.txt 2>&1
+rc=$?
+echo "vm: doctor (exit $rc):"; sed 's/^/vm:   /' $O/doctor.txt
+bad=
+for re in "^ok +kernel +$(uname -r) \(aarch64\)" '^ok +kernel config +/boot/config-' \
+	'^fail +CONFIG_LIVEPATCH +not set' '^fail +CONFIG_KALLSYMS_ALL +not set' \
+	'^fail +/sys/kernel/livepatch +missing' '^ok +ptrace ' '^ok +/proc/PID/mem +writable' \
+	'^kernel live patching: NOT possible$' '^userspace live patching: possible$'; do
+	grep -Eq "$re" $O/doctor.txt || bad="$bad [$re]"
+done
+[ $rc = 6 ] && [ -z "$bad" ] && pass doctor-no-kernel-livepatch-userspace-ok ||
+	fail doctor-no-kernel-livepatch-userspace-ok "exit $rc, lacks$bad"
+$L doctor --json >$O/doctor.json 2>&1
+rc=$?
+if [ $rc = 6 ] && grep -Eq '"kernel_livepatch": ?false' $O/doctor.json &&
+   grep -Eq '"user_livepatch": ?true' $O/doctor.json; then
+	pass doctor-json
+else
+	fail doctor-json "exit $rc: $(cat $O/doctor.json)"
+fi
+
+# ---- a signed userspace bundle: livefix apply X.lfb, at exec, user revert ----
+# root.json, made on the host, is pinned; bundles are verified against it.
+kept=/var/lib/livefix/user/$(cat $T/target-pie.build-id).lfb
+bundle_apply() { # pid
+	$L apply $T/simple.lfb >$O/b0.log 2>&1 && { echo "applied with no root pinned"; return 1; }
+	grep -q 'no trusted root' $O/b0.log || { echo "no root: $(cat $O/b0.log)"; return 1; }
+	$L trust init $T/root.json >$O/b1.log 2>&1 || { echo "trust init: $(cat $O/b1.log)"; return 1; }
+	$L apply $T/wrongrole.lfb >$O/b2.log 2>&1
+	rc=$?
+	[ $rc = 3 ] && grep -q 'do not hold this role' $O/b2.log && no_patch $1 && [ ! -e $kept ] ||
+		{ echo "wrong-role bundle: exit $rc: $(cat $O/b2.log)"; return 1; }
+	$L apply $BUDGET $T/simple.lfb >$O/b3.log 2>&1 || { echo "apply: $(cat $O/b3.log)"; return 1; }
+	grep -q '^applied: userspace patch .* level 1 (1 CVE' $O/b3.log || { echo "apply said: $(cat $O/b3.log)"; return 1; }
+	wait_for out-s '^c=21 .* w=ok e=0 ' || { echo "patched output not seen: $(line out-s)"; return 1; }
+	listed $1 simple-pie || { echo "not listed: $($L user list --pid $1)"; return 1; }
+	[ -s $kept ] && cmp -s $kept $T/simple.lfb || { echo "bundle not kept as $kept"; return 1; }
+	$L apply $BUDGET $T/simple.lfb >$O/b4.log 2>&1 && grep -q '^up-to-date: userspace patch' $O/b4.log ||
+		{ echo "second apply: $(cat $O/b4.log)"; return 1; }
+	echo "vm: bundle: $(cat $O/b3.log)" >&2
+}
+# The kept bundle reaches a program started later: livefix daemon patches it at exec.
+at_exec() { # -> pid of the new process in $O/s2.pid
+	$L daemon --user-budget-ms 400 >$O/daemon.log 2>&1 &
+	dp=$!
+	for _ in $(seq 100); do grep -q 'kept for new processes' $O/daemon.log && break; sleep 0.1; done
+	start out-s2 $T/target-pie $O/out-s2 1 || { kill $dp; echo "second target did not start"; return 1; }
+	echo $tp >$O/s2.pid
+	wait_for out-s2 '^c=21 .* w=ok e=0 ' || { kill $dp; echo "not patched: $(line out-s2); $(cat $O/daemon.log)"; return 1; }
+	kill $dp
+	wait $dp 2>/dev/null
+	grep -q "pid $tp: applied [^ ]* level 1 (patch simple-pie) at exec" $O/daemon.log ||
+		{ echo "daemon: $(cat $O/daemon.log)"; return 1; }
+	echo "vm: exec: $(grep 'applied .* at exec' $O/daemon.log)" >&2
+}
+# Reverted everywhere (both processes), and no longer kept for new ones.
+bundle_revert() { # pids
+	$L user revert simple-pie $BUDGET >$O/b5.log 2>&1 || { echo "revert: $(cat $O/b5.log)"; return 1; }
+	for o in out-s out-s2; do
+		[ -s $O/$o ] || continue
+		wait_for $o "$ORIG" || { echo "$o: original output not back: $(line $o)"; return 1; }
+	done
+	for p in "$@"; do
+		no_patch $p || { echo "still listed in $p after revert"; return 1; }
+	done
+	[ ! -e $kept ] || { echo "$kept still kept after revert everywhere"; return 1; }
+	running $1 out-s || { echo "target not running"; return 1; }
+	echo "vm: revert: $(cat $O/b5.log | tr '\n' ' ')" >&2
+}
+if start out-s $T/target-pie $O/out-s 1 && wait_for out-s "$ORIG"; then
+	sp=$tp
+	if r=$(bundle_apply $sp); then
+		pass signed-bundle-apply
+		if r=$(at_exec); then pass daemon-patches-new-process-at-exec; else fail daemon-patches-new-process-at-exec "$r"; fi
+		s2=$(cat $O/s2.pid 2>/dev/null)
+		if r=$(bundle_revert $sp $s2); then pass user-revert-everywhere; else fail user-revert-everywhere "$r"; fi
+		[ -n "$s2" ] && kill -9 $s2
+	else
+		fail signed-bundle-apply "$r"
+	fi
+	kill -9 $sp
+else
+	fail signed-bundle-apply "target did not start: $(line out-s)"
+fi
 
 # ---- PIE and non-PIE executables, 4 worker threads each ----
 for t in pie nopie; do
