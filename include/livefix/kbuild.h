@@ -17,7 +17,8 @@
 
 /*
  * A kernel image decompressed into memory: the vmlinux ELF, either given
- * directly or found inside a bzImage (XZ, GZIP or ZSTD payload).
+ * directly or found inside a bzImage (XZ, GZIP or ZSTD payload), or an arm64
+ * Image, raw or gzip-compressed as a whole (Debian's arm64 vmlinuz).
  */
 struct lf_kimage;
 
@@ -32,7 +33,9 @@ void lf_kimage_free(struct lf_kimage *image);
  * lf_ksyms_read_module() gives its symbols (module.c).
  */
 int lf_kimage_open_module(const char *path, struct lf_kimage **ret_image);
-/* "xz", "gzip", "zstd", "none" (a vmlinux was given) or "module". */
+/* ELF machine of the kernel: EM_X86_64, EM_AARCH64 (a raw arm64 Image), 0 for a module. */
+uint16_t lf_kimage_machine(const struct lf_kimage *image);
+/* "xz", "gzip", "zstd", "none" (a vmlinux or raw Image was given) or "module". */
 const char *lf_kimage_compression(const struct lf_kimage *image);
 /* The vmlinux ELF bytes (borrowed). */
 const uint8_t *lf_kimage_elf(const struct lf_kimage *image, size_t *ret_len);
@@ -61,6 +64,7 @@ struct lf_ksyms {
 	size_t *by_name;        /* indices into syms, sorted by name, then position */
 	char *pool;
 	const char *source;     /* "kallsyms", "System.map", "ELF symtab" */
+	uint64_t image_base;    /* raw arm64 Image: address of its first byte, else 0 */
 };
 
 #define LF_KSYMS_MAX (8u << 20)
