@@ -132,6 +132,8 @@ struct lf_ktree_config {
 	const char *kernelvariables; /* Debian .kernelvariables or NULL */
 	const char *kcflags;        /* extra KCFLAGS for rebuilt units (tests) */
 	const char *log_path;       /* make output is appended here */
+	const char *arch;           /* kbuild ARCH for a cross build ("arm64"), or NULL */
+	const char *cross_compile;  /* CROSS_COMPILE prefix ("aarch64-linux-gnu-"), or NULL */
 	int jobs;
 };
 
@@ -140,7 +142,10 @@ struct lf_ktree {
 	char objdir[4096];
 	char journal[4096];         /* crash journal of a patch in progress */
 	char key[65];
-	char cc[256];               /* compiler named by the kernel variables */
+	char cc[256];               /* compiler named by the kernel variables (with the
+				     * cross prefix: aarch64-linux-gnu-gcc-12) */
+	char arch_arg[32];          /* "ARCH=arm64" or "" */
+	char cross_arg[96];         /* "CROSS_COMPILE=aarch64-linux-gnu-" or "" */
 	bool reused;                /* prepared by an earlier run */
 	double prepare_seconds;
 	int lock_fd;
