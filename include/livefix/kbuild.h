@@ -144,6 +144,7 @@ struct lf_ktree {
 	char key[65];
 	char cc[256];               /* compiler named by the kernel variables (with the
 				     * cross prefix: aarch64-linux-gnu-gcc-12) */
+	char cc_version[256];       /* first line of `cc --version` */
 	char arch_arg[32];          /* "ARCH=arm64" or "" */
 	char cross_arg[96];         /* "CROSS_COMPILE=aarch64-linux-gnu-" or "" */
 	bool reused;                /* prepared by an earlier run */

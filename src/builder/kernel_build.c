@@ -159,6 +159,35 @@ static int load_image(struct run *ru)
 	return check_arch(ru);
 }
 
+/*
+ * The config records the compiler the kernel was built with
+ * (CONFIG_CC_VERSION_TEXT="gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0"). A
+ * different one may still produce the same code for the units at hand, so
+ * this only warns, naming both; the fidelity check decides. Program names
+ * differ legitimately (gcc-12 vs aarch64-linux-gnu-gcc-12): only what
+ * follows the first space is compared.
+ */
+static void compare_compiler(const struct run *ru)
+{
+	static const char key[] = "\nCONFIG_CC_VERSION_TEXT=\"";
+	char *config, *p, *ours = strchr(ru->tree.cc_version, ' ');
+	size_t len, n;
+
+	if (!ours || lf_read_file(ru->o->config, 4u << 20, &config, &len) < 0)
+		return;
+	p = strstr(config, key);
+	if (p) {
+		p += sizeof(key) - 1;
+		n = strcspn(p, "\"\n");
+		p[n] = '\0';
+		if (strchr(p, ' ') && strcmp(strchr(p, ' '), ours))
+			lf_warn("compiler: the kernel was built with '%s', this build uses '%s': "
+				"functions may differ (the fidelity check decides)", p,
+				ru->tree.cc_version);
+	}
+	free(config);
+}
+
 static int open_tree(struct run *ru)
 {
 	const struct kbuild_opts *o = ru->o;
@@ -186,6 +215,7 @@ static int open_tree(struct run *ru)
 		return lf_log_errno(r, "build tree: cannot prepare (see %s)", ru->log);
 	printf("build tree %s: %s (%.1f s), compiler %s\n", ru->tree.objdir,
 	       ru->tree.reused ? "reused" : "prepared", now() - t0, ru->tree.cc);
+	compare_compiler(ru);
 	return 0;
 }
 

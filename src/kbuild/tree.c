@@ -187,6 +187,7 @@ static int tree_key(const struct lf_ktree_config *cfg, struct lf_ktree *t)
 	if (r < 0)
 		return -ENOENT; /* the kernel's compiler is not installed */
 	crypto_generichash_update(&h, (const unsigned char *)version, strlen(version));
+	snprintf(t->cc_version, sizeof(t->cc_version), "%.*s", (int)strcspn(version, "\n"), version);
 	crypto_generichash_update(&h, (const unsigned char *)t->srcdir, strlen(t->srcdir) + 1);
 	crypto_generichash_final(&h, out, sizeof(out));
 	for (i = 0; i < sizeof(out); i++)
