@@ -272,16 +272,54 @@ static bool is_arm64_image(const uint8_t *d, size_t len)
 	return len >= 0x40 && !memcmp(d + 0x38, "ARM\x64", 4);
 }
 
-/* The GNU build-id note of .notes, found by its header (the Image has no PT_NOTE). */
+/*
+ * Whether file offset `at` lies inside an ELF file embedded in the Image
+ * (the vDSOs: a header "\177ELF" at most 256 KiB before it whose section
+ * header table, the end of such a file, lies after it).
+ */
+static bool in_embedded_elf(const struct lf_kimage *img, size_t at)
+{
+	size_t lo = at > (256u << 10) ? at - (256u << 10) : 0;
+
+	for (size_t e = at; e-- > lo;) {
+		const uint8_t *h = img->elf + e;
+		uint64_t shoff, shsize;
+
+		if (h[0] != 0x7f || img->len - e < 64 || memcmp(h, ELFMAG, SELFMAG))
+			continue;
+		if (h[EI_CLASS] == ELFCLASS64) {
+			memcpy(&shoff, h + 0x28, 8);
+			shsize = (uint64_t)(h[0x3a] | h[0x3b] << 8) * (h[0x3c] | h[0x3d] << 8);
+		} else {
+			shoff = le32(h + 0x20);
+			shsize = (uint64_t)(h[0x2e] | h[0x2f] << 8) * (h[0x30] | h[0x31] << 8);
+		}
+		if (shoff < img->len && shoff + shsize > at - e)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The GNU build-id note of the kernel's own .notes, found by its header
+ * (the Image has no PT_NOTE). The vDSOs embedded in the Image have
+ * build-id notes too (and "Linux" notes after them), so a note inside an
+ * embedded ELF file is skipped.
+ */
 static void find_build_id(struct lf_kimage *img)
 {
 	static const uint8_t hdr[] = { 4, 0, 0, 0, 20, 0, 0, 0, NT_GNU_BUILD_ID, 0, 0, 0,
 				       'G', 'N', 'U', 0 };
-	const uint8_t *p = memmem(img->elf, img->len, hdr, sizeof(hdr));
+	const uint8_t *p = img->elf, *end = img->elf + img->len;
 
-	if (p && (size_t)(img->elf + img->len - p) >= sizeof(hdr) + 20) {
-		memcpy(img->build_id, p + sizeof(hdr), 20);
-		img->build_id_len = 20;
+	while ((p = memmem(p, (size_t)(end - p), hdr, sizeof(hdr)))) {
+		if ((size_t)(end - p) >= sizeof(hdr) + 20 &&
+		    !in_embedded_elf(img, (size_t)(p - img->elf))) {
+			memcpy(img->build_id, p + sizeof(hdr), 20);
+			img->build_id_len = 20;
+			return;
+		}
+		p++;
 	}
 }
 

@@ -42,6 +42,22 @@ cross_kallsyms() {
 	else
 		fail cross-kallsyms "booted kernel '$got', decoded $n lines"
 	fi
+	# The identity a bundle names: the build-id of the kernel's own .notes (not
+	# an embedded vDSO's) and the /proc/version banner (not init/version.o's).
+	local id notes pv
+	"$bin" bundle --kind kernel --payload "$f" --target-kernel-image "$KA_IMAGE" --level 1 \
+		--unsigned -o "$work/arm64-id.lfb" >/dev/null 2>"$f.err" ||
+		{ fail cross-identity "bundle: $(tail -1 "$f.err")"; return; }
+	id=$(grep -ao '"target":{[^}]*}' "$work/arm64-id.lfb")
+	notes=$(sed -n 's/^NOTES //p' "$work/vm-arm64/identity")
+	pv=$(sed -n 's/^PROCVERSION //p' "$work/vm-arm64/identity")
+	local bid=${id#*\"build_id\":\"}; bid=${bid%%\"*}
+	local sha=${id#*\"proc_version_sha1\":\"}; sha=${sha%%\"*}
+	if [[ $id == *'"arch":"aarch64"'* && ${#bid} = 40 && $notes == *"474e5500$bid"* && -n $pv && $sha = "$pv" ]]; then
+		pass "cross-identity (bundle target aarch64, build-id $bid and /proc/version sha1 as the booted kernel reports them)"
+	else
+		fail cross-identity "bundle '$id', kernel notes '${notes:0:120}', /proc/version sha1 '$pv'"
+	fi
 }
 
 # The one-file fix for arm64: verified against the image, diffed, module refused.

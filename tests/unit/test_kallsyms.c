@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "livefix/kbuild.h"
 
@@ -271,6 +272,23 @@ static void test_arm64_relocated_base(void **state)
 	assert_null(lf_kimage_at(img, IMG_A64 + b.len - 2, 4));
 	assert_int_equal(lf_kimage_build_id(img, bid, sizeof(bid)), 0);
 	assert_string_equal(bid, "0102030405060708090a0b0c0d0e0f1011121314");
+	assert_string_equal(lf_kimage_compression(img), "none");
+	lf_kimage_free(img);
+
+	/* The same Image gzip'd as a whole (Image.gz). */
+	snprintf(path, sizeof(path), "/tmp/test_kallsyms_image.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	gzFile gz = gzdopen(fd, "wb");
+	assert_non_null(gz);
+	assert_int_equal(gzwrite(gz, b.d, (unsigned)b.len), (int)b.len);
+	assert_int_equal(gzclose(gz), Z_OK);
+	assert_int_equal(lf_kimage_open(path, &img), 0);
+	unlink(path);
+	assert_string_equal(lf_kimage_compression(img), "gzip");
+	assert_int_equal(lf_kimage_machine(img), 183);
+	assert_non_null(lf_kimage_at(img, STEXT_A64, 4));
+	assert_memory_equal(lf_kimage_at(img, STEXT_A64, 4), b.d + 0x10000, 4);
 	lf_kimage_free(img);
 	free(b.d);
 
