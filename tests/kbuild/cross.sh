@@ -143,6 +143,22 @@ cross_mismatches() {
 	fi
 }
 
+# A device maker's arm64 config that claims CONFIG_LIVEPATCH: verified and
+# diffed, then refused as not supported yet (no AArch64 klp relocations).
+cross_livepatch_config() {
+	local o=$work/cross-lp cfg=$work/config-arm64-lp
+	{ cat "$KA_CONFIG"; echo CONFIG_LIVEPATCH=y; } >"$cfg"
+	cross_kernel "$o" --cross aarch64 --config "$cfg" --image "$KA_IMAGE" \
+		--patch "$data/cmdline.patch" --keep-work "$work/cross-lp-w"
+	if [ "$(cat "$o.rc")" = 6 ] && has "$o.out" 'config with CONFIG_LIVEPATCH' &&
+		has "$o.out" 'changed fs/proc/cmdline.o cmdline_proc_show' &&
+		has "$o.err" 'livepatch modules for aarch64 kernels are not supported yet' && [ ! -e "$work/cross.ko" ]; then
+		pass "cross-livepatch-config (diffed, then refused as not supported yet, exit 6)"
+	else
+		fail cross-livepatch-config "exit $(cat "$o.rc"): $(tail -1 "$o.err")"
+	fi
+}
+
 test_cross() {
 	command -v aarch64-linux-gnu-gcc-12 >/dev/null ||
 		{ skip cross "aarch64-linux-gnu-gcc-12 missing: scripts/deps.sh installs gcc-aarch64-linux-gnu"; return; }
@@ -151,4 +167,5 @@ test_cross() {
 	cross_mismatches
 	cross_fix_cold_warm
 	cross_wrong_optimisation
+	cross_livepatch_config
 }
