@@ -17,7 +17,8 @@
 
 /*
  * A kernel image decompressed into memory: the vmlinux ELF, either given
- * directly or found inside a bzImage (XZ, GZIP or ZSTD payload).
+ * directly or found inside a bzImage (XZ, GZIP or ZSTD payload), or an arm64
+ * Image, raw or gzip-compressed as a whole (Debian's arm64 vmlinuz).
  */
 struct lf_kimage;
 
@@ -32,7 +33,9 @@ void lf_kimage_free(struct lf_kimage *image);
  * lf_ksyms_read_module() gives its symbols (module.c).
  */
 int lf_kimage_open_module(const char *path, struct lf_kimage **ret_image);
-/* "xz", "gzip", "zstd", "none" (a vmlinux was given) or "module". */
+/* ELF machine of the kernel: EM_X86_64, EM_AARCH64 (a raw arm64 Image), 0 for a module. */
+uint16_t lf_kimage_machine(const struct lf_kimage *image);
+/* "xz", "gzip", "zstd", "none" (a vmlinux or raw Image was given) or "module". */
 const char *lf_kimage_compression(const struct lf_kimage *image);
 /* The vmlinux ELF bytes (borrowed). */
 const uint8_t *lf_kimage_elf(const struct lf_kimage *image, size_t *ret_len);
@@ -61,6 +64,7 @@ struct lf_ksyms {
 	size_t *by_name;        /* indices into syms, sorted by name, then position */
 	char *pool;
 	const char *source;     /* "kallsyms", "System.map", "ELF symtab" */
+	uint64_t image_base;    /* raw arm64 Image: address of its first byte, else 0 */
 };
 
 #define LF_KSYMS_MAX (8u << 20)
@@ -128,6 +132,8 @@ struct lf_ktree_config {
 	const char *kernelvariables; /* Debian .kernelvariables or NULL */
 	const char *kcflags;        /* extra KCFLAGS for rebuilt units (tests) */
 	const char *log_path;       /* make output is appended here */
+	const char *arch;           /* kbuild ARCH for a cross build ("arm64"), or NULL */
+	const char *cross_compile;  /* CROSS_COMPILE prefix ("aarch64-linux-gnu-"), or NULL */
 	int jobs;
 };
 
@@ -136,7 +142,11 @@ struct lf_ktree {
 	char objdir[4096];
 	char journal[4096];         /* crash journal of a patch in progress */
 	char key[65];
-	char cc[256];               /* compiler named by the kernel variables */
+	char cc[256];               /* compiler named by the kernel variables (with the
+				     * cross prefix: aarch64-linux-gnu-gcc-12) */
+	char cc_version[256];       /* first line of `cc --version` */
+	char arch_arg[32];          /* "ARCH=arm64" or "" */
+	char cross_arg[96];         /* "CROSS_COMPILE=aarch64-linux-gnu-" or "" */
 	bool reused;                /* prepared by an earlier run */
 	double prepare_seconds;
 	int lock_fd;

@@ -5,6 +5,7 @@
  * bundle, the manifest, signing and writing.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,10 +107,11 @@ static int read_banner(struct bundle_opts *o, const uint8_t *elf, size_t len, co
 {
 	static const char prefix[] = "Linux version ";
 	const uint8_t *p = elf, *end = elf + len;
+	bool found = false;
 
 	while ((p = memmem(p, (size_t)(end - p), prefix, sizeof(prefix) - 1))) {
 		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p) < 512 ? (size_t)(end - p) : 512);
-		const char *rel = (const char *)p + sizeof(prefix) - 1;
+		const char *rel = (const char *)p + sizeof(prefix) - 1, *num;
 		size_t rlen = strcspn(rel, " ");
 
 		/* The banner ends in a newline and a NUL; format strings do not. */
@@ -117,10 +119,20 @@ static int read_banner(struct bundle_opts *o, const uint8_t *elf, size_t len, co
 		    rel[0] != '%') {
 			snprintf(o->id.release, sizeof(o->id.release), "%.*s", (int)rlen, rel);
 			lf_sha1_hex(p, (size_t)(nl + 1 - p), o->id.proc_version_sha1);
-			return 0;
+			found = true;
+			/*
+			 * 6.1 links two banners: init/version.o's with an empty
+			 * build number ("... # SMP ...") and the one
+			 * init/version-timestamp.o gives /proc/version ("#1 SMP").
+			 */
+			num = memmem(p, (size_t)(nl - p), ") #", 3);
+			if (num && num[3] >= '0' && num[3] <= '9')
+				return 0;
 		}
 		p++;
 	}
+	if (found)
+		return 0;
 	lf_err("%s: no 'Linux version' banner in the image", path);
 	return -ENOEXEC;
 }
@@ -135,8 +147,8 @@ int bundle_read_image(struct bundle_opts *o, const char *path)
 	if (r < 0)
 		return lf_log_errno(r, "%s: not a kernel image", path);
 	elf = lf_kimage_elf(img, &len);
-	/* e_machine of the little-endian vmlinux ELF */
-	switch (len >= 20 ? elf[18] | elf[19] << 8 : 0) {
+	/* e_machine of the vmlinux ELF, or EM_AARCH64 for a raw arm64 Image */
+	switch (lf_kimage_machine(img)) {
 	case 62: strcpy(o->id.arch, "x86_64"); break;
 	case 183: strcpy(o->id.arch, "aarch64"); break;
 	case 40: strcpy(o->id.arch, "arm"); break;

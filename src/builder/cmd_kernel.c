@@ -38,6 +38,7 @@ static const char usage_text[] =
 	"         [--sign-key KEY.pem --sign-cert CERT.pem]\n"
 	"         [--keep-work DIR] [--list-units] [--max-units N] [--jobs N]\n"
 	"         [--kcflags FLAGS] [--cache DIR] [--headers DIR] [--module-dir DIR]\n"
+	"         [--cross aarch64]\n"
 	"\n"
 	"Rebuilds only the units the fix touches, with the kernel's own config and\n"
 	"compiler, checks the rebuilt originals against the image's machine code,\n"
@@ -61,13 +62,16 @@ static const char usage_text[] =
 	"  --module-dir DIR where the shipped .ko of a patched module is found,\n"
 	"                   searched recursively (default: lib/modules beside the\n"
 	"                   boot/ directory of --image, as a linux-image package\n"
-	"                   unpacks)\n";
+	"                   unpacks)\n"
+	"  --cross aarch64  the kernel is an arm64 one: build with ARCH=arm64\n"
+	"                   CROSS_COMPILE=aarch64-linux-gnu- (inferred from an arm64\n"
+	"                   --image; a mismatch is refused). armhf: not supported yet\n";
 
 enum {
 	OPT_SOURCE = 256, OPT_SOURCE_PKG, OPT_CONFIG, OPT_KVARS, OPT_IMAGE, OPT_SYSMAP,
 	OPT_PATCH, OPT_LEVEL, OPT_NAME, OPT_CVE, OPT_KEEP, OPT_LIST, OPT_MAX_UNITS,
 	OPT_JOBS, OPT_KCFLAGS, OPT_CACHE, OPT_HEADERS, OPT_MODULE_DIR,
-	OPT_KEY, OPT_UNSIGNED, OPT_ID, OPT_SUPERSEDES, OPT_DESCRIPTION, OPT_SIGN_KEY, OPT_SIGN_CERT,
+	OPT_CROSS, OPT_KEY, OPT_UNSIGNED, OPT_ID, OPT_SUPERSEDES, OPT_DESCRIPTION, OPT_SIGN_KEY, OPT_SIGN_CERT,
 };
 
 static const struct option opts[] = {
@@ -90,6 +94,7 @@ static const struct option opts[] = {
 	{ "cache", required_argument, NULL, OPT_CACHE },
 	{ "headers", required_argument, NULL, OPT_HEADERS },
 	{ "module-dir", required_argument, NULL, OPT_MODULE_DIR },
+	{ "cross", required_argument, NULL, OPT_CROSS },
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "unsigned", no_argument, NULL, OPT_UNSIGNED },
 	{ "id", required_argument, NULL, OPT_ID },
@@ -138,6 +143,11 @@ static int set_opt(struct kbuild_opts *o, int c, const char *arg)
 	case OPT_CACHE: o->cache = arg; return 0;
 	case OPT_HEADERS: o->headers = arg; return 0;
 	case OPT_MODULE_DIR: o->module_dir = arg; return 0;
+	case OPT_CROSS:
+		if (strcmp(arg, "aarch64") && strcmp(arg, "armhf"))
+			return -EINVAL;
+		o->cross = arg;
+		return 0;
 	case OPT_KEY:
 		if (o->n_keys == KBUILD_MAX_KEYS)
 			return -E2BIG;
@@ -202,6 +212,11 @@ static int check_opts(struct kbuild_opts *o)
 	if (o->out && kbuild_out_is_bundle(o->out) && !o->n_keys == !o->unsigned_ok)
 		return lf_cmd_usage_error("livefix-build kernel",
 					  "-o OUT.lfb needs --key KEY (or --unsigned)");
+	if (o->cross && !strcmp(o->cross, "armhf")) {
+		lf_err("--cross armhf: 32-bit ARM kernels are not supported yet (no upstream "
+		       "livepatch, no kallsyms reader for 32-bit images); only aarch64 is");
+		return lf_exit_code(-EOPNOTSUPP);
+	}
 	if (!o->sign_key != !o->sign_cert)
 		return lf_cmd_usage_error("livefix-build kernel",
 					  "--sign-key and --sign-cert go together");

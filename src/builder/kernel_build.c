@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The pipeline of `livefix-build kernel`, one function per step. */
 #include <ctype.h>
+#include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -35,8 +36,32 @@ struct kmodule {
 	struct lf_ksyms *syms;
 };
 
+/* The kernel architectures we build for; the first is the host's own. */
+struct karch {
+	const char *name;          /* --cross value, or the native arch */
+	uint16_t machine;          /* ELF e_machine of the image */
+	const char *kbuild_arch;   /* ARCH=, NULL natively */
+	const char *cross_compile; /* CROSS_COMPILE=, NULL natively */
+	const char *config_line;   /* what the kernel's .config must say */
+};
+
+static const struct karch karchs[] = {
+	{ "x86_64", EM_X86_64, NULL, NULL, "CONFIG_X86_64=y" },
+	{ "aarch64", EM_AARCH64, "arm64", "aarch64-linux-gnu-", "CONFIG_ARM64=y" },
+};
+
+static const struct karch *karch_by_machine(uint16_t machine)
+{
+	for (size_t i = 0; i < sizeof(karchs) / sizeof(karchs[0]); i++)
+		if (karchs[i].machine == machine)
+			return &karchs[i];
+	return NULL;
+}
+
 struct run {
 	const struct kbuild_opts *o;
+	const struct karch *arch;
+	bool livepatch;            /* the config has CONFIG_LIVEPATCH=y */
 	struct lf_kimage *image;
 	struct lf_ksyms *syms;
 	struct kmodule mods[MAX_MODULES];
@@ -58,6 +83,50 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The image says which architecture it is for; --cross must agree (or is
+ * inferred from it), and the config must be that architecture's.
+ */
+static int check_arch(struct run *ru)
+{
+	const struct kbuild_opts *o = ru->o;
+	uint16_t machine = lf_kimage_machine(ru->image);
+	char *config;
+	size_t len;
+	int r;
+
+	ru->arch = karch_by_machine(machine);
+	if (!ru->arch)
+		return lf_log_errno(-EOPNOTSUPP, "%s: ELF machine %u: not a kernel we build for "
+				    "(x86_64, aarch64)", o->image, machine);
+	if (o->cross && strcmp(o->cross, ru->arch->name)) {
+		lf_err("%s: the image is an %s kernel, but --cross %s was given", o->image,
+		       ru->arch->name, o->cross);
+		return -ENOEXEC;
+	}
+	if (!o->cross && ru->arch != &karchs[0]) {
+		lf_err("%s: the image is an %s kernel: give --cross %s to build for it", o->image,
+		       ru->arch->name, ru->arch->name);
+		return -ENOEXEC;
+	}
+	r = lf_read_file(o->config, 4u << 20, &config, &len);
+	if (r < 0)
+		return lf_log_errno(r, "%s: cannot read", o->config);
+	ru->livepatch = strstr(config, "\nCONFIG_LIVEPATCH=y\n") != NULL;
+	r = strstr(config, ru->arch->config_line) ? 0 : -ENOEXEC;
+	free(config);
+	if (r < 0) {
+		lf_err("%s: not the config of an %s kernel (no %s), but the image is one",
+		       o->config, ru->arch->name, ru->arch->config_line);
+		return r;
+	}
+	if (ru->arch->cross_compile)
+		printf("cross build for %s: ARCH=%s CROSS_COMPILE=%s, config %s CONFIG_LIVEPATCH\n",
+		       ru->arch->name, ru->arch->kbuild_arch, ru->arch->cross_compile,
+		       ru->livepatch ? "with" : "without");
+	return 0;
 }
 
 static int load_image(struct run *ru)
@@ -87,7 +156,36 @@ static int load_image(struct run *ru)
 	}
 	printf("image %s: %s, build-id %s, %zu symbols from %s\n", o->image,
 	       lf_kimage_compression(ru->image), ru->build_id, ru->syms->n, ru->syms->source);
-	return 0;
+	return check_arch(ru);
+}
+
+/*
+ * The config records the compiler the kernel was built with
+ * (CONFIG_CC_VERSION_TEXT="gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0"). A
+ * different one may still produce the same code for the units at hand, so
+ * this only warns, naming both; the fidelity check decides. Program names
+ * differ legitimately (gcc-12 vs aarch64-linux-gnu-gcc-12): only what
+ * follows the first space is compared.
+ */
+static void compare_compiler(const struct run *ru)
+{
+	static const char key[] = "\nCONFIG_CC_VERSION_TEXT=\"";
+	char *config, *p, *ours = strchr(ru->tree.cc_version, ' ');
+	size_t len, n;
+
+	if (!ours || lf_read_file(ru->o->config, 4u << 20, &config, &len) < 0)
+		return;
+	p = strstr(config, key);
+	if (p) {
+		p += sizeof(key) - 1;
+		n = strcspn(p, "\"\n");
+		p[n] = '\0';
+		if (strchr(p, ' ') && strcmp(strchr(p, ' '), ours))
+			lf_warn("compiler: the kernel was built with '%s', this build uses '%s': "
+				"functions may differ (the fidelity check decides)", p,
+				ru->tree.cc_version);
+	}
+	free(config);
 }
 
 static int open_tree(struct run *ru)
@@ -96,7 +194,8 @@ static int open_tree(struct run *ru)
 	struct lf_ktree_config cfg = {
 		.cache_dir = o->cache, .source_dir = o->source, .config = o->config,
 		.kernelvariables = o->kvars, .kcflags = o->kcflags, .log_path = ru->log,
-		.jobs = o->jobs,
+		.jobs = o->jobs, .arch = ru->arch->kbuild_arch,
+		.cross_compile = ru->arch->cross_compile,
 	};
 	double t0 = now();
 	int r;
@@ -116,6 +215,7 @@ static int open_tree(struct run *ru)
 		return lf_log_errno(r, "build tree: cannot prepare (see %s)", ru->log);
 	printf("build tree %s: %s (%.1f s), compiler %s\n", ru->tree.objdir,
 	       ru->tree.reused ? "reused" : "prepared", now() - t0, ru->tree.cc);
+	compare_compiler(ru);
 	return 0;
 }
 
@@ -527,6 +627,20 @@ out:
 	return r;
 }
 
+/* Why no module can be built for this kernel, or NULL. */
+static const char *refusal(const struct run *ru)
+{
+	if (!ru->livepatch)
+		return "the target kernel has no CONFIG_LIVEPATCH: it cannot load a livepatch "
+		       "module (Debian's arm64 6.1 kernel has none; upstream arm64 livepatch "
+		       "is 6.17+); what would be patched is listed above";
+	if (ru->arch->cross_compile)
+		return "livepatch modules for aarch64 kernels are not supported yet (klp "
+		       "relocations of AArch64 types, __patchable_function_entries); what would "
+		       "be patched is listed above";
+	return NULL;
+}
+
 static int make_module(struct run *ru)
 {
 	char name[64], headers[PATH_MAX], ko[PATH_MAX + 16];
@@ -538,7 +652,7 @@ static int make_module(struct run *ru)
 		.unit_target = ru->unit_target, .fid = &ru->fid, .name = name,
 		.touched = (const char *const *)ru->fix.touched, .n_touched = ru->fix.n_touched,
 		.out = bundle ? ko : ru->o->out, .log = ru->log, .level = ru->o->level,
-		.headers = headers,
+		.headers = headers, .refuse_module = refusal(ru),
 	};
 	double t0 = now();
 	char *slash;

@@ -12,6 +12,7 @@
 struct kbuild_opts {
 	const char *source, *source_pkg, *config, *kvars, *image, *system_map, *patch;
 	const char *name, *out, *keep_work, *kcflags, *cache, *headers, *module_dir;
+	const char *cross;           /* --cross aarch64, or NULL (inferred from the image) */
 	const char *cves[KBUILD_MAX_CVES];
 	size_t n_cves;
 	int level, max_units, jobs;

@@ -510,6 +510,10 @@ static int diff_unit(struct kmod *k, size_t t, const char *unit)
 		goto out;
 	if ((ret = check_tables(unit, p, r)) < 0)
 		goto out;
+	if (k->in->refuse_module) {   /* diffed and printed; nothing to bind or link */
+		k->nfuncs += r->nchanged + r->nnew;
+		goto out;
+	}
 	for (size_t i = 0; i < r->nrefs; i++)
 		if ((ret = add_ref(k, t, unit, &r->refs[i])) < 0)
 			goto out;
@@ -617,7 +621,7 @@ static int diff_all(struct kmod *k)
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/Module.symvers", k->in->headers);
-	ret = lf_read_file(path, MAX_SYMVERS, &k->symvers, &len);
+	ret = k->in->refuse_module ? 0 : lf_read_file(path, MAX_SYMVERS, &k->symvers, &len);
 	if (ret < 0) {
 		lf_err("%s: cannot read (a prepared headers tree is needed, see --headers)", path);
 		return ret;
@@ -648,6 +652,11 @@ int kmod_build(const struct kmod_in *in)
 		ret = lf_mkdir_p(k.dir, 0755);
 	if (ret < 0 || (ret = diff_all(&k)) < 0)
 		goto out;
+	if (in->refuse_module) {
+		lf_err("%s; no module was written", in->refuse_module);
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
 	ret = gen_sources(&k);
 	if (ret < 0 || (ret = make_module(&k, ko, sizeof(ko))) < 0)
 		goto out;

@@ -28,6 +28,12 @@ struct kmod_in {
 	const char *const *touched;  /* functions whose lines the fix touches */
 	size_t n_touched;
 	int level;
+	/*
+	 * Set when no module can be built for this kernel (e.g. it has no
+	 * CONFIG_LIVEPATCH): every unit is still diffed and printed (what would
+	 * be patched), then this reason is logged and -EOPNOTSUPP returned.
+	 */
+	const char *refuse_module;
 };
 
 /*

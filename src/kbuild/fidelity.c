@@ -15,6 +15,7 @@
  *    linked value). With -ffunction-sections even calls between functions of
  *    one file become relocations, which the shipped build resolved at
  *    assembly time; masking covers both.
+ *    On AArch64 only the instruction's immediate bits are masked.
  *  - the 5-byte `call __fentry__` at a function's start: the object holds a
  *    call (relocated) or objtool's NOP, the image whatever the kernel's build
  *    wrote there; both are rewritten at boot by ftrace anyway. The whole
@@ -22,6 +23,12 @@
  *
  * A weak function that does not match is taken as overridden (the name in
  * kallsyms belongs to a strong definition elsewhere) and reported as absent.
+ *
+ * arm64 kernels use -fpatchable-function-entry=2 instead of __fentry__: two
+ * NOPs open each traceable function (listed in __patchable_function_entries,
+ * whose relocations are not in the function's section) and ftrace rewrites
+ * them at boot, in memory: the image on disk holds the NOPs, so they are
+ * compared like any other instruction.
  *
  * Alternatives, paravirt sites and static branches are patched at boot, in
  * memory, so the image on disk still holds the compiler's instructions and
@@ -36,12 +43,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "livefix/elf.h"
 #include "livefix/kbuild.h"
 
 #define MAX_FUNCS 100000
 
 struct sec_mask {
-	uint8_t *mask;          /* 1 = ignore this byte */
+	uint8_t *mask;          /* per byte, the bits to ignore (0xff: the whole byte) */
 	size_t size;
 };
 
@@ -66,7 +74,25 @@ static size_t reloc_width(uint32_t type)
 static void mask_range(struct sec_mask *m, uint64_t from, size_t n)
 {
 	for (; n && from < m->size; n--, from++)
-		m->mask[from] = 1;
+		m->mask[from] = 0xff;
+}
+
+/*
+ * The bits a relocation fills: on AArch64 only the immediate field of the
+ * 32-bit instruction (imm26 of a BL, immhi:immlo of an ADRP, imm12 of the
+ * ADD/LDR that follows), so the opcode and registers are still compared.
+ * src/elf knows the fields; a type it does not know masks its whole word.
+ */
+static void mask_reloc(struct sec_mask *m, uint16_t machine, uint64_t off, uint32_t type)
+{
+	struct lf_elf_reloc_info ri;
+
+	if (machine == EM_X86_64 || lf_elf_reloc_info(machine, type, &ri) < 0) {
+		mask_range(m, off, machine == EM_X86_64 ? reloc_width(type) : 4);
+		return;
+	}
+	for (size_t b = 0; b < ri.size && off + b < m->size; b++)
+		m->mask[off + b] |= (uint8_t)(ri.mask >> (8 * b));
 }
 
 /* Marks relocated bytes (and whole __fentry__ calls) of each exec section. */
@@ -74,9 +100,10 @@ static int build_masks(Elf *e, size_t shnum, Elf_Scn *symscn, struct sec_mask *m
 {
 	Elf_Data *syms = elf_getdata(symscn, NULL);
 	GElf_Shdr symsh;
+	GElf_Ehdr eh;
 	Elf_Scn *scn = NULL;
 
-	if (!syms || !gelf_getshdr(symscn, &symsh))
+	if (!syms || !gelf_getshdr(symscn, &symsh) || !gelf_getehdr(e, &eh))
 		return -EBADMSG;
 	while ((scn = elf_nextscn(e, scn))) {
 		GElf_Shdr sh;
@@ -99,8 +126,8 @@ static int build_masks(Elf *e, size_t shnum, Elf_Scn *symscn, struct sec_mask *m
 			if (name && !strcmp(name, "__fentry__") && rela.r_offset > 0)
 				mask_range(&masks[sh.sh_info], rela.r_offset - 1, 5);
 			else
-				mask_range(&masks[sh.sh_info], rela.r_offset,
-					   reloc_width((uint32_t)GELF_R_TYPE(rela.r_info)));
+				mask_reloc(&masks[sh.sh_info], eh.e_machine, rela.r_offset,
+					   (uint32_t)GELF_R_TYPE(rela.r_info));
 		}
 	}
 	return 0;
@@ -156,11 +183,9 @@ static uint32_t compare_at(const struct lf_kimage *image, const struct lf_ksyms 
 	if (!img)
 		return f->n_diffs = (uint32_t)size;
 	for (i = 0; i < size; i++) {
-		if (mask[i]) {
+		if (mask[i])
 			f->masked++;
-			continue;
-		}
-		if (code[i] == img[i])
+		if (!((code[i] ^ img[i]) & (uint8_t)~mask[i]))
 			continue;
 		if (n < LF_FID_MAX_DIFFS)
 			f->diff_at[n] = (uint32_t)i;

@@ -4,9 +4,16 @@
  * the vmlinux compressed (payload_offset/payload_length in the setup header,
  * boot protocol 2.08+). The payload format is told by its magic, not by the
  * kernel config, so one reader handles any distribution's choice.
+ *
+ * arm64 kernels ship differently: Debian's vmlinuz-*-arm64 is the raw Image
+ * (no ELF, no program headers) compressed as a whole with gzip. The Image
+ * starts at _text and is laid out as the kernel is in memory (file offset =
+ * address - _text), so once the kallsyms table inside it gives _text's
+ * address, one segment maps every kernel address to its bytes.
  */
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +40,7 @@ struct lf_kimage {
 	size_t n_segs;
 	uint8_t build_id[64];
 	size_t build_id_len;
+	uint16_t machine;       /* EM_X86_64, EM_AARCH64 */
 };
 
 static int grow(uint8_t **out, size_t *cap, size_t used)
@@ -239,6 +247,7 @@ static int parse_elf(struct lf_kimage *img)
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return -ENOEXEC;
+	img->machine = eh.e_machine;
 	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > img->len ||
 	    (size_t)eh.e_phnum * sizeof(Elf64_Phdr) > img->len - eh.e_phoff)
 		return -EBADMSG;
@@ -255,6 +264,93 @@ static int parse_elf(struct lf_kimage *img)
 		img->segs[img->n_segs++] = (struct seg){ ph.p_vaddr, ph.p_offset, ph.p_filesz };
 	}
 	return img->n_segs ? 0 : -ENOEXEC;
+}
+
+/* The arm64 Image header: "ARM\x64" at 0x38 (Documentation/arm64/booting.rst). */
+static bool is_arm64_image(const uint8_t *d, size_t len)
+{
+	return len >= 0x40 && !memcmp(d + 0x38, "ARM\x64", 4);
+}
+
+/*
+ * Whether file offset `at` lies inside an ELF file embedded in the Image
+ * (the vDSOs: a header "\177ELF" at most 256 KiB before it whose section
+ * header table, the end of such a file, lies after it).
+ */
+static bool in_embedded_elf(const struct lf_kimage *img, size_t at)
+{
+	size_t lo = at > (256u << 10) ? at - (256u << 10) : 0;
+
+	for (size_t e = at; e-- > lo;) {
+		const uint8_t *h = img->elf + e;
+		uint64_t shoff, shsize;
+
+		if (h[0] != 0x7f || img->len - e < 64 || memcmp(h, ELFMAG, SELFMAG))
+			continue;
+		if (h[EI_CLASS] == ELFCLASS64) {
+			memcpy(&shoff, h + 0x28, 8);
+			shsize = (uint64_t)(h[0x3a] | h[0x3b] << 8) * (h[0x3c] | h[0x3d] << 8);
+		} else {
+			shoff = le32(h + 0x20);
+			shsize = (uint64_t)(h[0x2e] | h[0x2f] << 8) * (h[0x30] | h[0x31] << 8);
+		}
+		if (shoff < img->len && shoff + shsize > at - e)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The GNU build-id note of the kernel's own .notes, found by its header
+ * (the Image has no PT_NOTE). The vDSOs embedded in the Image have
+ * build-id notes too (and "Linux" notes after them), so a note inside an
+ * embedded ELF file is skipped.
+ */
+static void find_build_id(struct lf_kimage *img)
+{
+	static const uint8_t hdr[] = { 4, 0, 0, 0, 20, 0, 0, 0, NT_GNU_BUILD_ID, 0, 0, 0,
+				       'G', 'N', 'U', 0 };
+	const uint8_t *p = img->elf, *end = img->elf + img->len;
+
+	while ((p = memmem(p, (size_t)(end - p), hdr, sizeof(hdr)))) {
+		if ((size_t)(end - p) >= sizeof(hdr) + 20 &&
+		    !in_embedded_elf(img, (size_t)(p - img->elf))) {
+			memcpy(img->build_id, p + sizeof(hdr), 20);
+			img->build_id_len = 20;
+			return;
+		}
+		p++;
+	}
+}
+
+/* A raw arm64 Image: one segment from _text, whose address kallsyms gives (kallsyms.c). */
+static int parse_arm64_image(struct lf_kimage *img)
+{
+	struct lf_ksyms *syms;
+	int r;
+
+	r = lf_kallsyms_decode(img->elf, img->len, &syms);
+	if (r < 0)
+		return r;
+	if (!syms->image_base) {
+		lf_ksyms_free(syms);
+		return -EBADMSG;
+	}
+	img->segs[0] = (struct seg){ syms->image_base, 0, img->len };
+	img->n_segs = 1;
+	img->machine = EM_AARCH64;
+	lf_ksyms_free(syms);
+	find_build_id(img);
+	return 0;
+}
+
+/* A whole-file gzip (arm64 vmlinuz) holding an Image or an ELF. */
+static int open_gzip_file(const uint8_t *d, size_t len, struct lf_kimage *img)
+{
+	if (len < 2 || d[0] != 0x1f || d[1] != 0x8b)
+		return -ENOEXEC;
+	img->compression = "gzip";
+	return ungzip(d, len, &img->elf, &img->len);
 }
 
 int lf_kimage_open(const char *path, struct lf_kimage **ret_image)
@@ -275,12 +371,22 @@ int lf_kimage_open(const char *path, struct lf_kimage **ret_image)
 		img->len = len;
 		img->compression = "none";
 		data = NULL; /* owned by img */
+	} else if (is_arm64_image((const uint8_t *)data, len)) {
+		img->elf = (uint8_t *)data;
+		img->len = len;
+		img->compression = "none";
+		data = NULL; /* owned by img */
 	} else {
 		r = open_bzimage((const uint8_t *)data, len, img);
+		if (r == -ENOEXEC)
+			r = open_gzip_file((const uint8_t *)data, len, img);
 		if (r < 0)
 			goto err;
 	}
-	r = parse_elf(img);
+	if (is_arm64_image(img->elf, img->len))
+		r = parse_arm64_image(img);
+	else
+		r = parse_elf(img);
 	if (r < 0)
 		goto err;
 	free(data);
@@ -327,6 +433,11 @@ void lf_kimage_free(struct lf_kimage *image)
 		return;
 	free(image->elf);
 	free(image);
+}
+
+uint16_t lf_kimage_machine(const struct lf_kimage *image)
+{
+	return image->machine;
 }
 
 const char *lf_kimage_compression(const struct lf_kimage *image)

@@ -15,6 +15,9 @@
  *   kallsyms_token_table    256 NUL-terminated strings
  *   kallsyms_token_index    u16[256] offsets of the tokens in the table
  *
+ * On arm64 the base is 0 on disk and found through its dynamic relocation
+ * (relocated_base()).
+ *
  * We do not rely on symbols (the image usually has none). We look for
  * "relative_base, N, padding" whose names walk ends exactly where markers
  * begin, with every marker equal to the offset the walk saw: a random match
@@ -113,7 +116,8 @@ static int find_names(struct tables *t, size_t *from)
 		uint64_t base = rd64(t->d + p);
 		uint32_t n = rd32(t->d + p + 8);
 
-		if ((base >> 48) != 0xffff || n < 16 || n > LF_KSYMS_MAX || rd32(t->d + p + 12))
+		/* 0: an arm64 Image, where the base is a dynamic relocation (below) */
+		if (((base >> 48) != 0xffff && base) || n < 16 || n > LF_KSYMS_MAX || rd32(t->d + p + 12))
 			continue;
 		if (align8((size_t)n * 4) > p)
 			continue;
@@ -255,10 +259,42 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * arm64 Images are relocatable and linked with --no-apply-dynamic-relocs:
+ * kallsyms_relative_base holds 0 on disk; its value is the addend of the
+ * R_AARCH64_RELATIVE entry of .rela.dyn (also in the Image) whose r_offset
+ * is the field's address, T + (field's file offset), T being the address of
+ * the Image's first byte (_text). Without KALLSYMS_ALL the table starts at
+ * _stext, not _text, so T is not in it: we take the entry for which T is
+ * 64K-aligned (SEGMENT_ALIGN) kernel address and base - T, the lowest
+ * symbol's offset in the Image, is 64K-aligned and inside it; more than one
+ * such entry is refused rather than guessed. The fidelity check then proves
+ * the mapping: functions match byte for byte only at the right offsets.
+ */
+static int relocated_base(const struct tables *t, uint64_t *ret_base, uint64_t *ret_image)
+{
+	const uint64_t field = t->names - 16, r_aarch64_relative = 1027, align = 0xffff;
+	int found = 0;
+
+	for (size_t p = 0; p + 24 <= t->len; p += 8) {
+		uint64_t off = rd64(t->d + p), add = rd64(t->d + p + 16), img = off - field;
+
+		if (rd64(t->d + p + 8) != r_aarch64_relative || (img >> 48) != 0xffff ||
+		    (img & align) || add < img || add - img >= t->len || ((add - img) & align))
+			continue;
+		if (found++ && (*ret_base != add || *ret_image != img))
+			return -EBADMSG;
+		*ret_base = add;
+		*ret_image = img;
+	}
+	return found ? 0 : -ENOENT;
+}
+
 int lf_kallsyms_decode(const uint8_t *data, size_t len, struct lf_ksyms **ret_syms)
 {
 	struct tables t = { .d = data, .len = len };
 	struct lf_ksyms *syms;
+	uint64_t image_base = 0;
 	size_t from = 8;
 	int r;
 
@@ -267,6 +303,8 @@ int lf_kallsyms_decode(const uint8_t *data, size_t len, struct lf_ksyms **ret_sy
 		if (r < 0)
 			return r;
 	} while (find_tokens(&t) < 0);
+	if (!t.base && (r = relocated_base(&t, &t.base, &image_base)) < 0)
+		return r;
 	r = decode_all(&t, &syms);
 	if (r < 0)
 		return r;
@@ -275,6 +313,7 @@ int lf_kallsyms_decode(const uint8_t *data, size_t len, struct lf_ksyms **ret_sy
 		lf_ksyms_free(syms);
 		return r;
 	}
+	syms->image_base = image_base;
 	*ret_syms = syms;
 	return 0;
 }

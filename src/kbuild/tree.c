@@ -9,8 +9,8 @@
  *   kbuild/locks/<src-hash>.lock            one build per source tree at a time
  *
  * <key> hashes everything that changes generated code: the .config, the
- * kernel variables (compiler name, release), the compiler's --version and
- * the source identity. A different toolchain or config gets a new tree; the
+ * kernel variables (compiler name, release), the compiler's --version, the
+ * target architecture and cross prefix, and the source identity. A different toolchain or config gets a new tree; the
  * same kernel reuses the prepared one, which is what makes a second fix fast.
  */
 #include <dirent.h>
@@ -166,10 +166,28 @@ static int tree_key(const struct lf_ktree_config *cfg, struct lf_ktree *t)
 	} else {
 		snprintf(t->cc, sizeof(t->cc), "gcc");
 	}
+	/*
+	 * Debian's CC is "$(CROSS_COMPILE)gcc-12" and compiler_name() dropped the
+	 * prefix: a cross build runs, and hashes, aarch64-linux-gnu-gcc-12.
+	 */
+	if (cfg->cross_compile) {
+		char base[sizeof(t->cc)];
+
+		snprintf(base, sizeof(base), "%s", t->cc);
+		snprintf(t->cc, sizeof(t->cc), "%.64s%.150s", cfg->cross_compile, base);
+	}
+	/* Native builds hash nothing more, so their existing trees keep their keys. */
+	if (t->arch_arg[0] || t->cross_arg[0]) {
+		crypto_generichash_update(&h, (const unsigned char *)t->arch_arg,
+					  strlen(t->arch_arg) + 1);
+		crypto_generichash_update(&h, (const unsigned char *)t->cross_arg,
+					  strlen(t->cross_arg) + 1);
+	}
 	r = kb_run_capture(argv, version, sizeof(version));
 	if (r < 0)
 		return -ENOENT; /* the kernel's compiler is not installed */
 	crypto_generichash_update(&h, (const unsigned char *)version, strlen(version));
+	snprintf(t->cc_version, sizeof(t->cc_version), "%.*s", (int)strcspn(version, "\n"), version);
 	crypto_generichash_update(&h, (const unsigned char *)t->srcdir, strlen(t->srcdir) + 1);
 	crypto_generichash_final(&h, out, sizeof(out));
 	for (i = 0; i < sizeof(out); i++)
@@ -192,6 +210,10 @@ static int make_in_tree(struct lf_ktree *t, const char *const *targets, size_t n
 	argv[a++] = t->srcdir;
 	argv[a++] = odir;
 	argv[a++] = jobs;
+	if (t->arch_arg[0])
+		argv[a++] = t->arch_arg;
+	if (t->cross_arg[0])
+		argv[a++] = t->cross_arg;
 	if (kcflags) {
 		snprintf(kc, sizeof(kc), "KCFLAGS=%s", kcflags);
 		argv[a++] = kc;
@@ -295,6 +317,10 @@ int lf_ktree_open(const struct lf_ktree_config *cfg, struct lf_ktree *ret_tree)
 
 	if (sodium_init() < 0)
 		return -ENOMEM;
+	if (cfg->arch)
+		snprintf(t.arch_arg, sizeof(t.arch_arg), "ARCH=%.20s", cfg->arch);
+	if (cfg->cross_compile)
+		snprintf(t.cross_arg, sizeof(t.cross_arg), "CROSS_COMPILE=%.64s", cfg->cross_compile);
 	r = open_source(cfg, &t);
 	if (r < 0)
 		return r;

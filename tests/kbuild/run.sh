@@ -5,8 +5,9 @@
 # linux-headers and linux-source of the same version, then checks what a
 # release engineer would see: the image's symbols, a one-file fix rebuilt and
 # verified against the shipped machine code, wrong flags and a wrong config
-# refused with the differing functions, a header change's unit count, and a
-# killed run never leaving the cached source tree patched.
+# refused with the differing functions, a header change's unit count, a
+# killed run never leaving the cached source tree patched, and the same fix
+# for Debian's arm64 kernel with --cross aarch64 (cross.sh).
 set -u
 src=${LIVEFIX_SRC:?}
 bin=${LIVEFIX_BUILD:?}/src/builder/livefix-build
@@ -262,6 +263,8 @@ test_killed_run() {
 	fi
 }
 
+. "$src/tests/kbuild/cross.sh"
+
 test_kallsyms
 test_proc_kallsyms
 test_one_file_fix
@@ -276,5 +279,6 @@ test_source_dir_and_broken_fix
 test_fetch_source_package
 test_not_applying
 test_killed_run
+test_cross
 echo "kbuild suite: $(($(date +%s) - t0)) s"
 exit 0

@@ -254,12 +254,119 @@ static void test_absent_and_duplicates(void **state)
 	lf_fid_report_release(&rep);
 }
 
+/*
+ * AArch64: relocations fill only an instruction's immediate bits, so only
+ * those are masked. The object is assembled by the cross assembler
+ * (scripts/deps.sh installs it; skipped without it); the "image" holds the
+ * same words with other immediates, as a linker would write them. A change
+ * to a register or opcode bit of a relocated word must still be reported.
+ */
+#define A64_TEXT 0xffff800008000000ull
+#define A64_F (A64_TEXT + 0x100)
+
+static const char a64_asm[] =
+	"\t.section .text.f,\"ax\",%progbits\n\t.globl f\n\t.type f,%function\n\t.p2align 2\n"
+	"f:\n\tnop\n\tnop\n\tadrp x0, some_data\n\tadd x0, x0, :lo12:some_data\n"
+	"\tbl other\n\tret\n\t.size f, .-f\n";
+
+static void a64_check(const char *obj, const uint8_t *code, uint32_t flip_at, uint8_t flip,
+		      struct lf_fid_report *rep)
+{
+	/* ADRP at 8, ADD at 12, BL at 16: immhi:immlo, imm12, imm26 given other values */
+	static const uint32_t field[3] = { 0x60ffffe0, 0x003ffc00, 0x03ffffff };
+	uint8_t img[0x400] = { 0 };
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(*eh));
+	char path[] = "/tmp/test_fidelity_a64.XXXXXX";
+	struct lf_ksym *s = calloc(2, sizeof(*s));
+	struct lf_ksyms *syms;
+	struct lf_kimage *ki;
+	int fd;
+
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_machine = EM_AARCH64;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 1;
+	*ph = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x200, .p_vaddr = A64_TEXT,
+			    .p_filesz = 0x200, .p_memsz = 0x200 };
+	memcpy(img + 0x300, code, 24);
+	for (int i = 0; i < 3; i++) {
+		uint32_t w;
+
+		memcpy(&w, img + 0x308 + 4 * i, 4);
+		w = (w & ~field[i]) | (0xa5a5a5a5u & field[i]);
+		memcpy(img + 0x308 + 4 * i, &w, 4);
+	}
+	img[0x300 + flip_at] ^= flip;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, img, sizeof(img)), (ssize_t)sizeof(img));
+	close(fd);
+	assert_non_null(s);
+	s[0] = (struct lf_ksym){ .addr = A64_TEXT, .name = "_text", .type = 'T' };
+	s[1] = (struct lf_ksym){ .addr = A64_F, .name = "f", .type = 'T' };
+	assert_int_equal(lf_ksyms_new(s, 2, NULL, "test", &syms), 0);
+	assert_int_equal(lf_kimage_open(path, &ki), 0);
+	unlink(path);
+	assert_int_equal(lf_fid_check_object(obj, "a64.o", ki, syms, rep), 0);
+	lf_kimage_free(ki);
+	lf_ksyms_free(syms);
+}
+
+static void test_aarch64_immediates_only(void **state)
+{
+	char dir[] = "/tmp/test_fidelity_a64d.XXXXXX", cmd[512], obj[128], bin[128];
+	struct lf_fid_report rep = { 0 };
+	uint8_t code[24];
+	FILE *f;
+
+	if (system("command -v aarch64-linux-gnu-as >/dev/null 2>&1") != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(obj, sizeof(obj), "%s/a64.o", dir);
+	snprintf(bin, sizeof(bin), "%s/a64.bin", dir);
+	snprintf(cmd, sizeof(cmd), "aarch64-linux-gnu-as -o %s - && aarch64-linux-gnu-objcopy "
+		 "-O binary --only-section=.text.f %s %s", obj, obj, bin);
+	f = popen(cmd, "w");
+	assert_non_null(f);
+	fputs(a64_asm, f);
+	assert_int_equal(pclose(f), 0);
+	f = fopen(bin, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(code, 1, sizeof(code), f), sizeof(code));
+	fclose(f);
+
+	a64_check(obj, code, 0, 0, &rep);
+	assert_int_equal(rep.n_match, 1);
+	assert_int_equal(rep.funcs[0].masked, 4 + 2 + 4);  /* bytes holding immediate bits */
+	lf_fid_report_release(&rep);
+	/* Rd of the ADRP (bits 4:0) and its op bit (31): not relocated, reported. */
+	a64_check(obj, code, 8, 0x01, &rep);
+	assert_int_equal(rep.n_differ, 1);
+	assert_int_equal(rep.funcs[0].diff_at[0], 8);
+	lf_fid_report_release(&rep);
+	a64_check(obj, code, 11, 0x80, &rep);
+	assert_int_equal(rep.funcs[0].verdict, LF_FID_DIFFER);
+	assert_int_equal(rep.funcs[0].diff_at[0], 11);
+	lf_fid_report_release(&rep);
+	/* BL's opcode (bits 31:26) likewise. */
+	a64_check(obj, code, 19, 0x04, &rep);
+	assert_int_equal(rep.funcs[0].verdict, LF_FID_DIFFER);
+	lf_fid_report_release(&rep);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_changed_byte_reported),
 		cmocka_unit_test(test_absent_and_duplicates),
+		cmocka_unit_test(test_aarch64_immediates_only),
 	};
 
 	if (argc != 2)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "livefix/kbuild.h"
 
@@ -182,6 +183,121 @@ static struct blob make_blob(const struct sym *s, bool seqs, size_t *ret_markers
 	for (i = 0; i < 100; i++)
 		put32(&b, 0xdeadbeef);
 	return b;
+}
+
+/*
+ * An arm64 Image: offset 0 is _text at IMG_A64, the table starts at _stext
+ * (IMG_A64 + 64K: no KALLSYMS_ALL), kallsyms_relative_base is 0 on disk and
+ * its value is the addend of an R_AARCH64_RELATIVE entry, preceded by decoys
+ * (a wrong type, an unaligned image address). `dup` adds a second
+ * self-consistent entry with another base: ambiguous, so refused.
+ */
+#define IMG_A64 0xffff800008000000ull
+#define STEXT_A64 (IMG_A64 + 0x10000)
+
+static void put_rela(struct blob *b, uint64_t off, uint64_t type, uint64_t addend)
+{
+	put(b, &off, 8);
+	put(b, &type, 8);
+	put(b, &addend, 8);
+}
+
+static struct blob make_arm64_image(struct sym *s, bool dup)
+{
+	struct blob b = { 0 };
+	uint32_t markers[(NSYMS + 255) / 256];
+	static const uint8_t note[] = { 4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, 'G', 'N', 'U', 0,
+					1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20 };
+	uint64_t zero = 0;
+	size_t field;
+	int i;
+
+	for (i = 0; i < NSYMS; i++) {
+		s[i].type = i % 3 ? 't' : 'T';
+		s[i].addr = STEXT_A64 + (uint64_t)i * 0x40;
+		snprintf(s[i].name, sizeof(s[i].name), i ? "func_%d" : "_stext", i);
+	}
+	for (i = 0; i < 0x11000 / 4; i++)          /* header, head text, then _stext */
+		put32(&b, (uint32_t)i * 2654435761u);
+	memcpy(b.d + 0x38, "ARM\x64", 4);
+	put(&b, note, sizeof(note));
+	align(&b);
+	for (i = 0; i < NSYMS; i++)
+		put32(&b, (uint32_t)(s[i].addr - STEXT_A64));
+	align(&b);
+	field = b.len;
+	put(&b, &zero, 8);
+	put32(&b, NSYMS);
+	align(&b);
+	put_names(&b, s, markers);
+	align(&b);
+	for (i = 0; i < (NSYMS + 255) / 256; i++)
+		put32(&b, markers[i]);
+	align(&b);
+	put_tokens(&b);
+	align(&b);
+	put_rela(&b, IMG_A64 + field, 1025, STEXT_A64);          /* R_AARCH64_GLOB_DAT */
+	put_rela(&b, IMG_A64 + 8 + field, 1027, STEXT_A64 + 8);  /* image address not 64K-aligned */
+	put_rela(&b, IMG_A64 + field, 1027, STEXT_A64);
+	if (dup)
+		put_rela(&b, IMG_A64 + 0x10000 + field, 1027, STEXT_A64 + 0x10000);
+	return b;
+}
+
+static void test_arm64_relocated_base(void **state)
+{
+	static struct sym s[NSYMS];
+	char path[] = "/tmp/test_kallsyms_image.XXXXXX", bid[64];
+	struct lf_kimage *img;
+	struct lf_ksyms *t = NULL;
+	struct blob b = make_arm64_image(s, false);
+	int fd;
+
+	assert_int_equal(lf_kallsyms_decode(b.d, b.len, &t), 0);
+	assert_int_equal(t->n, NSYMS);
+	assert_int_equal(t->image_base, IMG_A64);
+	for (size_t i = 0; i < NSYMS; i++)
+		assert_int_equal(t->syms[i].addr, s[i].addr);
+	lf_ksyms_free(t);
+
+	/* As a file: an arm64 image whose addresses map to Image offsets. */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b.d, b.len), (ssize_t)b.len);
+	close(fd);
+	assert_int_equal(lf_kimage_open(path, &img), 0);
+	unlink(path);
+	assert_int_equal(lf_kimage_machine(img), 183 /* EM_AARCH64 */);
+	assert_ptr_equal(lf_kimage_at(img, STEXT_A64 + 0x40, 4), lf_kimage_elf(img, &(size_t){ 0 }) + 0x10040);
+	assert_null(lf_kimage_at(img, IMG_A64 + b.len - 2, 4));
+	assert_int_equal(lf_kimage_build_id(img, bid, sizeof(bid)), 0);
+	assert_string_equal(bid, "0102030405060708090a0b0c0d0e0f1011121314");
+	assert_string_equal(lf_kimage_compression(img), "none");
+	lf_kimage_free(img);
+
+	/* The same Image gzip'd as a whole (Image.gz). */
+	snprintf(path, sizeof(path), "/tmp/test_kallsyms_image.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	gzFile gz = gzdopen(fd, "wb");
+	assert_non_null(gz);
+	assert_int_equal(gzwrite(gz, b.d, (unsigned)b.len), (int)b.len);
+	assert_int_equal(gzclose(gz), Z_OK);
+	assert_int_equal(lf_kimage_open(path, &img), 0);
+	unlink(path);
+	assert_string_equal(lf_kimage_compression(img), "gzip");
+	assert_int_equal(lf_kimage_machine(img), 183);
+	assert_non_null(lf_kimage_at(img, STEXT_A64, 4));
+	assert_memory_equal(lf_kimage_at(img, STEXT_A64, 4), b.d + 0x10000, 4);
+	lf_kimage_free(img);
+	free(b.d);
+
+	/* Two self-consistent relocations with different bases: refused, not guessed. */
+	b = make_arm64_image(s, true);
+	t = NULL;
+	assert_int_equal(lf_kallsyms_decode(b.d, b.len, &t), -EBADMSG);
+	assert_null(t);
+	free(b.d);
 }
 
 static void check_decoded(const struct lf_ksyms *t, const struct sym *s)
@@ -357,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_marker_not_found),
 		cmocka_unit_test(test_no_text_symbol_refused),
 		cmocka_unit_test(test_empty_and_junk),
+		cmocka_unit_test(test_arm64_relocated_base),
 		cmocka_unit_test(test_system_map),
 		cmocka_unit_test(test_real_image),
 	};
