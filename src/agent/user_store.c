@@ -193,7 +193,7 @@ int lf_agent_user_store_each(const char *state_dir,
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	while (r >= 0 && (de = readdir(d))) {
+	while (r == 0 && (de = readdir(d))) {
 		struct lf_user_kept k = { 0 };
 		size_t l = strlen(de->d_name);
 

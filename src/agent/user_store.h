@@ -43,7 +43,7 @@ struct lf_user_kept {
 
 /*
  * Calls fn for every readable stored bundle (not verified: for listing and
- * removing only); stops at the first negative return and returns it.
+ * removing only); stops at the first non-zero return and returns it.
  */
 int lf_agent_user_store_each(const char *state_dir,
 			     int (*fn)(const struct lf_user_kept *k, void *ud), void *ud);

@@ -18,7 +18,7 @@ cleanup() {
 	exec 2>/dev/null	# no "Killed" notices from the shell
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null || true
-	rm -rf "$W"
+	[ -n "${LIVEFIX_KEEP_WORK-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
 
