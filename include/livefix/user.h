@@ -106,6 +106,12 @@ int lf_user_for_each_applied(pid_t pid, int (*fn)(const struct lf_user_applied *
 			     void *ud);
 
 /*
+ * The processes in which patch id is applied: at most max pids in ret;
+ * returns how many were found (possibly more than max), or -errno.
+ */
+int lf_user_pids_running(const char *id, pid_t *ret, size_t max);
+
+/*
  * Called with the name of each step of an apply (tests: the agent's test
  * build kills itself at a named step). NULL, and never set, in the agent
  * that is installed.

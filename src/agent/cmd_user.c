@@ -209,21 +209,6 @@ static int user_apply(int argc, char **argv)
 	return worst;
 }
 
-struct collect {
-	const char *id;
-	pid_t *pids;
-	size_t n;
-};
-
-static int collect_pid(const struct lf_user_applied *ap, void *ud)
-{
-	struct collect *c = ud;
-
-	if (!strcmp(ap->id, c->id) && c->n < PIDS_MAX)
-		c->pids[c->n++] = ap->pid;
-	return 0;
-}
-
 static int user_revert(int argc, char **argv)
 {
 	const char *prog = "livefix user revert";
@@ -238,39 +223,44 @@ static int user_revert(int argc, char **argv)
 	int lock = lock_appliers();
 	if (lock < 0)
 		return lf_exit_code(lock);
-	struct collect c = { .id = argv[i], .pids = calloc(PIDS_MAX, sizeof(pid_t)) };
-	if (!c.pids)
+	const char *id = argv[i];
+	pid_t *pids = calloc(PIDS_MAX, sizeof(pid_t));
+	int n = 1;
+
+	if (!pids)
 		return LF_EXIT_FAILURE;
 	if (a.pid)
-		c.pids[c.n++] = a.pid;
+		pids[0] = a.pid;
 	else
-		lf_user_for_each_applied(0, collect_pid, &c);
-	if (!c.n) {
-		lf_err("%s: not applied in any process", c.id);
-		free(c.pids);
+		n = lf_user_pids_running(id, pids, PIDS_MAX);
+	if (n <= 0) {
+		lf_err("%s: not applied in any process", id);
+		free(pids);
 		return LF_EXIT_FAILURE;
 	}
+	if (n > PIDS_MAX)
+		n = PIDS_MAX;
 	struct lf_buf out = LF_BUF_INIT(1 << 24);
 	struct lf_json json, *j = a.json ? &json : NULL;
 	if (j) {
 		lf_json_init(j, &out, true);
 		lf_json_array_begin(j);
 	}
-	for (size_t k = 0; k < c.n; k++) {
+	for (int k = 0; k < n; k++) {
 		struct lf_user_result res;
-		int r = lf_user_revert(c.id, c.pids[k], &a.opts, &res);
-		print_result("reverted", c.id, &res, j);
+		int r = lf_user_revert(id, pids[k], &a.opts, &res);
+		print_result("reverted", id, &res, j);
 		if (r < 0 && !worst)
 			worst = lf_exit_code(r);
 	}
 	finish_json(j, &out);
-	free(c.pids);
+	free(pids);
 	/* Reverted everywhere: new processes must not get it at exec either. */
 	if (!a.pid && !worst) {
-		int r = lf_agent_user_store_forget(lf_agent_state_dir(NULL), argv[i]);
+		int r = lf_agent_user_store_forget(lf_agent_state_dir(NULL), id);
 
 		if (r < 0)
-			lf_warn("%s: reverted, but its kept bundle could not be removed: %s", argv[i],
+			lf_warn("%s: reverted, but its kept bundle could not be removed: %s", id,
 				lf_strerror(r));
 	}
 	return worst;

@@ -111,36 +111,21 @@ static int revert_kernel(const char *state_dir, const char *sysroot, const struc
 	return 1;
 }
 
-struct pids {
-	const char *id;
-	pid_t *v;
-	size_t n;
-};
-
-static int collect(const struct lf_user_applied *ap, void *ud)
-{
-	struct pids *p = ud;
-
-	if (!strcmp(ap->id, p->id) && p->n < USER_PIDS_MAX)
-		p->v[p->n++] = ap->pid;
-	return 0;
-}
-
 /* Reverts patch_id in every process that runs it. */
 static int revert_everywhere(const char *bundle_id, const char *patch_id, struct lf_why *why)
 {
 	struct lf_user_opts o = LF_USER_OPTS_DEFAULT;
 	struct lf_user_result res;
-	struct pids p = { .id = patch_id, .v = calloc(USER_PIDS_MAX, sizeof(pid_t)) };
-	int r = p.v ? lf_user_for_each_applied(0, collect, &p) : -ENOMEM;
+	pid_t *pids = calloc(USER_PIDS_MAX, sizeof(pid_t));
+	int n = pids ? lf_user_pids_running(patch_id, pids, USER_PIDS_MAX) : -ENOMEM, r = n;
 
-	for (size_t i = 0; r >= 0 && i < p.n; i++) {
-		r = lf_user_revert(patch_id, p.v[i], &o, &res);
+	for (int i = 0; r >= 0 && i < n && i < USER_PIDS_MAX; i++) {
+		r = lf_user_revert(patch_id, pids[i], &o, &res);
 		if (r < 0)
-			lf_why_set(why, "withdrawn bundle %s: pid %d: %s", bundle_id, (int)p.v[i],
+			lf_why_set(why, "withdrawn bundle %s: pid %d: %s", bundle_id, (int)pids[i],
 				   res.msg[0] ? res.msg : lf_strerror(r));
 	}
-	free(p.v);
+	free(pids);
 	return r;
 }
 

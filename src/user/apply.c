@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,7 +95,7 @@ int lf_apply_munmap(pid_t pid, uint64_t addr, uint64_t len, uint64_t *ret_ns, ch
 
 	if (r < 0)
 		return r;
-	struct lf_inject_call c = { .nr = lf_arch_nr_munmap(), .args = { addr, len } };
+	struct lf_inject_call c = { .nr = SYS_munmap, .args = { addr, len } };
 	r = lf_apply_inject(pid, &m, &c, 1, ret_ns, msg, size);
 	lf_maps_release(&m);
 	return r;

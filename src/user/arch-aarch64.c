@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 
@@ -226,21 +225,6 @@ int lf_arch_stub(uint8_t *buf, size_t size, uint64_t at, uint64_t slot)
 	put_insn(buf + 8, INSN_BR_X16);
 	put_insn(buf + 12, INSN_BRK);
 	return LF_ARCH_STUB_SIZE;
-}
-
-int lf_arch_nr_mmap(void)
-{
-	return SYS_mmap;
-}
-
-int lf_arch_nr_mprotect(void)
-{
-	return SYS_mprotect;
-}
-
-int lf_arch_nr_munmap(void)
-{
-	return SYS_munmap;
 }
 
 int lf_arch_get_regs(pid_t tid, struct lf_regs *r)

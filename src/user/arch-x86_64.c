@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/user.h>
 
 #include "user-int.h"
@@ -108,21 +107,6 @@ int lf_arch_stub(uint8_t *buf, size_t size, uint64_t at, uint64_t slot)
 	buf[6] = 0xcc;	/* int3 padding */
 	buf[7] = 0xcc;
 	return LF_ARCH_STUB_SIZE;
-}
-
-int lf_arch_nr_mmap(void)
-{
-	return SYS_mmap;
-}
-
-int lf_arch_nr_mprotect(void)
-{
-	return SYS_mprotect;
-}
-
-int lf_arch_nr_munmap(void)
-{
-	return SYS_munmap;
 }
 
 /*

@@ -74,9 +74,6 @@ int lf_arch_branch(uint8_t *buf, size_t size, uint64_t from, uint64_t to);
 int lf_arch_stub(uint8_t *buf, size_t size, uint64_t at, uint64_t slot);
 
 extern const uint8_t lf_arch_syscall_insn[LF_ARCH_SYSCALL_INSN_SIZE];
-int lf_arch_nr_mmap(void);
-int lf_arch_nr_mprotect(void);
-int lf_arch_nr_munmap(void);
 
 int lf_arch_get_regs(pid_t tid, struct lf_regs *r);
 int lf_arch_set_regs(pid_t tid, const struct lf_regs *r);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -263,16 +264,16 @@ static int map_patch(struct apply_ctx *c, struct lf_user_result *res)
 	const struct lf_image *img = &c->img;
 
 	c->calls[0] = (struct lf_inject_call){
-		.nr = lf_arch_nr_mmap(), .step = "mapped",
+		.nr = SYS_mmap, .step = "mapped",
 		.args = { c->base, img->map_size, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0 },
 	};
 	c->calls[1] = (struct lf_inject_call){
-		.nr = lf_arch_nr_mprotect(), .before = write_image, .ud = c,
+		.nr = SYS_mprotect, .before = write_image, .ud = c,
 		.args = { c->base, img->ro_end, PROT_READ },
 	};
 	c->calls[2] = (struct lf_inject_call){
-		.nr = lf_arch_nr_mprotect(), .step = "protected",
+		.nr = SYS_mprotect, .step = "protected",
 		.args = { c->base + img->ro_end, img->text_end - img->ro_end, PROT_READ | PROT_EXEC },
 	};
 	int r = lf_apply_inject(c->t->pid, &c->t->maps, c->calls, 3, &res->inject_ns, c->msg,

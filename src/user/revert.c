@@ -149,3 +149,29 @@ int lf_user_for_each_applied(pid_t pid, int (*fn)(const struct lf_user_applied *
 	closedir(d);
 	return r;
 }
+
+struct running {
+	const char *id;
+	pid_t *pids;
+	size_t n, max;
+};
+
+static int add_running(const struct lf_user_applied *a, void *ud)
+{
+	struct running *c = ud;
+
+	if (!strcmp(a->id, c->id)) {
+		if (c->n < c->max)
+			c->pids[c->n] = a->pid;
+		c->n++;
+	}
+	return 0;
+}
+
+int lf_user_pids_running(const char *id, pid_t *ret, size_t max)
+{
+	struct running c = { id, ret, 0, max };
+	int r = lf_user_for_each_applied(0, add_running, &c);
+
+	return r < 0 ? r : (int)c.n;
+}
