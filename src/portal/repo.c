@@ -173,21 +173,35 @@ static int store_meta(struct lf_store *s, int64_t feed_id, const char *feed, con
 	return store_blob(s, feed_id, vname, data, len);
 }
 
-int lf_repo_store_file(struct lf_store *s, const char *feed, const char *name, const void *data,
-		       size_t len)
+/* A file a feed may hold: valid names, within its size, a bundle named by its hash. */
+static int check_file(const char *feed, const char *name, const void *data, size_t len,
+		      bool *ret_bundle)
 {
 	bool bundle = !strncmp(name, "bundles/", 8);
-	int64_t feed_id;
 	char hex[65];
-	int r;
 
 	if (!lf_repo_valid_feed(feed) || !lf_repo_valid_file(name))
 		return -EINVAL;
 	if (len > (bundle ? LF_REPO_MAX_BUNDLE : LF_REPO_MAX_METADATA))
 		return -EOVERFLOW;
-	sha256_hex(data, len, hex);
-	if (bundle && strncmp(name + 8, hex, 64))
-		return -EBADMSG; /* the name is the content's hash */
+	if (bundle) {
+		sha256_hex(data, len, hex);
+		if (strncmp(name + 8, hex, 64))
+			return -EBADMSG; /* the name is the content's hash */
+	}
+	*ret_bundle = bundle;
+	return 0;
+}
+
+int lf_repo_store_file(struct lf_store *s, const char *feed, const char *name, const void *data,
+		       size_t len)
+{
+	bool bundle;
+	int64_t feed_id;
+	int r = check_file(feed, name, data, len, &bundle);
+
+	if (r < 0)
+		return r;
 	r = lf_repo_feed_ensure(s, feed, &feed_id);
 	if (r < 0)
 		return r;
@@ -316,20 +330,12 @@ int lf_repo_resign(struct lf_store *s, const struct lf_portal_repo_ops *ops, con
 int lf_repo_put(struct lf_store *s, const struct lf_portal_repo_ops *ops, const char *feed,
 		const char *name, const void *data, size_t len)
 {
-	bool bundle = !strncmp(name, "bundles/", 8);
+	bool bundle;
 	int64_t feed_id;
-	char hex[65];
-	int r;
+	int r = check_file(feed, name, data, len, &bundle);
 
-	if (!lf_repo_valid_feed(feed) || !lf_repo_valid_file(name))
-		return -EINVAL;
-	if (len > (bundle ? LF_REPO_MAX_BUNDLE : LF_REPO_MAX_METADATA))
-		return -EOVERFLOW;
-	if (bundle) {
-		sha256_hex(data, len, hex);
-		if (strncmp(name + 8, hex, 64))
-			return -EBADMSG; /* the name is the content's hash */
-	}
+	if (r < 0)
+		return r;
 	r = lf_store_begin(s);
 	if (r < 0)
 		return r;
