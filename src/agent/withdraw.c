@@ -185,10 +185,22 @@ static int revert_user(const char *state_dir, const struct lf_tuf *t, struct lf_
 	return r;
 }
 
+/* Whether the verified targets withdraw anything at all. */
+static bool any_withdrawn(const struct lf_tuf *t)
+{
+	for (size_t i = 0; i < t->targets.n; i++)
+		if (t->targets.t[i].withdrawn)
+			return true;
+	return false;
+}
+
 bool lf_agent_has_withdrawn(const char *state_dir, const struct lf_tuf *t)
 {
 	struct lf_applied k, u;
 
+	/* Every update asks: without a withdrawal the kept bundles are not read. */
+	if (!any_withdrawn(t))
+		return false;
 	return (lf_applied_load(state_dir, LF_KIND_KERNEL, &k) == 0 && k.have &&
 		is_withdrawn(t, k.sha256)) ||
 	       (lf_applied_load(state_dir, LF_KIND_USER, &u) == 0 && u.have &&
