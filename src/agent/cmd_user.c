@@ -44,6 +44,17 @@ static int parse_uint(const char *prog, const char *opt, const char *s, unsigned
 	return 0;
 }
 
+/* parse_uint() for options whose 0 means nothing sensible. */
+static int parse_positive(const char *prog, const char *opt, const char *s, unsigned max,
+			  unsigned *ret)
+{
+	int r = parse_uint(prog, opt, s, max, ret);
+
+	if (r == 0 && !*ret)
+		r = lf_cmd_usage_error(prog, "%s: at least 1", opt);
+	return r;
+}
+
 /*
  * Common options. Returns true when the command goes on, with the index of
  * the first operand; false with the exit code (help printed, or bad usage).
@@ -75,20 +86,12 @@ static bool parse_opts(const char *prog, const char *usage, int argc, char **arg
 		case 'a': a->all = true; break;
 		case 'j': a->json = true; break;
 		case 'b':
-			if (parse_uint(prog, "--budget-ms", optarg, 10000, &a->opts.budget_ms))
+			if (parse_positive(prog, "--budget-ms", optarg, 10000, &a->opts.budget_ms))
 				return false;
-			if (!a->opts.budget_ms) {
-				lf_cmd_usage_error(prog, "--budget-ms: at least 1");
-				return false;
-			}
 			break;
 		case 'r':
-			if (parse_uint(prog, "--retries", optarg, 1000, &a->opts.retries))
+			if (parse_positive(prog, "--retries", optarg, 1000, &a->opts.retries))
 				return false;
-			if (!a->opts.retries) {
-				lf_cmd_usage_error(prog, "--retries: at least 1");
-				return false;
-			}
 			break;
 		case 'h':
 			printf("usage: %s %s\n", prog, usage);
