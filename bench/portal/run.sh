@@ -6,7 +6,10 @@
 # ceiling for any HTTPS server on this machine). Load from wrk, one device
 # credential after another. Prints figures and ratios; never fails on time.
 #   BENCH_DEVICES (100000)  BENCH_SECONDS (10)  BENCH_CONNECTIONS (64)
+#   BENCH_WARMUP (seconds before each measured run: 1 per 10,000 devices, at least 2)
 #   BENCH_POSTGRESQL=0: SQLite and nginx only; BENCH_AGENT=0: no agent footprint
+#   BENCH_NOCACHE=0: skip the baseline runs with the check-in cache off
+#   (--checkin-cache 0: every check-in reads the database)
 #   BENCH_PERF=DIR: also `perf record -g` the portal during each measured run
 #   (DIR/<backend>.data; read with perf report -i); figures then include its cost.
 set -u
@@ -18,6 +21,7 @@ cluster=$src/tests/portal/pg_cluster.sh
 devices=${BENCH_DEVICES:-100000}
 seconds=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-64}
+warmup=${BENCH_WARMUP:-$(( (devices + 9999) / 10000 > 2 ? (devices + 9999) / 10000 : 2 ))}
 
 "$src/scripts/deps.sh" bench || exit 1 # wrk and nginx
 for tool in wrk nginx python3 curl; do
@@ -108,24 +112,29 @@ req() { # data-dir token body -> body of the answer on stdout
 		--data-binary "$3" "https://127.0.0.1:$(cat "$1/portal.port")/api/v1/devices/self/checkin"
 }
 
-start_portal() { # data-dir [db]
-	rm -f "$1/portal.port"
-	timeout -s KILL 3600 "$portal" serve --data "$1" --listen 127.0.0.1:0 --threads 2 \
-		--checkin-interval 3600 ${2:+--db "$2"} >>"$1/serve.log" 2>&1 &
+start_portal() { # data-dir [db] [serve options...]
+	local data=$1 db=${2-}
+	shift $(($# < 2 ? $# : 2))
+	rm -f "$data/portal.port"
+	timeout -s KILL 3600 "$portal" serve --data "$data" --listen 127.0.0.1:0 --threads 2 \
+		--checkin-interval 3600 ${db:+--db "$db"} "$@" >>"$data/serve.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 100); do
-		[ -s "$1/portal.port" ] && curl -s --max-time 2 --cacert "$1/tls/cert.pem" \
-			"https://127.0.0.1:$(cat "$1/portal.port")/healthz" >/dev/null && return 0
+		[ -s "$data/portal.port" ] && curl -s --max-time 2 --cacert "$data/tls/cert.pem" \
+			"https://127.0.0.1:$(cat "$data/portal.port")/healthz" >/dev/null && return 0
 		sleep 0.1
 	done
-	cat "$1/serve.log"
+	cat "$data/serve.log"
 	return 1
 }
 
 # wrk NAME URL: runs the load and appends "NAME rps p50ms p99ms non2xx" to results.
 run_wrk() {
 	local name=$1 url=$2
-	wrk -t1 -c"$conns" -d2s -s "$src/bench/portal/checkin.lua" "$url" >/dev/null 2>&1 # warm-up
+	# Warm-up: long enough for every device to check in once since the
+	# portal started (the steady state of a portal that has run for an
+	# interval), so the measured run is idle check-ins of known devices.
+	wrk -t1 -c"$conns" -d"${warmup}s" -s "$src/bench/portal/checkin.lua" "$url" >/dev/null 2>&1
 	wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$src/bench/portal/checkin.lua" "$url" \
 		>"$work/wrk-$name.txt" 2>&1
 	python3 - "$name" "$work/wrk-$name.txt" >>"$work/results" <<'PY'
@@ -148,15 +157,17 @@ PY
 }
 
 idle_body=
-bench_backend() { # name [db-url]
-	local name=$1 db=${2-} data=$work/$1 t0 t1 first ts pe port
-	"$portal" init --data "$data" ${db:+--db "$db"} >/dev/null 2>&1 || { echo "bench: $name: init failed"; return 1; }
+bench_backend() { # name [db-url [serve options...]]
+	local name=$1 db=${2-} data=$work/$1 t0 t1 first ts pe port admin
+	shift $(($# < 2 ? $# : 2))
+	"$portal" init --data "$data" ${db:+--db "$db"} >"$work/$name.init" 2>&1 || { echo "bench: $name: init failed"; return 1; }
+	admin=$(grep -o '^lfa_[A-Za-z0-9_-]*' "$work/$name.init")
 	"$portal" publish --data "$data" --repo "$work/repo" --feed production >/dev/null || return 1
 	t0=$(date +%s.%N)
 	if [ -n "$db" ]; then load_pg "$db"; else load_sqlite "$data"; fi || { echo "bench: $name: load failed"; return 1; }
 	t1=$(date +%s.%N)
 	printf 'bench: %s: %d devices inserted in %.1f s\n' "$name" "$devices" "$(echo "$t1 - $t0" | bc)"
-	start_portal "$data" || { echo "bench: $name: portal did not start"; return 1; }
+	start_portal "$data" "$db" "$@" || { echo "bench: $name: portal did not start"; return 1; }
 	port=$(cat "$data/portal.port")
 	first=$(req "$data" "$(head -1 "$work/tokens")" "$(inventory '' '')")
 	ts=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("timestamp_etag",""))' "$first")
@@ -171,6 +182,9 @@ bench_backend() { # name [db-url]
 			>/dev/null 2>&1) &
 	fi
 	run_wrk "$name" "https://127.0.0.1:$port/api/v1/devices/self/checkin"
+	curl -s --max-time 5 --cacert "$data/tls/cert.pem" -H "Authorization: Bearer $admin" \
+		"https://127.0.0.1:$port/metrics" 2>/dev/null | grep '^livefix_portal_checkin_cache_[a-z_]* ' |
+		sed "s/^livefix_portal_checkin_cache_/bench: $name: cache /"
 	kill -TERM "${pids[-1]}"
 	wait "${pids[-1]}" 2>/dev/null
 	cert=$data/tls
@@ -223,10 +237,15 @@ generate "$work"
 export BENCH_TOKENS=$work/tokens
 : >"$work/results"
 bench_backend sqlite
+[ "${BENCH_NOCACHE:-1}" != 0 ] && bench_backend sqlite-nocache "" --checkin-cache 0
 if [ "${BENCH_POSTGRESQL:-1}" != 0 ]; then
 	pgdir=$(mktemp -d /tmp/lfpg.XXXXXX)
 	if url=$("$cluster" start "$pgdir"); then
 		bench_backend postgresql "$url"
+		if [ "${BENCH_NOCACHE:-1}" != 0 ]; then
+			psql -q "$url" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' >/dev/null
+			bench_backend postgresql-nocache "$url" --checkin-cache 0
+		fi
 	else
 		echo "bench: postgresql: cluster did not start"
 	fi
@@ -237,14 +256,14 @@ python3 - "$work/results" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 res = {r[0]: r for r in rows}
-print("%-12s %12s %10s %10s %8s" % ("target", "checkins/s", "p50 ms", "p99 ms", "non-2xx"))
+print("%-18s %12s %10s %10s %8s" % ("target", "checkins/s", "p50 ms", "p99 ms", "non-2xx"))
 for r in rows:
-    print("%-12s %12.0f %10.3f %10.3f %8s %s" % (r[0], float(r[1]), float(r[2]), float(r[3]), r[4], " ".join(r[5:])))
+    print("%-18s %12.0f %10.3f %10.3f %8s %s" % (r[0], float(r[1]), float(r[2]), float(r[3]), r[4], " ".join(r[5:])))
 base = res.get("nginx")
 if base and float(base[1]) > 0:
-    for name in ("sqlite", "postgresql"):
+    for name in ("sqlite", "sqlite-nocache", "postgresql", "postgresql-nocache"):
         if name in res and float(res[name][1]) > 0:
-            print("ratio %-10s throughput %.2f of nginx, p99 %.1fx nginx" %
+            print("ratio %-18s throughput %.2f of nginx, p99 %.1fx nginx" %
                   (name, float(res[name][1]) / float(base[1]),
                    float(res[name][3]) / max(float(base[3]), 1e-9)))
 PY

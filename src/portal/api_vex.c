@@ -113,6 +113,24 @@ int lf_api_metrics(struct lf_req *req)
 	COUNTER("repo_not_modified_total", repo_not_modified);
 	COUNTER("repo_bytes_total", repo_bytes);
 #undef COUNTER
+	if (req->portal->cache) {
+		struct lf_checkin_cache_stats cs;
+
+		lf_checkin_cache_stats(req->portal->cache, &cs);
+		r |= lf_buf_printf(&b, "# TYPE livefix_portal_checkin_cache_hits_total counter\n"
+				   "livefix_portal_checkin_cache_hits_total %llu\n"
+				   "# TYPE livefix_portal_checkin_cache_misses_total counter\n"
+				   "livefix_portal_checkin_cache_misses_total %llu\n"
+				   "# TYPE livefix_portal_checkin_cache_dropped_total counter\n"
+				   "livefix_portal_checkin_cache_dropped_total %llu\n"
+				   "# TYPE livefix_portal_checkin_cache_log_reads_total counter\n"
+				   "livefix_portal_checkin_cache_log_reads_total %llu\n"
+				   "# TYPE livefix_portal_checkin_cache_entries gauge\n"
+				   "livefix_portal_checkin_cache_entries %llu\n",
+				   (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+				   (unsigned long long)cs.dropped, (unsigned long long)cs.log_reads,
+				   (unsigned long long)cs.entries);
+	}
 	r |= lf_buf_printf(&b, "# TYPE livefix_portal_devices gauge\nlivefix_portal_devices %lld\n"
 			   "# TYPE livefix_portal_devices_seen_recently gauge\n"
 			   "livefix_portal_devices_seen_recently %lld\n"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -207,17 +208,24 @@ static int lookup_row(void *ctx, const struct lf_row *row)
 	return dev_cols(c->dev, row->vals + 4);
 }
 
-int lf_checkin_lookup(struct lf_store *s, const char *token, struct lf_principal *ret_who,
-		      struct lf_checkin_dev *ret_dev)
+int lf_checkin_lookup(struct lf_store *s, struct lf_checkin_cache *cache, const char *token,
+		      struct lf_principal *ret_who, struct lf_checkin_dev *ret_dev)
 {
 	struct lookup_ctx c = { .dev = ret_dev };
 	char hash[LF_HASH_HEX];
+	uint64_t gen = 0;
 	int r;
 
 	if (!token || strncmp(token, "lfd_", 4) || strlen(token) < 8 ||
 	    strlen(token) >= LF_TOKEN_MAX)
 		return -EACCES;
 	lf_auth_hash(token, hash);
+	/* A log that cannot be read: answer from the database alone. */
+	if (cache && lf_checkin_cache_sync(cache, s) < 0)
+		cache = NULL;
+	ret_dev->cache = cache;
+	if (cache && lf_checkin_cache_get(cache, hash, ret_who, ret_dev, &gen))
+		return 0;
 	r = lf_store_q(s, "SELECT d.id, d.uid, d.group_id, g.feed_id, " DEV_COLUMNS
 		       " FROM device_credentials c JOIN devices d ON d.id = c.device_id"
 		       " JOIN device_groups g ON g.id = d.group_id JOIN feeds f ON f.id = g.feed_id"
@@ -228,6 +236,8 @@ int lf_checkin_lookup(struct lf_store *s, const char *token, struct lf_principal
 		return r < 0 ? r : -EACCES;
 	}
 	*ret_who = c.who;
+	if (cache)
+		lf_checkin_cache_put(cache, gen, hash, ret_who, ret_dev);
 	return 0;
 }
 
@@ -273,51 +283,105 @@ void lf_seen_init(struct lf_seen_batch *b)
 {
 	memset(b, 0, sizeof(*b));
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->wake, NULL);
 }
 
 void lf_seen_release(struct lf_seen_batch *b)
 {
+	free(b->ids);
+	pthread_cond_destroy(&b->wake);
 	pthread_mutex_destroy(&b->lock);
 }
 
-int lf_seen_flush(struct lf_seen_batch *b, struct lf_store *s, bool force)
+/* Appends ids under the lock, growing up to LF_SEEN_CAP; counts what does not fit. */
+static void seen_append(struct lf_seen_batch *b, const int64_t *ids, size_t n)
 {
-	int64_t *ids, now = lf_now();
-	size_t n;
-	int r;
+	if (b->n + n > b->cap && b->cap < LF_SEEN_CAP) {
+		size_t cap = b->cap ? b->cap : LF_SEEN_CHUNK;
+		int64_t *grown;
 
-	pthread_mutex_lock(&b->lock);
-	n = b->n;
-	if (n == 0 || (!force && now <= b->since && n < LF_SEEN_MAX)) {
-		pthread_mutex_unlock(&b->lock);
-		return 0;
+		while (cap < b->n + n && cap < LF_SEEN_CAP)
+			cap *= 2;
+		grown = realloc(b->ids, cap * sizeof(*grown));
+		if (grown) {
+			b->ids = grown;
+			b->cap = cap;
+		}
 	}
-	ids = malloc(n * sizeof(*ids));
-	if (!ids) {
-		pthread_mutex_unlock(&b->lock);
-		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (b->n < b->cap)
+			b->ids[b->n++] = ids[i];
+		else
+			b->dropped++;
 	}
-	memcpy(ids, b->ids, n * sizeof(ids[0]));
-	b->n = 0;
-	pthread_mutex_unlock(&b->lock);
-	r = lf_store_touch_devices(s, now, ids, n);
-	free(ids);
-	return r < 0 ? r : (int)n;
+	if (b->n >= LF_SEEN_CHUNK)
+		pthread_cond_signal(&b->wake);
 }
 
-/* Queues an idle device; returns true when the batch is full. */
-static bool seen_add(struct lf_seen_batch *b, int64_t id)
+int lf_seen_flush(struct lf_seen_batch *b, struct lf_store *s)
 {
-	bool full;
+	int64_t *ids, now = lf_now();
+	size_t n, done = 0;
+	int r = 0;
 
 	pthread_mutex_lock(&b->lock);
-	if (b->n == 0)
-		b->since = lf_now();
-	if (b->n < LF_SEEN_MAX)
-		b->ids[b->n++] = id;
-	full = b->n == LF_SEEN_MAX;
+	ids = b->ids;
+	n = b->n;
+	b->ids = NULL;
+	b->n = b->cap = 0;
 	pthread_mutex_unlock(&b->lock);
-	return full;
+	while (done < n && r >= 0) {
+		size_t k = n - done < LF_SEEN_CHUNK ? n - done : LF_SEEN_CHUNK;
+
+		r = lf_store_touch_devices(s, now, ids + done, k);
+		if (r >= 0)
+			done += k;
+	}
+	if (done < n) {
+		/* The database refused: the rest waits for the next flush. */
+		pthread_mutex_lock(&b->lock);
+		seen_append(b, ids + done, n - done);
+		pthread_mutex_unlock(&b->lock);
+	}
+	free(ids);
+	return r < 0 ? r : (int)done;
+}
+
+bool lf_seen_wait(struct lf_seen_batch *b, unsigned ms)
+{
+	struct timespec until;
+	bool running;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&b->lock);
+	while (!b->stop && b->n < LF_SEEN_CHUNK)
+		if (pthread_cond_timedwait(&b->wake, &b->lock, &until))
+			break;
+	running = !b->stop;
+	pthread_mutex_unlock(&b->lock);
+	return running;
+}
+
+void lf_seen_stop(struct lf_seen_batch *b)
+{
+	pthread_mutex_lock(&b->lock);
+	b->stop = true;
+	pthread_cond_broadcast(&b->wake);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Queues an idle device for the flusher. */
+static void seen_add(struct lf_seen_batch *b, int64_t id)
+{
+	pthread_mutex_lock(&b->lock);
+	seen_append(b, &id, 1);
+	pthread_mutex_unlock(&b->lock);
 }
 
 static int update_device(struct lf_store *s, int64_t device_id, const struct lf_jv *inv,
@@ -332,8 +396,10 @@ static int update_device(struct lf_store *s, int64_t device_id, const struct lf_
 	if (r >= 0 && !strcmp(hash, d->inv_hash)) {
 		lf_buf_release(&text);
 		/* Idle: last_seen only, batched when the server gives a batch. */
-		if (seen)
-			return seen_add(seen, device_id) ? lf_seen_flush(seen, s, true) : 0;
+		if (seen) {
+			seen_add(seen, device_id);
+			return 0;
+		}
 		return lf_store_q(s, "UPDATE devices SET last_seen = $1 WHERE id = $2", NULL, NULL,
 				  "ii", lf_now(), device_id);
 	}
@@ -351,6 +417,8 @@ static int update_device(struct lf_store *s, int64_t device_id, const struct lf_
 		snprintf(d->build_id, sizeof(d->build_id), "%s", str(kernel, "build_id"));
 		d->kernel_level = num(kernel, "level");
 	}
+	if (r >= 0 && d->cache)
+		lf_checkin_cache_update(d->cache, device_id, hash, d->build_id, d->kernel_level);
 	return r;
 }
 

@@ -11,6 +11,7 @@
 #include "livefix/buf.h"
 
 #include "auth.h"
+#include "checkin_cache.h"
 #include "store.h"
 
 #define LF_MAX_EVENTS 64
@@ -18,24 +19,35 @@
 
 /*
  * Idle check-ins change nothing but last_seen. Instead of one commit each,
- * the server collects their device ids and writes them in one transaction
- * once a second from the server's main thread (or at once when 16384 are
- * waiting). A crash loses at most
- * that second of last_seen, which the next check-in restores.
+ * the server collects their device ids and a flusher thread writes them,
+ * LF_SEEN_CHUNK per statement, once a second or as soon as a chunk is
+ * waiting; a request thread never waits for that write. A crash loses at
+ * most that second of last_seen, which the next check-in restores. While
+ * the database cannot take them, up to LF_SEEN_CAP ids wait; beyond that
+ * they are counted as dropped (the devices' next check-ins bring them back).
  */
-#define LF_SEEN_MAX 16384
+#define LF_SEEN_CHUNK 16384
+#define LF_SEEN_CAP (1u << 22)
 
 struct lf_seen_batch {
 	pthread_mutex_t lock;
-	int64_t ids[LF_SEEN_MAX];
-	size_t n;
-	int64_t since; /* when the oldest waiting id came in */
+	pthread_cond_t wake;
+	int64_t *ids;
+	size_t n, cap;
+	uint64_t dropped;
+	bool stop;
 };
 
 void lf_seen_init(struct lf_seen_batch *b);
 void lf_seen_release(struct lf_seen_batch *b);
-/* Writes the waiting ids when a second has passed, or always with force. */
-int lf_seen_flush(struct lf_seen_batch *b, struct lf_store *s, bool force);
+/* Writes every waiting id; returns how many, or < 0 (they wait for the next call). */
+int lf_seen_flush(struct lf_seen_batch *b, struct lf_store *s);
+/*
+ * For the flusher: waits up to ms for a full chunk, or until lf_seen_stop().
+ * Returns false once stopped.
+ */
+bool lf_seen_wait(struct lf_seen_batch *b, unsigned ms);
+void lf_seen_stop(struct lf_seen_batch *b);
 
 /* What a check-in needs to know of its device, its group and its feed. */
 struct lf_checkin_dev {
@@ -48,6 +60,8 @@ struct lf_checkin_dev {
 	char ts_etag[72];  /* of the feed's timestamp.json, quoted; "" when none */
 	bool rolling;      /* the group has a running rollout */
 	bool found;
+	/* The cache the lookup used: told when lf_checkin() writes the inventory. */
+	struct lf_checkin_cache *cache;
 };
 
 void lf_checkin_dev_release(struct lf_checkin_dev *d);
@@ -55,11 +69,12 @@ void lf_checkin_dev_release(struct lf_checkin_dev *d);
 /*
  * Authenticates a device credential and reads what its check-in needs in
  * the same query, so that an idle check-in is one round trip to the
- * database. Same rules as lf_auth_lookup(): -EACCES when the credential is
- * malformed, unknown or revoked, or its device revoked.
+ * database, or none when cache (may be NULL) has it after reading the
+ * database's change log. Same rules as lf_auth_lookup(): -EACCES when the
+ * credential is malformed, unknown or revoked, or its device revoked.
  */
-int lf_checkin_lookup(struct lf_store *s, const char *token, struct lf_principal *ret_who,
-		      struct lf_checkin_dev *ret_dev);
+int lf_checkin_lookup(struct lf_store *s, struct lf_checkin_cache *cache, const char *token,
+		      struct lf_principal *ret_who, struct lf_checkin_dev *ret_dev);
 
 /*
  * A device's check-in: parses the body (the inventory, at most 32 deep, no

@@ -33,7 +33,11 @@ struct lf_portal_config {
 	const char *tls_cert;  /* PEM files; NULL: <data_dir>/tls/... */
 	const char *tls_key;
 	const struct lf_portal_repo_ops *repo_ops; /* NULL: lf_portal_repo_passthrough */
+	size_t checkin_cache;  /* device credentials kept in memory; 0: LF_CHECKIN_CACHE_DEFAULT */
+	bool no_checkin_cache; /* every check-in reads the database */
 };
+
+#define LF_CHECKIN_CACHE_DEFAULT 262144
 
 struct lf_store_slot {
 	pthread_mutex_t lock;
@@ -62,6 +66,15 @@ struct lf_portal {
 	char *cert_pem, *key_pem;
 	uint16_t port;
 	int64_t started;
+	struct lf_checkin_cache *cache; /* NULL when off */
+	pthread_t listener;             /* PostgreSQL: turns notifications into cache reads */
+	bool listening;
+	int wake_fd;                    /* eventfd: ends the listener */
+	unsigned ticks;
+	char db_target[4096];
+	struct lf_store *seen_store;    /* the last_seen flusher's own connection */
+	pthread_t seen_flusher;
+	bool seen_running;
 };
 
 enum lf_auth_need {
@@ -130,7 +143,12 @@ int lf_portal_start(struct lf_portal *p, const struct lf_portal_config *cfg);
 void lf_portal_stop(struct lf_portal *p);
 /* Validates a configuration (address, TLS files, database) without serving. */
 int lf_portal_check(const struct lf_portal_config *cfg);
-/* Writes waiting last_seen updates (the server calls it every second). */
+/* The check-in cache and its listener (server_cache.c). */
+int lf_portal_cache_start(struct lf_portal *p, const char *target);
+void lf_portal_cache_stop(struct lf_portal *p);
+void lf_portal_cache_tick(struct lf_portal *p, struct lf_store *s);
+
+/* Housekeeping the server's main thread runs every second. */
 void lf_portal_tick(struct lf_portal *p);
 
 /* Handlers (api_*.c). */

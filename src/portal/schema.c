@@ -2,12 +2,17 @@
 /*
  * The portal schema as numbered migrations. A migration is never edited once
  * released: a change is a new entry. {{id}} and {{blob}} are the only
- * dialect differences between SQLite and PostgreSQL; everything else is
- * portable SQL (integers for booleans and times, in seconds since the epoch).
+ * dialect differences between SQLite and PostgreSQL in tables; everything
+ * else is portable SQL (integers for booleans and times, in seconds since
+ * the epoch), except triggers, which each database writes its own way:
+ * text between {{sqlite}} or {{postgresql}} and {{end}} is for that backend.
  */
 #include <stddef.h>
 
 #include "schema.h"
+
+/* Seconds since the epoch in SQLite's SQL. */
+#define SQLITE_NOW "CAST(strftime('%s', 'now') AS INTEGER)"
 
 static const char *const migrations[] = {
 	/* 1: the first schema. */
@@ -80,6 +85,97 @@ static const char *const migrations[] = {
 	"CREATE TABLE audit_log ("
 	" id {{id}}, at BIGINT NOT NULL, token_id BIGINT, role TEXT,"
 	" action TEXT NOT NULL, object TEXT, detail TEXT);",
+
+	/*
+	 * 2: the change log. Triggers note every change to what a device's
+	 * check-in reads (its credential, its device row without last_seen,
+	 * its group, its feed's timestamp, its group's running rollouts), from
+	 * whichever process or portal instance makes it, so that a portal can
+	 * keep those rows in memory (checkin_cache.c) and drop exactly what
+	 * changed. kind 'device' names a device id, 'group' a group id (0: all
+	 * groups). On PostgreSQL the trigger takes a transaction-scoped
+	 * advisory lock before it draws its seq, so seq order is commit order
+	 * (a reader that sees seq N has seen every committed seq below N), and
+	 * notifies 'livefix_changes'; SQLite has one writer at a time anyway.
+	 */
+	"CREATE TABLE changes ("
+	" seq {{id}}, kind TEXT NOT NULL, ref BIGINT NOT NULL, at BIGINT NOT NULL);"
+	"CREATE INDEX changes_at ON changes(at);"
+	"{{sqlite}}"
+	"CREATE TRIGGER devices_changed AFTER UPDATE OF group_id, revoked, inventory_hash,"
+	" kernel_build_id, kernel_level ON devices BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('device', NEW.id, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER devices_deleted AFTER DELETE ON devices BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('device', OLD.id, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER credentials_changed AFTER UPDATE ON device_credentials BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('device', NEW.device_id, " SQLITE_NOW ");"
+	" INSERT INTO changes (kind, ref, at) SELECT 'device', OLD.device_id, " SQLITE_NOW
+	"  WHERE OLD.device_id <> NEW.device_id; END;"
+	"CREATE TRIGGER credentials_deleted AFTER DELETE ON device_credentials BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('device', OLD.device_id, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER groups_changed AFTER UPDATE ON device_groups BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('group', NEW.id, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER groups_deleted AFTER DELETE ON device_groups BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('group', OLD.id, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER feeds_changed AFTER UPDATE ON feeds BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('group', 0, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER timestamp_added AFTER INSERT ON repo_files"
+	" WHEN NEW.name = 'timestamp.json' BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('group', 0, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER timestamp_changed AFTER UPDATE ON repo_files"
+	" WHEN NEW.name = 'timestamp.json' OR OLD.name = 'timestamp.json' BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('group', 0, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER timestamp_deleted AFTER DELETE ON repo_files"
+	" WHEN OLD.name = 'timestamp.json' BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('group', 0, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER rollouts_added AFTER INSERT ON rollouts BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('group', NEW.group_id, " SQLITE_NOW "); END;"
+	"CREATE TRIGGER rollouts_changed AFTER UPDATE OF state, group_id ON rollouts BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('group', NEW.group_id, " SQLITE_NOW ");"
+	" INSERT INTO changes (kind, ref, at) SELECT 'group', OLD.group_id, " SQLITE_NOW
+	"  WHERE OLD.group_id <> NEW.group_id; END;"
+	"CREATE TRIGGER rollouts_deleted AFTER DELETE ON rollouts BEGIN"
+	" INSERT INTO changes (kind, ref, at) VALUES ('group', OLD.group_id, " SQLITE_NOW "); END;"
+	"{{end}}"
+	"{{postgresql}}"
+	/* Column arg 1 of the row (NEW, or OLD for a delete) names the reference. */
+	"CREATE FUNCTION livefix_note_change() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" DECLARE rec RECORD; ref BIGINT; BEGIN"
+	"  PERFORM pg_advisory_xact_lock(" PG_CHANGES_LOCK ");"
+	"  IF TG_OP = 'DELETE' THEN rec := OLD; ELSE rec := NEW; END IF;"
+	"  ref := COALESCE((to_jsonb(rec) ->> TG_ARGV[1])::bigint, 0);"
+	"  INSERT INTO changes (kind, ref, at)"
+	"   VALUES (TG_ARGV[0], ref, EXTRACT(EPOCH FROM clock_timestamp())::bigint);"
+	"  IF TG_OP = 'UPDATE' AND TG_ARGV[1] <> '' AND"
+	"     (to_jsonb(OLD) ->> TG_ARGV[1]) IS DISTINCT FROM (to_jsonb(NEW) ->> TG_ARGV[1]) THEN"
+	"   INSERT INTO changes (kind, ref, at) VALUES (TG_ARGV[0],"
+	"    COALESCE((to_jsonb(OLD) ->> TG_ARGV[1])::bigint, 0),"
+	"    EXTRACT(EPOCH FROM clock_timestamp())::bigint);"
+	"  END IF;"
+	"  PERFORM pg_notify('livefix_changes', '');"
+	"  RETURN NULL; END $$;"
+	"CREATE TRIGGER devices_changed AFTER UPDATE OF group_id, revoked, inventory_hash,"
+	" kernel_build_id, kernel_level ON devices"
+	" FOR EACH ROW EXECUTE FUNCTION livefix_note_change('device', 'id');"
+	"CREATE TRIGGER devices_deleted AFTER DELETE ON devices"
+	" FOR EACH ROW EXECUTE FUNCTION livefix_note_change('device', 'id');"
+	"CREATE TRIGGER credentials_changed AFTER UPDATE OR DELETE ON device_credentials"
+	" FOR EACH ROW EXECUTE FUNCTION livefix_note_change('device', 'device_id');"
+	"CREATE TRIGGER groups_changed AFTER UPDATE OR DELETE ON device_groups"
+	" FOR EACH ROW EXECUTE FUNCTION livefix_note_change('group', 'id');"
+	"CREATE TRIGGER feeds_changed AFTER UPDATE ON feeds"
+	" FOR EACH ROW EXECUTE FUNCTION livefix_note_change('group', '');"
+	"CREATE TRIGGER timestamp_changed AFTER INSERT OR UPDATE ON repo_files"
+	" FOR EACH ROW WHEN (NEW.name = 'timestamp.json')"
+	" EXECUTE FUNCTION livefix_note_change('group', '');"
+	"CREATE TRIGGER timestamp_deleted AFTER DELETE ON repo_files"
+	" FOR EACH ROW WHEN (OLD.name = 'timestamp.json')"
+	" EXECUTE FUNCTION livefix_note_change('group', '');"
+	"CREATE TRIGGER rollouts_added AFTER INSERT OR DELETE ON rollouts"
+	" FOR EACH ROW EXECUTE FUNCTION livefix_note_change('group', 'group_id');"
+	"CREATE TRIGGER rollouts_changed AFTER UPDATE OF state, group_id ON rollouts"
+	" FOR EACH ROW EXECUTE FUNCTION livefix_note_change('group', 'group_id');"
+	"{{end}}",
 };
 
 int lf_schema_count(void)

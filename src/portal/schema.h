@@ -6,4 +6,7 @@
 int lf_schema_count(void);
 const char *lf_schema_migration(int version);
 
+/* The advisory lock that orders writers of the change log on PostgreSQL. */
+#define PG_CHANGES_LOCK "119187178088307" /* "lfmigr" + 1 */
+
 #endif

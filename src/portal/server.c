@@ -17,6 +17,7 @@
 
 #include "livefix/buf.h"
 #include "livefix/file.h"
+#include "livefix/log.h"
 
 #include "portal.h"
 
@@ -163,7 +164,8 @@ static int authenticate(struct lf_req *req)
 		return 401;
 	/* A device's check-in reads its device with its credential: one query. */
 	if (req->route->handler == lf_api_checkin && !strncmp(token, "lfd_", 4))
-		r = lf_checkin_lookup(req->store, token, &req->who, &req->checkin);
+		r = lf_checkin_lookup(req->store, req->portal->cache, token, &req->who,
+				      &req->checkin);
 	else
 		r = lf_auth_lookup(req->store, token, &req->who);
 	if (r == -EACCES)
@@ -267,6 +269,9 @@ static enum MHD_Result finish(struct lf_portal *p, struct conn_ctx *cc)
 		status = run_handler(req);
 	if (is_admin_write(req) && req->who.token_id)
 		audit(req, status);
+	/* What this request wrote is read from the change log before the next check-in. */
+	if (p->cache && strcmp(req->method, "GET") && req->route->handler != lf_api_checkin)
+		lf_checkin_cache_stale(p->cache);
 	store_release(p, slot);
 	req->store = NULL;
 	return respond(p, req, status);
@@ -398,6 +403,44 @@ static int open_stores(struct lf_portal *p, const char *target)
 	return 0;
 }
 
+/* Writes idle devices' last_seen once a second, or at once when a chunk waits. */
+static void *seen_main(void *arg)
+{
+	struct lf_portal *p = arg;
+
+	while (lf_seen_wait(&p->seen, 1000)) {
+		int r = lf_seen_flush(&p->seen, p->seen_store);
+
+		if (r < 0)
+			lf_debug("last_seen not written yet: %s", strerror(-r));
+	}
+	return NULL;
+}
+
+static int start_seen_flusher(struct lf_portal *p, const char *target)
+{
+	int r = lf_store_open(target, &p->seen_store);
+
+	if (r < 0)
+		return r;
+	r = -pthread_create(&p->seen_flusher, NULL, seen_main, p);
+	p->seen_running = r == 0;
+	return r;
+}
+
+static void stop_seen_flusher(struct lf_portal *p)
+{
+	if (p->seen_running) {
+		lf_seen_stop(&p->seen);
+		pthread_join(p->seen_flusher, NULL);
+		p->seen_running = false;
+	}
+	if (p->seen_store && lf_seen_flush(&p->seen, p->seen_store) < 0)
+		lf_debug("last_seen of some devices not written at stop");
+	lf_store_close(p->seen_store);
+	p->seen_store = NULL;
+}
+
 static int load_tls(struct lf_portal *p)
 {
 	char cert[4096], key[4096];
@@ -420,6 +463,7 @@ int lf_portal_start(struct lf_portal *p, const struct lf_portal_config *cfg)
 	int r;
 
 	memset(p, 0, sizeof(*p));
+	p->wake_fd = -1;
 	lf_seen_init(&p->seen);
 	p->cfg = *cfg;
 	p->repo_ops = cfg->repo_ops ? cfg->repo_ops : &lf_portal_repo_passthrough;
@@ -430,6 +474,10 @@ int lf_portal_start(struct lf_portal *p, const struct lf_portal_config *cfg)
 		return r;
 	snprintf(dbpath, sizeof(dbpath), "%s/portal.db", cfg->data_dir);
 	r = open_stores(p, cfg->db ? cfg->db : dbpath);
+	if (r >= 0)
+		r = lf_portal_cache_start(p, cfg->db ? cfg->db : dbpath);
+	if (r >= 0)
+		r = start_seen_flusher(p, cfg->db ? cfg->db : dbpath);
 	if (r < 0)
 		goto err;
 	r = load_tls(p);
@@ -488,7 +536,7 @@ int lf_portal_check(const struct lf_portal_config *cfg)
 void lf_portal_tick(struct lf_portal *p)
 {
 	pthread_mutex_lock(&p->slots[0].lock);
-	(void)lf_seen_flush(&p->seen, p->slots[0].store, true);
+	lf_portal_cache_tick(p, p->slots[0].store);
 	pthread_mutex_unlock(&p->slots[0].lock);
 }
 
@@ -497,8 +545,8 @@ void lf_portal_stop(struct lf_portal *p)
 	if (p->daemon)
 		MHD_stop_daemon(p->daemon);
 	p->daemon = NULL;
-	if (p->slots && p->slots[0].store)
-		(void)lf_seen_flush(&p->seen, p->slots[0].store, true);
+	lf_portal_cache_stop(p);
+	stop_seen_flusher(p);
 	for (unsigned i = 0; p->slots && i < p->nslots; i++) {
 		lf_store_close(p->slots[i].store);
 		pthread_mutex_destroy(&p->slots[i].lock);

@@ -34,14 +34,27 @@ int lf_store_migration_count(void)
 	return lf_schema_count();
 }
 
-/* Replaces {{id}} and {{blob}} with the backend's type names. */
+/*
+ * Replaces {{id}} and {{blob}} with the backend's type names, and keeps
+ * the text between {{<backend name>}} and {{end}} only for that backend.
+ */
 static int render_migration(const struct lf_store_backend *be, const char *src,
 			    struct lf_buf *out)
 {
+	size_t name_len = strlen(be->name);
+	bool skip = false;
 	int r = 0;
 
 	while (*src && r >= 0) {
-		if (!strncmp(src, "{{id}}", 6)) {
+		if (!strncmp(src, "{{end}}", 7)) {
+			skip = false;
+			src += 7;
+		} else if (!strncmp(src, "{{sqlite}}", 10) || !strncmp(src, "{{postgresql}}", 14)) {
+			skip = strncmp(src + 2, be->name, name_len) || src[2 + name_len] != '}';
+			src = strstr(src, "}}") + 2;
+		} else if (skip) {
+			src++;
+		} else if (!strncmp(src, "{{id}}", 6)) {
 			r = lf_buf_puts(out, be->id_type);
 			src += 6;
 		} else if (!strncmp(src, "{{blob}}", 8)) {
@@ -387,6 +400,16 @@ int lf_store_audit(struct lf_store *s, int64_t token_id, const char *role,
  * The ids travel as one JSON array parameter; the two dialects unpack it
  * differently (SQLite's json_each, PostgreSQL's jsonb_array_elements_text).
  */
+int lf_store_listen(struct lf_store *s, const char *channel)
+{
+	return s->be->listen ? s->be->listen(s->conn, channel) : -EOPNOTSUPP;
+}
+
+int lf_store_notified(struct lf_store *s)
+{
+	return s->be->notified ? s->be->notified(s->conn) : -EOPNOTSUPP;
+}
+
 int lf_store_touch_devices(struct lf_store *s, int64_t now, const int64_t *ids, size_t n)
 {
 	struct lf_buf list = LF_BUF_INIT(n * 21 + 3);

@@ -61,6 +61,14 @@ struct lf_store_backend {
 	 */
 	const char *migrate_serialize_sql;
 	const char *migrate_unserialize_sql;
+	/*
+	 * Optional (NULL: the database has no notifications). listen subscribes
+	 * the connection to a channel and returns a descriptor to poll;
+	 * notified reads what arrived and returns how many notifications, 0
+	 * for none, or < 0 when the connection is gone.
+	 */
+	int (*listen)(void *conn, const char *channel);
+	int (*notified)(void *conn);
 	/* Type names substituted into the schema: {{id}} and {{blob}}. */
 	const char *id_type;
 	const char *blob_type;
@@ -107,6 +115,15 @@ void lf_store_rollback(struct lf_store *s);
 /* Writes one audit-log record; detail may be NULL. */
 int lf_store_audit(struct lf_store *s, int64_t token_id, const char *role,
 		   const char *action, const char *object, const char *detail);
+
+/*
+ * Notifications (PostgreSQL's LISTEN): returns a descriptor that becomes
+ * readable when something arrives, or -EOPNOTSUPP for a database without
+ * them (SQLite). lf_store_notified() then returns how many arrived, 0 for
+ * none, or < 0 when the connection is lost (open a new store to listen again).
+ */
+int lf_store_listen(struct lf_store *s, const char *channel);
+int lf_store_notified(struct lf_store *s);
 
 /* Sets last_seen of many devices in one statement. */
 int lf_store_touch_devices(struct lf_store *s, int64_t now, const int64_t *ids, size_t n);

@@ -220,6 +220,35 @@ static int pg_exec(void *conn, const char *sql, int nparams,
 	return r;
 }
 
+/* LISTEN on a channel named by us (an identifier, not user input). */
+static int pg_listen(void *conn, const char *channel)
+{
+	struct pg_conn *c = conn;
+	char sql[96];
+	int r;
+
+	snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+	r = pg_script(c, sql);
+	if (r < 0)
+		return r;
+	return PQsocket(c->db) >= 0 ? PQsocket(c->db) : -ECONNRESET;
+}
+
+static int pg_notified(void *conn)
+{
+	struct pg_conn *c = conn;
+	PGnotify *n;
+	int count = 0;
+
+	if (!PQconsumeInput(c->db) || PQstatus(c->db) != CONNECTION_OK)
+		return -ECONNRESET;
+	while ((n = PQnotifies(c->db))) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
+}
+
 const struct lf_store_backend lf_store_pg_backend = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -231,6 +260,8 @@ const struct lf_store_backend lf_store_pg_backend = {
 	/* The key is arbitrary but fixed: "lfmigr" in ASCII. */
 	.migrate_serialize_sql = "SELECT pg_advisory_lock(119187178088306)",
 	.migrate_unserialize_sql = "SELECT pg_advisory_unlock(119187178088306)",
+	.listen = pg_listen,
+	.notified = pg_notified,
 	.id_type = "BIGSERIAL PRIMARY KEY",
 	.blob_type = "BYTEA",
 };

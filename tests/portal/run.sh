@@ -371,11 +371,12 @@ sys.exit(not ok)' "$BODY" "$ndev"
 		if start_portal "$data2"; then
 			data=$data2
 			req POST /api/v1/enrol "" "{\"enrolment_key\":\"$key\",\"hostname\":\"via-second\"}"
-			local uid2; uid2=$(js 'd["device"]')
+			local uid2 cred2 second_base=$base; uid2=$(js 'd["device"]'); cred2=$(js 'd["credential"]')
 			base=$first_base data=$first_data
 			req GET "/api/v1/devices/$uid2" "$viewer"
 			check "$P a device enrolled on a second instance is seen by the first" "$CODE $BODY" \
 				[ "$CODE" = 200 -a "$(js 'd["hostname"]')" = via-second ]
+			cross_instance "$first_base" "$second_base" "$cred2" "$uid2"
 			kill -TERM "$portal_pid"
 			portal_pid=$first_pid
 		else
@@ -391,6 +392,52 @@ sys.exit(not ok)' "$BODY" "$ndev"
 	local t=0
 	while kill -0 "$portal_pid" 2>/dev/null && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
 	check "$P SIGTERM stops the portal" "still running after 10 s" bash -c "! kill -0 $portal_pid 2>/dev/null"
+}
+
+# The check-in cache: the first instance answers check-ins from memory; what
+# the second changes reaches it through the change log's notification. Each
+# change must show within 3 s (in practice the next request).
+cross_instance() { # first-base second-base credential uid
+	local first=$1 second=$2 cred=$3 uid=$4 pe got i
+	base=$first
+	req POST /api/v1/devices/self/checkin "$cred" '{"hostname":"via-second"}'
+	req POST /api/v1/devices/self/checkin "$cred" '{"hostname":"via-second"}'
+	pe=$(js 'd["policy_etag"]')
+	req GET /metrics "$viewer"
+	check "$P the first instance answered a check-in from its cache" "$BODY" \
+		grep -q '^livefix_portal_checkin_cache_hits_total [1-9]' <<<"$BODY"
+	# Listening for notifications, it does not read the change log per check-in.
+	local reads0 reads1
+	reads0=$(sed -n 's/^livefix_portal_checkin_cache_log_reads_total //p' <<<"$BODY")
+	for i in 1 2 3 4 5 6; do req POST /api/v1/devices/self/checkin "$cred" '{"hostname":"via-second"}'; done
+	req GET /metrics "$viewer"
+	reads1=$(sed -n 's/^livefix_portal_checkin_cache_log_reads_total //p' <<<"$BODY")
+	check "$P with notifications, 6 check-ins read the change log fewer than 6 times" \
+		"log reads $reads0 -> $reads1" [ -n "$reads0" -a $((reads1 - ${reads0:-0})) -lt 6 ]
+	base=$second
+	req PUT /api/v1/groups/default/policy "$op" '{"max_load":7}'
+	base=$first got=
+	for i in $(seq 30); do
+		req POST /api/v1/devices/self/checkin "$cred" "{\"hostname\":\"via-second\",\"policy_etag\":\"$pe\"}"
+		got=$(js 'd.get("policy", {}).get("max_load")')
+		[ "$got" = 7 ] && break
+		sleep 0.1
+	done
+	check "$P a policy set on the second instance reaches check-ins on the first" \
+		"max_load=$got after $i tries: $BODY" [ "$got" = 7 ]
+	base=$second
+	req DELETE "/api/v1/devices/$uid" "$admin"
+	base=$first
+	for i in $(seq 30); do
+		req POST /api/v1/devices/self/checkin "$cred" '{"hostname":"via-second"}'
+		[ "$CODE" = 401 ] && break
+		sleep 0.1
+	done
+	check "$P a device revoked on the second instance is refused by the first" \
+		"HTTP $CODE after $i tries" [ "$CODE" = 401 ]
+	base=$second
+	req PUT /api/v1/groups/default/policy "$op" '{"maintenance_windows":[{"days":["sat","sun"],"start":"02:00","end":"04:00","tz":"Europe/Berlin"}],"max_load":2,"max_deferral_hours":72}'
+	base=$first
 }
 
 flow sqlite

@@ -57,6 +57,31 @@ static inline int fixture_pg(struct fixture *f)
 	return 0;
 }
 
+/* Empties the database: the next lf_store_open() migrates a fresh one. */
+static inline int fixture_reset(struct fixture *f)
+{
+	struct lf_store *s;
+
+	if (!strcmp(f->kind, "sqlite")) {
+		static const char *const suffix[] = { "", "-wal", "-shm" };
+		char path[300];
+
+		for (int i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "%s%s", f->target, suffix[i]);
+			unlink(path);
+		}
+		return 0;
+	}
+	if (lf_store_open(f->target, &s) < 0)
+		return -1;
+	if (lf_store_script(s, "DROP SCHEMA public CASCADE; CREATE SCHEMA public") < 0) {
+		lf_store_close(s);
+		return -1;
+	}
+	lf_store_close(s);
+	return 0;
+}
+
 static inline void fixture_release(struct fixture *f)
 {
 	char cmd[512];

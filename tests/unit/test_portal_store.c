@@ -60,25 +60,11 @@ static int group_teardown(void **state)
 static int setup(void **state)
 {
 	struct ctx *c = *state;
-	struct lf_store *s;
 
 	if (c->skip)
 		return 0;
-	if (!strcmp(c->fx.kind, "sqlite")) {
-		char wal[300];
-
-		unlink(c->fx.target);
-		snprintf(wal, sizeof(wal), "%s-wal", c->fx.target);
-		unlink(wal);
-		snprintf(wal, sizeof(wal), "%s-shm", c->fx.target);
-		unlink(wal);
-	} else {
-		if (lf_store_open(c->fx.target, &s) < 0)
-			return -1;
-		if (lf_store_script(s, "DROP SCHEMA public CASCADE; CREATE SCHEMA public") < 0)
-			return -1;
-		lf_store_close(s);
-	}
+	if (fixture_reset(&c->fx) < 0)
+		return -1;
 	return lf_store_open(c->fx.target, &c->s) < 0 ? -1 : 0;
 }
 
@@ -296,14 +282,14 @@ static json_t *checkin(struct lf_store *s, const char *cred, const char *inv_tex
 	char err[200];
 
 	assert_int_equal(lf_auth_lookup(s, cred, &by_auth), 0);
-	assert_int_equal(lf_checkin_lookup(s, cred, &who, &dev), 0);
+	assert_int_equal(lf_checkin_lookup(s, NULL, cred, &who, &dev), 0);
 	assert_int_equal(who.device_id, by_auth.device_id);
 	assert_int_equal(who.group_id, by_auth.group_id);
 	assert_int_equal(who.feed_id, by_auth.feed_id);
 	assert_string_equal(who.device_uid, by_auth.device_uid);
-	assert_int_equal(lf_checkin_lookup(s, "lfd_not-a-credential", &who, &dev), -EACCES);
+	assert_int_equal(lf_checkin_lookup(s, NULL, "lfd_not-a-credential", &who, &dev), -EACCES);
 	assert_null(dev.policy);
-	assert_int_equal(lf_checkin_lookup(s, cred, &who, &dev), 0);
+	assert_int_equal(lf_checkin_lookup(s, NULL, cred, &who, &dev), 0);
 	assert_true(lf_checkin(s, &who, &dev, inv_text, strlen(inv_text), 600, NULL, &out, err,
 			       sizeof(err)) >= 0);
 	lf_checkin_dev_release(&dev);
@@ -583,11 +569,11 @@ static void test_seen_batch(void **state)
 	assert_int_equal(lf_store_int(c->s, "SELECT COUNT(*) FROM devices WHERE last_seen IS NOT NULL",
 				      &n, ""), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(lf_seen_flush(&seen, c->s, true), 3);
+	assert_int_equal(lf_seen_flush(&seen, c->s), 3);
 	assert_int_equal(lf_store_int(c->s, "SELECT COUNT(*) FROM devices WHERE last_seen IS NOT NULL",
 				      &n, ""), 0);
 	assert_int_equal(n, 3);
-	assert_int_equal(lf_seen_flush(&seen, c->s, true), 0); /* nothing left */
+	assert_int_equal(lf_seen_flush(&seen, c->s), 0); /* nothing left */
 	lf_buf_release(&out);
 	lf_seen_release(&seen);
 }
