@@ -7,7 +7,8 @@
 # credential after another. Prints figures and ratios; never fails on time.
 #   BENCH_DEVICES (100000)  BENCH_SECONDS (10)  BENCH_CONNECTIONS (64)
 #   BENCH_WARMUP (seconds before each measured run: 1 per 10,000 devices, at least 2)
-#   BENCH_POSTGRESQL=0: SQLite and nginx only; BENCH_AGENT=0: no agent footprint
+#   BENCH_POSTGRESQL=0: SQLite and nginx only; BENCH_SQLITE=0: PostgreSQL and nginx only
+#   BENCH_AGENT=0: no agent footprint
 #   BENCH_NOCACHE=0: skip the baseline runs with the check-in cache off
 #   (--checkin-cache 0: every check-in reads the database)
 #   BENCH_PERF=DIR: also `perf record -g` the portal during each measured run
@@ -236,8 +237,10 @@ echo "bench: $devices devices, ${seconds}s per run, $conns connections, wrk 1 th
 generate "$work"
 export BENCH_TOKENS=$work/tokens
 : >"$work/results"
-bench_backend sqlite
-[ "${BENCH_NOCACHE:-1}" != 0 ] && bench_backend sqlite-nocache "" --checkin-cache 0
+if [ "${BENCH_SQLITE:-1}" != 0 ]; then
+	bench_backend sqlite
+	[ "${BENCH_NOCACHE:-1}" != 0 ] && bench_backend sqlite-nocache "" --checkin-cache 0
+fi
 if [ "${BENCH_POSTGRESQL:-1}" != 0 ]; then
 	pgdir=$(mktemp -d /tmp/lfpg.XXXXXX)
 	if url=$("$cluster" start "$pgdir"); then
