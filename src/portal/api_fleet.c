@@ -111,16 +111,7 @@ int lf_api_bundle_withdraw(struct lf_req *req)
 			 " WHERE f.name = $1 AND b.bundle_id = $2", &ref, "ss",
 			 req->params[0], req->params[1]);
 	if (r >= 0)
-		r = lf_store_q(req->store, "UPDATE bundles SET withdrawn = 1 WHERE id = $1",
-			       NULL, NULL, "i", ref);
-	if (r >= 0)
-		r = lf_store_int(req->store, "SELECT COUNT(*) FROM rollouts WHERE bundle_ref = $1"
-				 " AND state IN ('running', 'paused')", &halted, "i", ref);
-	/* Rollouts of a withdrawn bundle stop at once: no device is told to install it. */
-	if (r >= 0)
-		r = lf_store_q(req->store, "UPDATE rollouts SET state = 'halted', reason = 'bundle withdrawn',"
-			       " updated = $1 WHERE bundle_ref = $2 AND state IN ('running', 'paused')",
-			       NULL, NULL, "ii", lf_now(), ref);
+		r = lf_bundle_withdraw(req->store, ref, "bundle withdrawn", &halted);
 	if (r >= 0)
 		r = lf_store_commit(req->store);
 	if (r < 0) {

@@ -10,9 +10,11 @@
 #include <sodium.h>
 
 #include "livefix/file.h"
+#include "livefix/json_parse.h"
 #include "livefix/repo_sign.h"
 
 #include "repo.h"
+#include "rollout.h"
 
 static const char *const metadata_files[] = {
 	"root.json", "targets.json", "snapshot.json", "timestamp.json",
@@ -147,6 +149,74 @@ static int store_blob(struct lf_store *s, int64_t feed_id, const char *name,
 			  NULL, NULL, "issibi", feed_id, name, hex, (int64_t)len, data, len, lf_now());
 }
 
+struct withdrawn_ctx {
+	int64_t ref;
+	bool found;
+};
+
+static int withdrawn_row(void *ctx, const struct lf_row *row)
+{
+	struct withdrawn_ctx *c = ctx;
+
+	c->ref = strtoll(row->vals[0], NULL, 10);
+	c->found = true;
+	return 0;
+}
+
+/*
+ * Targets that mark bundles withdrawn (signed offline: livefix-build repo
+ * withdraw) withdraw them in the portal too, in the same transaction: the
+ * bundle is marked and its rollouts halt, so one upload does both. The
+ * portal does not verify the signature here (devices do, and revert only
+ * on a verified mark); an unsigned mark only stops rollouts, which an
+ * operator may do anyway. Returns how many bundles this newly withdrew.
+ */
+static int withdraw_marked(struct lf_store *s, int64_t feed_id, const void *data, size_t len)
+{
+	const struct lf_jv *targets;
+	struct lf_jv *doc = NULL;
+	int n = 0, r;
+
+	if (lf_json_parse(data, len, NULL, &doc) < 0)
+		return 0; /* not JSON we read: nothing to withdraw */
+	targets = lf_jv_get(lf_jv_get(doc, "signed"), "targets");
+	for (size_t i = 0; targets && targets->type == LF_JOBJ && i < targets->len; i++) {
+		const struct lf_jv *custom = lf_jv_get(&targets->u.kids[i], "custom");
+		const struct lf_jv *id = lf_jv_get(custom, "id"), *w = lf_jv_get(custom, "withdrawn");
+		struct withdrawn_ctx c = { 0 };
+
+		if (!id || id->type != LF_JSTR || !w || w->type != LF_JBOOL || !w->u.b)
+			continue;
+		r = lf_store_q(s, "SELECT id FROM bundles WHERE feed_id = $1 AND bundle_id = $2",
+			       withdrawn_row, &c, "is", feed_id, id->u.s);
+		if (r >= 0 && c.found)
+			r = lf_bundle_withdraw(s, c.ref, "withdrawn by the signed targets", NULL);
+		if (r < 0) {
+			lf_jv_free(doc);
+			return r;
+		}
+		n += r > 0 && c.found;
+	}
+	lf_jv_free(doc);
+	return n;
+}
+
+int lf_repo_withdraw_marked(struct lf_store *s, const char *feed)
+{
+	struct lf_repo_file f = { 0 };
+	int64_t feed_id;
+	int r = lf_repo_feed_id(s, feed, &feed_id);
+
+	if (r >= 0)
+		r = lf_repo_get(s, feed, "targets.json", true, &f);
+	if (r == -ENOENT)
+		return 0;
+	if (r >= 0)
+		r = withdraw_marked(s, feed_id, f.content, (size_t)f.length);
+	lf_repo_file_release(&f);
+	return r;
+}
+
 /*
  * Stores a metadata file and, when it is signed metadata, also under the
  * version-numbered name a client fetches with consistent snapshots
@@ -160,6 +230,11 @@ static int store_meta(struct lf_store *s, int64_t feed_id, const char *feed, con
 	int64_t v;
 	int r = store_blob(s, feed_id, name, data, len);
 
+	if (r >= 0 && !strcmp(name, "targets.json")) {
+		int n = withdraw_marked(s, feed_id, data, len);
+
+		r = n < 0 ? n : r;
+	}
 	if (r < 0 || lf_meta_peek(data, len, &v, NULL) < 0)
 		return r; /* not signed metadata (yet): served under its own name only */
 	if (!strcmp(name, "root.json"))

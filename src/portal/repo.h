@@ -58,6 +58,12 @@ int lf_repo_store_file(struct lf_store *s, const char *feed, const char *name, c
 		       size_t len);
 
 /* Looks a file up; with_content loads the bytes too. -ENOENT if absent. */
+/*
+ * Withdraws in the portal the bundles the feed's stored targets.json marks
+ * withdrawn (storing targets.json does it too); returns how many were new.
+ */
+int lf_repo_withdraw_marked(struct lf_store *s, const char *feed);
+
 int lf_repo_get(struct lf_store *s, const char *feed, const char *name, bool with_content,
 		struct lf_repo_file *ret);
 

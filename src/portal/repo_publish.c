@@ -122,10 +122,12 @@ int lf_repo_add_bundle(struct lf_store *s, const char *feed, json_t *meta)
 			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id", &ref,
 			 "sisissssii", f.id, feed_id, f.kind, (int64_t)f.level, f.build_id, f.arch,
 			 f.release, f.sha256, file.length, lf_now());
-	if (r < 0)
-		return r;
-	return add_cves(s, ref, json_object_get(meta, "cves") ? json_object_get(meta, "cves")
-							      : json_array());
+	if (r >= 0 && json_object_get(meta, "cves"))
+		r = add_cves(s, ref, json_object_get(meta, "cves"));
+	/* Facts that come after the targets withdrew the bundle: withdrawn from the start. */
+	if (r >= 0)
+		r = lf_repo_withdraw_marked(s, feed);
+	return r < 0 ? r : 0;
 }
 
 static int put_path(struct lf_store *s, const struct lf_portal_repo_ops *ops, const char *feed,

@@ -96,4 +96,12 @@ int lf_rollout_apply_action(struct lf_store *s, int64_t rollout_id,
 			    enum lf_rollout_action a, int64_t token_id);
 int lf_rollout_get(struct lf_store *s, int64_t rollout_id, json_t **ret);
 
+/*
+ * Marks a bundle (by row id) withdrawn and halts its running and paused
+ * rollouts with reason; *ret_halted (may be NULL) counts them. Run inside
+ * the caller's transaction. Returns 1 when the bundle was not withdrawn
+ * before, 0 when it was.
+ */
+int lf_bundle_withdraw(struct lf_store *s, int64_t ref, const char *reason, int64_t *ret_halted);
+
 #endif

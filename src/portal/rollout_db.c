@@ -285,3 +285,26 @@ int lf_rollout_get(struct lf_store *s, int64_t rollout_id, json_t **ret)
 	*ret = obj;
 	return 0;
 }
+
+int lf_bundle_withdraw(struct lf_store *s, int64_t ref, const char *reason, int64_t *ret_halted)
+{
+	int64_t halted = 0;
+	int marked, r;
+
+	marked = lf_store_q(s, "UPDATE bundles SET withdrawn = 1 WHERE id = $1 AND withdrawn = 0",
+			    NULL, NULL, "i", ref);
+	if (marked < 0)
+		return marked;
+	r = lf_store_int(s, "SELECT COUNT(*) FROM rollouts WHERE bundle_ref = $1"
+			 " AND state IN ('running', 'paused')", &halted, "i", ref);
+	/* Rollouts of a withdrawn bundle stop at once: no device is told to install it. */
+	if (r >= 0)
+		r = lf_store_q(s, "UPDATE rollouts SET state = 'halted', reason = $1, updated = $2"
+			       " WHERE bundle_ref = $3 AND state IN ('running', 'paused')",
+			       NULL, NULL, "sii", reason, lf_now(), ref);
+	if (r < 0)
+		return r;
+	if (ret_halted)
+		*ret_halted = halted;
+	return marked > 0;
+}
