@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The record of applied patches, <state>/applied.json:
- *   {"kernel":{"applied":"2026-..Z","id":"..","level":3,"sha256":".."},"user":{..}}
+ *   {"kernel":{"applied":"2026-..Z","id":"..","level":3,"sha256":"..",
+ *              "previous":[{"id":"..","level":2,"sha256":".."},..]},"user":{..}}
  * It is written atomically, and only after the loader reported success.
  */
 #include <errno.h>
@@ -39,6 +40,21 @@ const char *lf_agent_sysroot(const char *opt)
 	return env ? env : "";
 }
 
+static int parse_prev(const struct lf_jv *p, struct lf_applied *ret)
+{
+	struct lf_applied_prev *v = &ret->prev[ret->nprev];
+	const char *id, *sha;
+
+	if (ret->nprev == LF_APPLIED_HISTORY || lf_jv_get_str(p, "id", LF_ID_MAX, &id) < 0 ||
+	    lf_jv_get_str(p, "sha256", LF_SHA256_HEX, &sha) < 0 ||
+	    lf_jv_get_int(p, "level", 1, LF_LEVEL_MAX, &v->level) < 0)
+		return -EBADMSG;
+	strcpy(v->id, id);
+	strcpy(v->sha256, sha);
+	ret->nprev++;
+	return 0;
+}
+
 static int parse_entry(const struct lf_jv *e, struct lf_applied *ret)
 {
 	const struct lf_jv *prev;
@@ -57,14 +73,17 @@ static int parse_entry(const struct lf_jv *e, struct lf_applied *ret)
 		strcpy(ret->boot_id, id);
 	if (lf_jv_get_str(e, "patch", sizeof(ret->patch) - 1, &id) == 0)
 		strcpy(ret->patch, id);
+	/* An array, newest first; one object in records from before the history. */
 	prev = lf_jv_get(e, "previous");
-	if (prev && (lf_jv_get_str(prev, "id", LF_ID_MAX, &id) < 0 ||
-		     lf_jv_get_str(prev, "sha256", LF_SHA256_HEX, &sha) < 0 ||
-		     lf_jv_get_int(prev, "level", 1, LF_LEVEL_MAX, &ret->prev_level) < 0))
-		return -EBADMSG;
-	if (prev) {
-		strcpy(ret->prev_id, id);
-		strcpy(ret->prev_sha256, sha);
+	if (prev && prev->type == LF_JOBJ) {
+		if (parse_prev(prev, ret) < 0)
+			return -EBADMSG;
+	} else if (prev) {
+		if (prev->type != LF_JARR || prev->len > LF_APPLIED_HISTORY)
+			return -EBADMSG;
+		for (size_t i = 0; i < prev->len; i++)
+			if (parse_prev(&prev->u.kids[i], ret) < 0)
+				return -EBADMSG;
 	}
 	ret->have = true;
 	return 0;
@@ -142,13 +161,17 @@ static void write_entry(struct lf_json *j, const char *kind, const struct lf_app
 		lf_json_kv_string(j, "boot_id", a->boot_id);
 	if (a->patch[0])
 		lf_json_kv_string(j, "patch", a->patch);
-	if (a->prev_level > 0) {
+	if (a->nprev) {
 		lf_json_key(j, "previous");
-		lf_json_object_begin(j);
-		lf_json_kv_string(j, "id", a->prev_id);
-		lf_json_kv_int(j, "level", a->prev_level);
-		lf_json_kv_string(j, "sha256", a->prev_sha256);
-		lf_json_object_end(j);
+		lf_json_array_begin(j);
+		for (size_t i = 0; i < a->nprev; i++) {
+			lf_json_object_begin(j);
+			lf_json_kv_string(j, "id", a->prev[i].id);
+			lf_json_kv_int(j, "level", a->prev[i].level);
+			lf_json_kv_string(j, "sha256", a->prev[i].sha256);
+			lf_json_object_end(j);
+		}
+		lf_json_array_end(j);
 	}
 	lf_json_object_end(j);
 }

@@ -45,17 +45,24 @@ out:
 	return r;
 }
 
-static void set_prev(struct lf_applied *now, const char *id, const char *sha, int64_t level)
+/* Appends a level to now's history if it is lower than everything there. */
+static void push_prev(struct lf_applied *now, const char *id, const char *sha, int64_t level)
 {
-	snprintf(now->prev_id, sizeof(now->prev_id), "%s", id);
-	snprintf(now->prev_sha256, sizeof(now->prev_sha256), "%s", sha);
-	now->prev_level = level;
+	struct lf_applied_prev *v;
+
+	if (now->nprev == LF_APPLIED_HISTORY || level >= now->level ||
+	    (now->nprev && level >= now->prev[now->nprev - 1].level))
+		return;
+	v = &now->prev[now->nprev++];
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	snprintf(v->sha256, sizeof(v->sha256), "%s", sha);
+	v->level = level;
 }
 
 /*
- * The level the new record replaces, to go back to if it is withdrawn:
- * the record before it when lower, else (re-applied at boot, or going
- * back) that record's own predecessor when lower.
+ * The levels the new record replaces, to go back to if it is withdrawn:
+ * the record before it when lower, then that record's own history below
+ * the new level (re-applied at boot, or going back, keeps what is below).
  */
 static void remember_previous(const char *state_dir, struct lf_applied *now)
 {
@@ -63,10 +70,10 @@ static void remember_previous(const char *state_dir, struct lf_applied *now)
 
 	if (lf_applied_load(state_dir, LF_KIND_KERNEL, &before) < 0 || !before.have)
 		return;
-	if (strcmp(before.sha256, now->sha256) && before.level < now->level)
-		set_prev(now, before.id, before.sha256, before.level);
-	else if (before.prev_level > 0 && before.prev_level < now->level)
-		set_prev(now, before.prev_id, before.prev_sha256, before.prev_level);
+	if (strcmp(before.sha256, now->sha256))
+		push_prev(now, before.id, before.sha256, before.level);
+	for (size_t i = 0; i < before.nprev; i++)
+		push_prev(now, before.prev[i].id, before.prev[i].sha256, before.prev[i].level);
 }
 
 int lf_agent_apply_kernel(const char *state_dir, const char *sysroot, const struct lf_bundle *b,

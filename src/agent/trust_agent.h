@@ -41,6 +41,8 @@ void lf_agent_fetcher(struct lf_agent_fetch *ctx, struct lf_fetcher *ret);
  */
 int lf_agent_lock_state(const char *state_dir);
 
+#define LF_APPLIED_HISTORY 8
+
 /* The last patch applied, per kind (applied.json in the state directory). */
 struct lf_applied {
 	bool have;
@@ -51,12 +53,16 @@ struct lf_applied {
 	char boot_id[40];   /* /proc/sys/kernel/random/boot_id when applied */
 	char patch[64];     /* kernel: the livepatch (module) name; user: the patch id */
 	/*
-	 * Kernel: the level this one replaced (its bundle is cached), so that
-	 * withdrawing this one can go back to it. prev_level 0: none.
+	 * Kernel: the levels this one replaced, newest first and each lower
+	 * than the one before it (their bundles are cached), so that
+	 * withdrawing this one goes back to the newest that is not withdrawn.
 	 */
-	char prev_id[LF_ID_MAX + 1];
-	char prev_sha256[LF_SHA256_HEX + 1];
-	int64_t prev_level;
+	struct lf_applied_prev {
+		char id[LF_ID_MAX + 1];
+		char sha256[LF_SHA256_HEX + 1];
+		int64_t level;
+	} prev[LF_APPLIED_HISTORY];
+	size_t nprev;
 };
 
 /* This boot's id; live patches do not survive a reboot, so a record from

@@ -9,10 +9,11 @@
  * from a fleet), and a bundle merely missing from a newer targets is not a
  * withdrawal either (old levels are pruned from feeds all the time).
  *
- * Kernel: if the withdrawn level replaced an earlier one whose bundle is in
- * the cache and is not withdrawn itself, that bundle is verified again and
- * loaded (livepatch atomic replace takes the withdrawn patch out in the same
- * transition); otherwise the patch is disabled and its module removed.
+ * Kernel: the levels the withdrawn one replaced are tried newest first; the
+ * first whose bundle is in the cache, is not withdrawn itself and verifies
+ * again is loaded (livepatch atomic replace takes the withdrawn patch out in
+ * the same transition); when none is, the patch is disabled and its module
+ * removed.
  * Userspace: the patch is reverted in every process that runs it.
  * Either way the record in applied.json follows, so `livefix boot` never
  * brings a withdrawn patch back.
@@ -40,9 +41,9 @@ static bool is_withdrawn(const struct lf_tuf *t, const char *sha256)
 	return tg && tg->withdrawn;
 }
 
-/* The cached bundle of the level before, verified again as at boot. */
+/* The cached bundle of an earlier level, verified again as at boot. */
 static int reapply_previous(const char *state_dir, const char *sysroot, const struct lf_tuf *t,
-			    const struct lf_applied *a, struct lf_why *why)
+			    const struct lf_applied_prev *a, struct lf_why *why)
 {
 	struct lf_bundle *b = calloc(1, sizeof(*b));
 	struct lf_identity sys;
@@ -50,15 +51,15 @@ static int reapply_previous(const char *state_dir, const char *sysroot, const st
 	size_t len;
 	int r = b ? 0 : -ENOMEM;
 
-	if (r == 0 && is_withdrawn(t, a->prev_sha256))
+	if (r == 0 && is_withdrawn(t, a->sha256))
 		r = -EKEYREJECTED;
-	if (r == 0 && asprintf(&path, "%s/bundles/%s.lfb", state_dir, a->prev_sha256) < 0)
+	if (r == 0 && asprintf(&path, "%s/bundles/%s.lfb", state_dir, a->sha256) < 0)
 		r = -ENOMEM;
 	if (r == 0)
 		r = lf_read_file(path, LF_BUNDLE_MAX, &data, &len);
 	if (r == 0) {
 		lf_sha256_hex(data, len, hex);
-		r = strcmp(hex, a->prev_sha256) ? -EBADMSG : 0;
+		r = strcmp(hex, a->sha256) ? -EBADMSG : 0;
 	}
 	if (r == 0 && (r = lf_bundle_parse(data, len, b, why)) == 0) {
 		r = lf_tuf_verify_bundle(&t->root, b, why);
@@ -67,7 +68,7 @@ static int reapply_previous(const char *state_dir, const char *sysroot, const st
 		if (r == 0)
 			r = lf_identity_match(&b->m.target, &sys, why);
 		if (r == 0)
-			r = lf_agent_apply_kernel(state_dir, sysroot, b, a->prev_sha256, why);
+			r = lf_agent_apply_kernel(state_dir, sysroot, b, a->sha256, why);
 		lf_bundle_release(b);
 	}
 	free(data);
@@ -88,9 +89,12 @@ static int revert_kernel(const char *state_dir, const char *sysroot, const struc
 	rev->kind = LF_KIND_KERNEL;
 	snprintf(rev->id, sizeof(rev->id), "%s", a.id);
 	rev->from_level = a.level;
-	if (a.prev_level > 0 && reapply_previous(state_dir, sysroot, t, &a, &prev_why) == 0) {
-		rev->level = a.prev_level;
-		snprintf(rev->to_id, sizeof(rev->to_id), "%s", a.prev_id);
+	/* The newest earlier level that is not withdrawn and still verifies. */
+	for (size_t i = 0; i < a.nprev; i++) {
+		if (reapply_previous(state_dir, sysroot, t, &a.prev[i], &prev_why) < 0)
+			continue;
+		rev->level = a.prev[i].level;
+		snprintf(rev->to_id, sizeof(rev->to_id), "%s", a.prev[i].id);
 		return 1;
 	}
 	/* Nothing to go back to (or it cannot be loaded): take the patch out. */

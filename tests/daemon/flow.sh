@@ -9,6 +9,8 @@
 #   default: o1, offline while levels 1 and 2 are published, then catches up
 # Level 2 is then withdrawn by the targets keys: s1 goes back to level 1
 # (re-applied from its cache), o1 (which never had level 1) removes the patch.
+# Last, s1 applies levels 3 and 4; both are withdrawn at once and it goes
+# back to level 1, past the withdrawn level 3.
 set -u
 src=${LIVEFIX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${LIVEFIX_BUILD:-$src/build/main}
@@ -60,7 +62,7 @@ for _ in $(seq 100); do req GET /healthz && [ "$CODE" = 200 ] && break; sleep 0.
 BID=5b1ec2d1e0b1a2b3c4d5e6f708192a3b4c5d6e7f
 REL=6.1.0-56-amd64
 for r in root targets; do q "$LB" keygen --role $r -o $r.key; done
-for l in 1 2; do
+for l in 1 2 3 4; do
 	# A relocatable object with the .modinfo a livepatch module has, so the
 	# agent learns the patch name as it does from a real module.
 	printf 'const char mi[] __attribute__((section(".modinfo"), used)) =\n"name=lp_fake_l%s\\0livepatch=Y\\0livefix_level=%s";\n' \
@@ -83,6 +85,8 @@ b1=kernel-${BID:0:16}-1
 b2=kernel-${BID:0:16}-2
 m1=$(sha256sum fake_l1.ko | cut -c1-64)
 m2=$(sha256sum fake_l2.ko | cut -c1-64)
+m3=$(sha256sum fake_l3.ko | cut -c1-64)
+m4=$(sha256sum fake_l4.ko | cut -c1-64)
 
 # --- devices ------------------------------------------------------------------
 # The stand-in loader logs what it got and keeps /sys/kernel/livepatch/NAME
@@ -240,4 +244,27 @@ check "the reverted event from boot reaches the portal at the next check-in" "$B
 	[ "$(js 'd["kernel_level"], d["recent_events"][0]["type"]')" = "(1, 'reverted')" ]
 req POST /api/v1/rollouts "{\"bundle\":\"$b2\",\"feed\":\"production\",\"group\":\"stage\",\"canary_percent\":0}"
 check "a withdrawn bundle cannot be rolled out again" "$CODE" [ "$CODE" = 404 ]
+
+# --- two levels withdrawn at once: back past both, to the newest good one ------
+for l in 3 4; do
+	facts $l
+	q "$LB" repo add repo --key targets.key l$l.lfb
+	publish || fail "publish level $l" "$(tail -3 "$data/serve.log")"
+	rollout "kernel-${BID:0:16}-$l" stage 0
+	cycle s1
+done
+check "s1 applies level 3, then level 4" "$(log s1 | tr '\n' ' ')" \
+	[ "$(log s1 | tail -2 | tr '\n' ' ')" = "load $m3 load $m4 " -a "$(status s1 'd["applied"]["level"]')" = 4 ]
+q "$LB" repo withdraw repo --key targets.key "kernel-${BID:0:16}-4"
+q "$LB" repo withdraw repo --key targets.key "kernel-${BID:0:16}-3"
+req PUT /api/v1/feeds/production/files/targets.json "@repo/targets/production.json" application/octet-stream
+cycle s1
+device s1
+check "levels 4 and 3 withdrawn together: s1 goes back to level 1, its newest level not withdrawn" \
+	"$(log s1 | tr '\n' ' ') $(cat s1.out)" \
+	[ "$(log s1 | tail -1)" = "load $m1" -a "$(status s1 'd["applied"]["level"]')" = 1 -a "$(js 'd["kernel_level"]')" = 1 ]
+check "the reverted event names the level it went back to" "$BODY" \
+	python3 -c 'import json,sys; e=json.loads(sys.argv[1])["recent_events"][0]; d=e["detail"]
+d=json.loads(d) if isinstance(d,str) else d
+sys.exit(not (e["type"]=="reverted" and d["reason"]=="withdrawn; back to "+sys.argv[2]))' "$BODY" "$b1"
 exit 0
