@@ -29,6 +29,28 @@ page.setDefaultTimeout(15000);
 page.on('request', (r) => { if (!r.url().startsWith(base)) external.push(r.url()); });
 const errors = [];
 page.on('pageerror', (e) => errors.push(e.message));
+// Whatever the Content-Security-Policy blocks: the page's own report
+// (securitypolicyviolation, passed out through a binding, which the CSP
+// does not govern) and chromium's console message about it.
+const violations = [];
+const cspConsole = [];
+await context.exposeFunction('lfCspViolation', (v) => violations.push(v));
+await context.addInitScript(() => {
+  document.addEventListener('securitypolicyviolation', (e) => window.lfCspViolation(
+    e.effectiveDirective + ' blocked ' + (e.blockedURI || '?') + ' at ' + (e.sourceFile || '?') + ':' + e.lineNumber));
+});
+page.on('console', (m) => { if (/content security policy/i.test(m.text())) cspConsole.push(m.text()); });
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+  "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+function expectSecurityHeaders(what, h, csp) {
+  expect(h['content-security-policy'] === csp, what + ': CSP ' + h['content-security-policy']);
+  expect(h['x-content-type-options'] === 'nosniff', what + ': X-Content-Type-Options ' + h['x-content-type-options']);
+  expect(h['x-frame-options'] === 'DENY', what + ': X-Frame-Options ' + h['x-frame-options']);
+  expect(h['referrer-policy'] === 'no-referrer', what + ': Referrer-Policy ' + h['referrer-policy']);
+  expect(/^max-age=[1-9][0-9]{6,}/.test(h['strict-transport-security'] || ''),
+    what + ': Strict-Transport-Security ' + h['strict-transport-security']);
+}
 
 async function login(token) {
   await page.goto(base + '/dashboard/');
@@ -37,6 +59,18 @@ async function login(token) {
 }
 
 try {
+  await check('the page, its script and style come with the CSP and security headers', async () => {
+    const seen = {};
+    const onResponse = (r) => { seen[r.url().slice(base.length)] = r.headers(); };
+    page.on('response', onResponse);
+    await page.goto(base + '/dashboard/');
+    await page.waitForLoadState('load');
+    page.off('response', onResponse);
+    for (const f of ['/dashboard/', '/dashboard/app.js', '/dashboard/app.css']) {
+      expect(seen[f], f + ' not loaded: ' + Object.keys(seen).join(' '));
+      expectSecurityHeaders(f, seen[f], CSP);
+    }
+  });
   await check('a wrong token is refused on the login form', async () => {
     await login('lfa_not-a-token');
     await page.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
@@ -95,6 +129,25 @@ try {
   await check('no request left the portal (no CDN), no script errors', async () => {
     expect(external.length === 0, 'external: ' + external.join(' '));
     expect(errors.length === 0, 'errors: ' + errors.join('; '));
+  });
+  // After every page above: the policy blocked nothing the dashboard uses.
+  await check('the CSP blocked nothing on any page (no violation, no CSP console message)', async () => {
+    expect(violations.length === 0, 'violations: ' + violations.join('; '));
+    expect(cspConsole.length === 0, 'console: ' + cspConsole.join('; '));
+  });
+  // ...and the check above can fail: the same listeners see what the policy refuses.
+  await check('the CSP is enforced: an injected inline script and style are refused and reported', async () => {
+    await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.lfInlineRan = true;';
+      document.body.append(s);
+      document.getElementById('view').setAttribute('style', 'display: none');
+    });
+    for (let i = 0; i < 50 && violations.length < 2; i++) await page.waitForTimeout(100);
+    expect(await page.evaluate(() => window.lfInlineRan) === undefined, 'the inline script ran');
+    expect(await page.isVisible('#view'), 'the inline style applied');
+    expect(violations.some((v) => v.startsWith('script-src')), 'no script-src report: ' + violations.join('; '));
+    expect(violations.some((v) => v.startsWith('style-src')), 'no style-src report: ' + violations.join('; '));
   });
 } finally {
   await browser.close();

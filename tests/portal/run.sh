@@ -159,6 +159,32 @@ flow() { # backend [db-url]
 	check "$P unknown token: 401" "$CODE" [ "$CODE" = 401 ]
 	req GET /api/v1/groups "$viewer"
 	check "$P viewer reads groups" "$CODE $BODY" [ "$CODE" = 200 -a "$(js 'd[0]["name"]')" = default ]
+	# Security headers on API answers, a refusal included (docs/PORTAL.md).
+	sec_headers() { # PATH TOKEN: every header present with the value docs/PORTAL.md gives
+		curl -s --max-time 10 --cacert "$data/tls/cert.pem" -o /dev/null -D "$work/headers" \
+			${2:+-H "Authorization: Bearer $2"} "$base$1" || { echo "curl failed"; return 1; }
+		python3 - "$work/headers" <<'PY'
+import sys
+h = {}
+for line in open(sys.argv[1], newline=''):
+    k, sep, v = line.partition(':')
+    if sep:
+        h.setdefault(k.strip().lower(), []).append(v.strip())
+want = {
+    'content-security-policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer',
+    'strict-transport-security': 'max-age=31536000'}
+bad = [f'{k}: {h.get(k)}' for k, v in want.items() if h.get(k) != [v]]
+print('; '.join(bad), end='')
+sys.exit(1 if bad else 0)
+PY
+	}
+	local why rc
+	why=$(sec_headers /api/v1/groups "$viewer"); rc=$?
+	check "$P an API answer has the security headers (CSP, nosniff, DENY, no-referrer, HSTS)" \
+		"$why" [ $rc = 0 ]
+	why=$(sec_headers /api/v1/groups ""); rc=$?
+	check "$P so has a refusal (401)" "$why" [ $rc = 0 ]
 	req POST /api/v1/groups "$viewer" '{"name":"x","feed":"production"}'
 	check "$P viewer cannot write: 403" "$CODE" [ "$CODE" = 403 ]
 	req POST /api/v1/enrolment-keys "$op" '{"group":"default"}'
