@@ -192,6 +192,20 @@ int lf_api_key_revoke(struct lf_req *req)
 	" d.kernel_release, d.kernel_build_id, d.kernel_level, d.agent_version, d.last_seen," \
 	" d.enrolled, d.revoked FROM devices d JOIN device_groups g ON g.id = d.group_id"
 
+/*
+ * One page of devices, with the count of the userspace patches each has
+ * applied (the dashboard's column: one index lookup per row, instead of a
+ * detail request per device) and the full count in X-Total-Count. The
+ * count reads the whole devices_group index: measured with 100,000 devices
+ * about 1 ms on SQLite and 3 ms on PostgreSQL, less than a page near the
+ * end (OFFSET walks the skipped rows: 19 and 26 ms). docs/PORTAL.md.
+ */
+#define DEVICE_LIST "SELECT d.uid AS id, g.name AS \"group\", d.hostname, d.arch, d.distro," \
+	" d.kernel_release, d.kernel_build_id, d.kernel_level, d.agent_version, d.last_seen," \
+	" d.enrolled, d.revoked, (SELECT COUNT(*) FROM device_patches p WHERE p.device_id = d.id" \
+	" AND p.kind = 'user' AND p.state = 'applied') AS user_patches" \
+	" FROM devices d JOIN device_groups g ON g.id = d.group_id"
+
 int lf_api_devices_list(struct lf_req *req)
 {
 	const char *group = lf_req_query(req, "group"), *lim = lf_req_query(req, "limit");
@@ -203,10 +217,17 @@ int lf_api_devices_list(struct lf_req *req)
 	if (limit < 1 || limit > 1000 || offset < 0)
 		return lf_req_error(req, -EINVAL, "limit must be 1..1000, offset >= 0");
 	if (group)
-		r = lf_store_json(req->store, DEVICE_SELECT " WHERE g.name = $1 ORDER BY d.id"
+		r = lf_store_int(req->store, "SELECT COUNT(*) FROM devices d JOIN device_groups g"
+				 " ON g.id = d.group_id WHERE g.name = $1", &req->total, "s", group);
+	else
+		r = lf_store_int(req->store, "SELECT COUNT(*) FROM devices", &req->total, "");
+	if (r < 0)
+		return r;
+	if (group)
+		r = lf_store_json(req->store, DEVICE_LIST " WHERE g.name = $1 ORDER BY d.id"
 				  " LIMIT $2 OFFSET $3", &rows, "sii", group, limit, offset);
 	else
-		r = lf_store_json(req->store, DEVICE_SELECT " ORDER BY d.id LIMIT $1 OFFSET $2",
+		r = lf_store_json(req->store, DEVICE_LIST " ORDER BY d.id LIMIT $1 OFFSET $2",
 				  &rows, "ii", limit, offset);
 	return r < 0 ? r : lf_req_json(req, 200, rows);
 }

@@ -113,7 +113,7 @@ static void store_release(struct lf_portal *p, unsigned slot)
 
 static bool is_dashboard(const struct lf_req *req)
 {
-	return req && req->route && (req->route->handler == lf_api_dashboard_index ||
+	return req->route && (req->route->handler == lf_api_dashboard_index ||
 				     req->route->handler == lf_api_dashboard_file);
 }
 
@@ -133,8 +133,7 @@ static void add_security_headers(struct MHD_Response *resp, bool dashboard)
 	MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body,
-				 bool dashboard)
+static enum MHD_Result send_json(const struct lf_req *req, int status, json_t *body)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
 	struct MHD_Response *resp;
@@ -147,10 +146,16 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *b
 		free(text);
 		return MHD_NO;
 	}
-	add_security_headers(resp, dashboard);
+	add_security_headers(resp, is_dashboard(req));
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	ret = MHD_queue_response(c, (unsigned)status, resp);
+	if (status < 300 && req->total >= 0) {
+		char total[24];
+
+		snprintf(total, sizeof(total), "%lld", (long long)req->total);
+		MHD_add_response_header(resp, "X-Total-Count", total);
+	}
+	ret = MHD_queue_response(req->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -182,7 +187,7 @@ static enum MHD_Result send_error(struct lf_portal *p, struct lf_req *req, int s
 		body = json_pack("{s:s,s:i}", "error", status_text(status), "status", status);
 	if (!body)
 		return MHD_NO;
-	ret = send_json(req->conn, status, body, is_dashboard(req));
+	ret = send_json(req, status, body);
 	json_decref(body);
 	return ret;
 }
@@ -271,7 +276,7 @@ static enum MHD_Result respond(struct lf_portal *p, struct lf_req *req, int stat
 	}
 	atomic_fetch_add(&p->metrics.requests[status / 100], 1);
 	if (req->resp)
-		return send_json(req->conn, status, req->resp, is_dashboard(req));
+		return send_json(req, status, req->resp);
 	resp = MHD_create_response_from_buffer(req->resp_len, req->resp_data,
 					       MHD_RESPMEM_MUST_FREE);
 	if (!resp)
@@ -321,6 +326,7 @@ static enum MHD_Result first_call(struct lf_portal *p, struct MHD_Connection *c,
 		return MHD_NO;
 	*con_cls = cc;
 	cc->req.portal = p;
+	cc->req.total = -1;
 	cc->req.conn = c;
 	cc->req.method = method;
 	cc->req.url = url;

@@ -2,13 +2,15 @@
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core):
 // prints PASS/FAIL lines like the shell suites. Environment: URL (the
 // portal's base URL), ADMIN and VIEWER tokens, RID (a halted rollout),
-// HOSTS (the enrolled devices' host names, space separated), PW (the
-// directory holding node_modules/playwright-core).
+// HOSTS (the first enrolled devices' host names, space separated; then
+// bulk-001… up to NDEV devices in all), PW (the directory holding
+// node_modules/playwright-core).
 import { createRequire } from 'module';
 
 const require = createRequire(process.env.PW + '/');
 const { chromium } = require('playwright-core');
 const { URL: base, ADMIN, VIEWER, RID, HOSTS } = process.env;
+const NDEV = Number(process.env.NDEV);
 let failed = 0;
 const pass = (n) => console.log('PASS: dashboard: ' + n);
 const fail = (n, why) => { failed++; console.log('FAIL: dashboard: ' + n + ' (' + String(why).split('\n')[0].slice(0, 300) + ')'); };
@@ -26,7 +28,11 @@ const external = [];
 const context = await browser.newContext({ ignoreHTTPSErrors: true });
 const page = await context.newPage();
 page.setDefaultTimeout(15000);
-page.on('request', (r) => { if (!r.url().startsWith(base)) external.push(r.url()); });
+const apiCalls = [];
+page.on('request', (r) => {
+  if (!r.url().startsWith(base)) external.push(r.url());
+  else if (r.url().startsWith(base + '/api/')) apiCalls.push(r.url().slice(base.length));
+});
 const errors = [];
 page.on('pageerror', (e) => errors.push(e.message));
 // Whatever the Content-Security-Policy blocks: the page's own report
@@ -80,8 +86,7 @@ try {
     await login(ADMIN);
     await page.waitForSelector('#fleet-cards');
     const text = await page.textContent('#fleet-cards');
-    const n = HOSTS.split(' ').length;
-    expect(text.includes(n + 'devices'), 'cards: ' + text);
+    expect(text.includes(NDEV + 'devices'), 'cards: ' + text);
     expect(await page.evaluate(() => sessionStorage.getItem('livefix-token')) === ADMIN, 'token not in sessionStorage');
   });
   await check('the devices page lists the enrolled test devices', async () => {
@@ -89,8 +94,46 @@ try {
     await page.waitForSelector('tr[data-device]');
     const text = await page.textContent('#view');
     for (const h of HOSTS.split(' ')) expect(text.includes(h), h + ' missing: ' + text.slice(0, 200));
+    const user = await page.textContent('tr[data-device]:first-child td.user-patches');
+    expect(user === '2', 'userspace patches of ' + HOSTS.split(' ')[0] + ': ' + user);
     await page.click('tr[data-device]');
     await page.waitForSelector('#device-detail h3');
+  });
+  // Host names of the rows shown, and the "from–to of N" line.
+  const listed = async () => ({
+    range: await page.textContent('#devices-range'),
+    hosts: await page.$$eval('tr[data-device] td:first-child', (tds) => tds.map((td) => td.textContent)),
+  });
+  const bulk = (n) => 'bulk-' + String(n - HOSTS.split(' ').length).padStart(3, '0'); // the nth device
+  await check(`${NDEV} devices: one page of 100 is fetched and shown; Next and Previous page`, async () => {
+    const pages = Math.ceil(NDEV / 100);
+    let l = await listed();
+    expect(l.range === '1–100 of ' + NDEV && l.hosts.length === 100, 'page 1: ' + l.range + ', ' + l.hosts.length + ' rows');
+    expect(await page.isDisabled('#devices-prev'), 'Previous enabled on page 1');
+    for (let p = 2; p <= pages; p++) {
+      await page.click('#devices-next');
+      const to = Math.min(p * 100, NDEV);
+      await page.waitForFunction((t) => document.querySelector('#devices-range')?.textContent === t,
+        `${(p - 1) * 100 + 1}–${to} of ${NDEV}`);
+      l = await listed();
+      expect(l.hosts.length === to - (p - 1) * 100 && l.hosts[0] === bulk((p - 1) * 100 + 1) &&
+        l.hosts[l.hosts.length - 1] === bulk(to), `page ${p}: ${l.hosts[0]}…${l.hosts[l.hosts.length - 1]}`);
+    }
+    expect(await page.isDisabled('#devices-next'), 'Next enabled on the last page');
+    await page.click('#devices-prev');
+    await page.waitForFunction((t) => document.querySelector('#devices-range')?.textContent === t,
+      `${(pages - 2) * 100 + 1}–${(pages - 1) * 100} of ${NDEV}`);
+    expect((await listed()).hosts[0] === bulk((pages - 2) * 100 + 1), 'Previous: ' + (await listed()).hosts[0]);
+    // The page is in the URL: a reload shows the same one.
+    await page.reload();
+    await page.waitForFunction((t) => document.querySelector('#devices-range')?.textContent === t,
+      `${(pages - 2) * 100 + 1}–${(pages - 1) * 100} of ${NDEV}`);
+    // Only pages of 100 were asked for, and no device one by one.
+    const lists = apiCalls.filter((u) => u.startsWith('/api/v1/devices?'));
+    const bad = lists.filter((u) => !/[?&]limit=100(&|$)/.test(u));
+    expect(lists.length >= pages + 2 && bad.length === 0, 'device list calls: ' + lists.join(' '));
+    const singles = apiCalls.filter((u) => /^\/api\/v1\/devices\/[^?]/.test(u));
+    expect(singles.length === 1, 'device detail calls (1 expected, the click above): ' + singles.join(' '));
   });
   await check('the patches page lists the bundle and its CVEs', async () => {
     await page.click('nav a[data-view=patches]');

@@ -211,6 +211,17 @@ PY
 	local labdev; labdev=$(js 'd["credential"]')
 	req POST /api/v1/enrol "" "{\"enrolment_key\":\"$okey\"}"
 	check "$P single-use key refuses a second device" "$CODE" [ "$CODE" = 401 ]
+	# The device list pages: the third page of 4 of 11 devices, and their count.
+	local total
+	total=$(curl -s --max-time 10 --cacert "$data/tls/cert.pem" -D - -o "$work/body" \
+		-H "Authorization: Bearer $viewer" "$base/api/v1/devices?limit=4&offset=8" |
+		tr -d '\r' | sed -n 's/^x-total-count: //Ip')
+	BODY=$(cat "$work/body")
+	check "$P device list: limit and offset page it, X-Total-Count counts all" "total '$total' $BODY" \
+		[ "$total" = $((ndev + 1)) -a "$(js '[x["hostname"] for x in d]')" = "['dev9', 'dev10', None]" \
+		-a "$(js '[x["user_patches"] for x in d]')" = "[0, 0, 0]" ]
+	req GET "/api/v1/devices?limit=1001" "$viewer"
+	check "$P device list: a limit over 1000 is refused" "$CODE" [ "$CODE" = 400 ]
 	req POST /api/v1/enrol "" '{"enrolment_key": '
 	check "$P malformed JSON: 400 with a reason" "$CODE $BODY" [ "$CODE" = 400 -a -n "$(js 'd["error"]')" ]
 	head -c 70000 /dev/zero | tr '\0' 'a' >"$work/big"
