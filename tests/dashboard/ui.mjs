@@ -128,6 +128,10 @@ try {
     await page.reload();
     await page.waitForFunction((t) => document.querySelector('#devices-range')?.textContent === t,
       `${(pages - 2) * 100 + 1}–${(pages - 1) * 100} of ${NDEV}`);
+    // A link past the end (devices went away) shows the last page.
+    await page.goto(base + '/dashboard/#devices?offset=100000');
+    await page.waitForFunction((t) => document.querySelector('#devices-range')?.textContent === t,
+      `${(pages - 1) * 100 + 1}–${NDEV} of ${NDEV}`);
     // Only pages of 100 were asked for, and no device one by one.
     const lists = apiCalls.filter((u) => u.startsWith('/api/v1/devices?'));
     const bad = lists.filter((u) => !/[?&]limit=100(&|$)/.test(u));

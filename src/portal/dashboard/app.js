@@ -111,7 +111,8 @@ function pager(offset, shown, total) {
 }
 
 async function viewDevices(params) {
-  let offset = Math.max(0, Math.floor(Number(params.get('offset')) || 0));
+  let offset = Math.floor(Number(params.get('offset')) || 0);
+  if (!(offset > 0 && offset <= 1e9)) offset = 0; // a link someone edited
   let page = await call('GET', '/api/v1/devices?limit=' + PAGE + '&offset=' + offset);
   if (page.body.length === 0 && offset > 0 && page.total) {
     // Past the end (devices went away, or an old link): show the last page.
