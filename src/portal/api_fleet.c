@@ -188,9 +188,11 @@ int lf_api_key_revoke(struct lf_req *req)
 		       lf_req_json(req, 200, json_pack("{s:s,s:b}", "id", req->params[0], "revoked", 1));
 }
 
-#define DEVICE_SELECT "SELECT d.uid AS id, g.name AS \"group\", d.hostname, d.arch, d.distro," \
+#define DEVICE_COLUMNS "SELECT d.uid AS id, g.name AS \"group\", d.hostname, d.arch, d.distro," \
 	" d.kernel_release, d.kernel_build_id, d.kernel_level, d.agent_version, d.last_seen," \
-	" d.enrolled, d.revoked FROM devices d JOIN device_groups g ON g.id = d.group_id"
+	" d.enrolled, d.revoked"
+#define DEVICE_FROM " FROM devices d JOIN device_groups g ON g.id = d.group_id"
+#define DEVICE_SELECT DEVICE_COLUMNS DEVICE_FROM
 
 /*
  * One page of devices, with the count of the userspace patches each has
@@ -200,11 +202,9 @@ int lf_api_key_revoke(struct lf_req *req)
  * about 1 ms on SQLite and 3 ms on PostgreSQL, less than a page near the
  * end (OFFSET walks the skipped rows: 19 and 26 ms). docs/PORTAL.md.
  */
-#define DEVICE_LIST "SELECT d.uid AS id, g.name AS \"group\", d.hostname, d.arch, d.distro," \
-	" d.kernel_release, d.kernel_build_id, d.kernel_level, d.agent_version, d.last_seen," \
-	" d.enrolled, d.revoked, (SELECT COUNT(*) FROM device_patches p WHERE p.device_id = d.id" \
-	" AND p.kind = 'user' AND p.state = 'applied') AS user_patches" \
-	" FROM devices d JOIN device_groups g ON g.id = d.group_id"
+#define DEVICE_LIST DEVICE_COLUMNS ", (SELECT COUNT(*) FROM device_patches p" \
+	" WHERE p.device_id = d.id AND p.kind = 'user' AND p.state = 'applied') AS user_patches" \
+	DEVICE_FROM
 
 int lf_api_devices_list(struct lf_req *req)
 {

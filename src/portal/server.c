@@ -114,7 +114,7 @@ static void store_release(struct lf_portal *p, unsigned slot)
 static bool is_dashboard(const struct lf_req *req)
 {
 	return req->route && (req->route->handler == lf_api_dashboard_index ||
-				     req->route->handler == lf_api_dashboard_file);
+			      req->route->handler == lf_api_dashboard_file);
 }
 
 /*
