@@ -220,6 +220,12 @@ PY
 	check "$P device list: limit and offset page it, X-Total-Count counts all" "total '$total' $BODY" \
 		[ "$total" = $((ndev + 1)) -a "$(js '[x["hostname"] for x in d]')" = "['dev9', 'dev10', None]" \
 		-a "$(js '[x["user_patches"] for x in d]')" = "[0, 0, 0]" ]
+	total=$(curl -s --max-time 10 --cacert "$data/tls/cert.pem" -D - -o "$work/body" \
+		-H "Authorization: Bearer $viewer" "$base/api/v1/devices?group=lab&limit=5" |
+		tr -d '\r' | sed -n 's/^x-total-count: //Ip')
+	BODY=$(cat "$work/body")
+	check "$P device list of one group: its device, its count" "total '$total' $BODY" \
+		[ "$total" = 1 -a "$(js '[x["group"] for x in d]')" = "['lab']" ]
 	req GET "/api/v1/devices?limit=1001" "$viewer"
 	check "$P device list: a limit over 1000 is refused" "$CODE" [ "$CODE" = 400 ]
 	req POST /api/v1/enrol "" '{"enrolment_key": '
