@@ -51,6 +51,15 @@
 #define FILTER_ARCH AUDIT_ARCH_ARM
 #endif
 
+/* ASan's runtime needs a little more (gcc says so one way, clang another). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 #ifdef FILTER_ARCH
 
 /* The low 32 bits of argument i (int and unsigned int arguments live there). */
@@ -165,7 +174,7 @@ static void build(struct prog *p, int fd)
 	allow(p, __NR_restart_syscall);
 	allow(p, __NR_exit);
 	allow(p, __NR_exit_group);
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef UNDER_ASAN
 	allow(p, __NR_sigaltstack); /* ASan's _exit looks at the signal stack */
 #endif
 	ret(p, SECCOMP_RET_KILL_PROCESS);
