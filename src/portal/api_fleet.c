@@ -179,9 +179,31 @@ int lf_api_key_revoke(struct lf_req *req)
 		       lf_req_json(req, 200, json_pack("{s:s,s:b}", "id", req->params[0], "revoked", 1));
 }
 
-#define DEVICE_SELECT "SELECT d.uid AS id, g.name AS \"group\", d.hostname, d.arch, d.distro," \
+#define DEVICE_COLUMNS "SELECT d.uid AS id, g.name AS \"group\", d.hostname, d.arch, d.distro," \
 	" d.kernel_release, d.kernel_build_id, d.kernel_level, d.agent_version, d.last_seen," \
-	" d.enrolled, d.revoked FROM devices d JOIN device_groups g ON g.id = d.group_id"
+	" d.enrolled, d.revoked"
+#define DEVICE_SELECT DEVICE_COLUMNS " FROM devices d JOIN device_groups g ON g.id = d.group_id"
+
+/*
+ * One page of devices, with the count of the userspace patches each has
+ * applied (the dashboard's column: one index lookup per row, instead of a
+ * detail request per device) and the full count in X-Total-Count.
+ *
+ * The page is chosen first, from devices alone, and only its rows are
+ * joined and counted: OFFSET walks every row it skips, and PostgreSQL
+ * computed user_patches for each of them when the subquery sat in the
+ * outer select (100,000 devices, the last page: 650 ms; this way 45 ms).
+ * The total reads the whole devices_group index: with 100,000 devices
+ * about 1 ms on SQLite and 10 ms on PostgreSQL (loaded machine), most of a
+ * first page's cost there, a fraction of a late page's (docs/PORTAL.md).
+ */
+#define DEVICE_PAGE(where, limit, offset) DEVICE_COLUMNS ", (SELECT COUNT(*) FROM device_patches p" \
+	" WHERE p.device_id = d.id AND p.kind = 'user' AND p.state = 'applied') AS user_patches" \
+	" FROM (SELECT id, uid, group_id, hostname, arch, distro, kernel_release, kernel_build_id," \
+	" kernel_level, agent_version, last_seen, enrolled, revoked FROM devices" where \
+	" ORDER BY id LIMIT " limit " OFFSET " offset ") d" \
+	" JOIN device_groups g ON g.id = d.group_id ORDER BY d.id"
+#define IN_GROUP " WHERE group_id = (SELECT id FROM device_groups WHERE name = $1)"
 
 int lf_api_devices_list(struct lf_req *req)
 {
@@ -194,11 +216,17 @@ int lf_api_devices_list(struct lf_req *req)
 	if (limit < 1 || limit > 1000 || offset < 0)
 		return lf_req_error(req, -EINVAL, "limit must be 1..1000, offset >= 0");
 	if (group)
-		r = lf_store_json(req->store, DEVICE_SELECT " WHERE g.name = $1 ORDER BY d.id"
-				  " LIMIT $2 OFFSET $3", &rows, "sii", group, limit, offset);
+		r = lf_store_int(req->store, "SELECT COUNT(*) FROM devices" IN_GROUP, &req->total,
+				 "s", group);
 	else
-		r = lf_store_json(req->store, DEVICE_SELECT " ORDER BY d.id LIMIT $1 OFFSET $2",
-				  &rows, "ii", limit, offset);
+		r = lf_store_int(req->store, "SELECT COUNT(*) FROM devices", &req->total, "");
+	if (r < 0)
+		return r;
+	if (group)
+		r = lf_store_json(req->store, DEVICE_PAGE(IN_GROUP, "$2", "$3"), &rows, "sii", group,
+				  limit, offset);
+	else
+		r = lf_store_json(req->store, DEVICE_PAGE("", "$1", "$2"), &rows, "ii", limit, offset);
 	return r < 0 ? r : lf_req_json(req, 200, rows);
 }
 

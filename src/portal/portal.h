@@ -118,6 +118,7 @@ struct lf_req {
 	unsigned char *resp_data; /* owned; freed after sending */
 	size_t resp_len;
 	const char *content_type;
+	int64_t total; /* >= 0: a list's full length, sent as X-Total-Count; -1: none */
 	char etag[70];
 	char error[200];
 };

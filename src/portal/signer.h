@@ -52,4 +52,15 @@ void lf_portal_signer_stop(struct lf_portal_repo_ops *ops);
 /* For tests: the socket to the signer process and its pid. */
 int lf_portal_signer_fd(const struct lf_portal_repo_ops *ops, pid_t *ret_pid);
 
+/*
+ * The signer's seccomp filter (signer_sandbox.c), installed on the calling
+ * process for good: afterwards it may only read from fd and send on it,
+ * write to fd or stderr, manage memory (never executable), read the clocks,
+ * use futexes, return from signals and exit. Any other system call, or one
+ * of another architecture, kills it with SIGSYS. -EOPNOTSUPP where no
+ * filter is written for the architecture (x86_64, arm64 and 32-bit ARM
+ * have one), else -errno of prctl/seccomp.
+ */
+int lf_portal_signer_sandbox(int fd);
+
 #endif

@@ -192,11 +192,17 @@ static int serve_one(int fd, const struct lf_portal_repo_ops *ops, char *buf)
 	return r;
 }
 
-/* The child: loads the keys, says whether it could, then serves until EOF. */
+/*
+ * The child: loads the keys, locks itself into the seccomp filter
+ * (signer_sandbox.c), says whether both worked, then serves until EOF. A
+ * filter that cannot be installed stops the signer: better no online
+ * signing (the server says so) than a key holder without its walls. Only
+ * where no filter is written for the architecture does it serve without.
+ */
 static _Noreturn void signer_main(int fd, const char *data_dir,
 				  const struct lf_portal_signer_config *cfg)
 {
-	struct lf_portal_repo_ops ops;
+	struct lf_portal_repo_ops ops = { 0 };
 	sigset_t none;
 	char *buf;
 	int r;
@@ -208,6 +214,13 @@ static _Noreturn void signer_main(int fd, const char *data_dir,
 	prctl(PR_SET_NAME, "livefix-signer");
 	buf = malloc((size_t)LF_TARGETS_MAX + LF_SNAPSHOT_MAX);
 	r = buf ? lf_portal_signer_open(data_dir, cfg, &ops) : -ENOMEM;
+	if (r == 0) {
+		r = lf_portal_signer_sandbox(fd);
+		if (r == -EOPNOTSUPP)
+			r = 0;
+		if (r < 0)
+			lf_portal_signer_close(&ops); /* wipes the keys */
+	}
 	if (answer(fd, r, NULL, 0) < 0 || r < 0)
 		_exit(1);
 	while (serve_one(fd, &ops, buf) == 0)

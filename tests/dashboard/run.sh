@@ -3,8 +3,8 @@
 # The web dashboard in a real browser: a portal on loopback with three
 # enrolled devices, a bundle and a rollout halted by a failing canary;
 # Debian's chromium driven by playwright-core (npm, cached under
-# LIVEFIX_CACHE) logs in, reads every page, approves the rollout; then the
-# API says it resumed. Without chromium, node or the npm registry: SKIP.
+# LIVEFIX_CACHE) logs in, reads every page (250 devices: the list pages),
+# approves the rollout; then the API says it resumed. Without chromium, node or the npm registry: SKIP.
 set -u
 : "${LIVEFIX_BUILD:?}"
 src=${LIVEFIX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -73,6 +73,9 @@ js() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[
 key=$(req POST /api/v1/enrolment-keys "$admin" '{"group":"default"}' | js 'd["enrolment_key"]')
 creds=() hosts=
 for i in 1 2 3; do
+	# dash-1 reports two userspace patches: the device list's column shows 2.
+	user=
+	[ "$i" = 1 ] && user=',"userspace":[{"build_id":"ub1","level":1,"bundle":"up-1"},{"build_id":"ub2","level":2,"bundle":"up-2"}]'
 	c=$(curl -s --max-time 10 --cacert "$D/tls/cert.pem" -H 'Content-Type: application/json' \
 		--data-binary "{\"enrolment_key\":\"$key\",\"hostname\":\"dash-$i\"}" "$base/api/v1/enrol" |
 		js 'd["credential"]')
@@ -80,7 +83,7 @@ for i in 1 2 3; do
 	hosts="$hosts dash-$i"
 	req POST /api/v1/devices/self/checkin "$c" "{\"hostname\":\"dash-$i\",\"arch\":\"x86_64\",
 		\"distro\":\"debian 12\",\"agent_version\":\"0.1.0\",\"kernel\":{\"release\":\"6.1.0-56-amd64\",
-		\"build_id\":\"kb1\",\"level\":0},\"doctor\":\"ok\",\"policy_state\":\"idle\",\"uptime\":5}" >/dev/null
+		\"build_id\":\"kb1\",\"level\":0},\"doctor\":\"ok\",\"policy_state\":\"idle\",\"uptime\":5$user}" >/dev/null
 done
 rid=$(req POST /api/v1/rollouts "$op" '{"bundle":"kp-1","feed":"production","group":"default","canary_percent":30,"error_threshold":0}' | js 'd["id"]')
 for i in 0 1 2; do
@@ -96,8 +99,28 @@ state=$(req GET "/api/v1/rollouts/$rid" "$viewer" | js 'd["state"]')
 [ "$state" = halted ] && pass "setup: rollout $rid halted by a failing canary" ||
 	{ fail "setup: rollout halted by a failing canary" "state '$state'"; exit 0; }
 
+# --- 247 more devices in their own group: 250, so the list has 3 pages -----
+req POST /api/v1/groups "$admin" '{"name":"bulk","feed":"production"}' >/dev/null
+bkey=$(req POST /api/v1/enrolment-keys "$admin" '{"group":"bulk"}' | js 'd["enrolment_key"]')
+bulk_err=$(python3 - "$D/portal.port" "$D/tls/cert.pem" "$bkey" 2>&1 <<'PY'
+import http.client, json, ssl, sys
+conn = http.client.HTTPSConnection("127.0.0.1", int(open(sys.argv[1]).read()), timeout=10,
+                                   context=ssl.create_default_context(cafile=sys.argv[2]))
+for i in range(1, 248):  # one kept-alive TLS connection
+    conn.request("POST", "/api/v1/enrol", json.dumps({"enrolment_key": sys.argv[3], "hostname": "bulk-%03d" % i}),
+                 {"Content-Type": "application/json"})
+    r = conn.getresponse(); r.read()
+    if r.status != 201:
+        sys.exit("enrol %d: %d" % (i, r.status))
+PY
+)
+n=$(curl -s --max-time 10 --cacert "$D/tls/cert.pem" -D - -o /dev/null -H "Authorization: Bearer $viewer" \
+	"$base/api/v1/devices?limit=1" | tr -d '\r' | sed -n 's/^x-total-count: //Ip')
+[ "$n" = 250 ] && pass "setup: 250 devices enrolled, the API counts them (X-Total-Count)" ||
+	fail "setup: 250 devices enrolled, the API counts them (X-Total-Count)" "total '$n' $bulk_err"
+
 # --- the browser ----------------------------------------------------------
-URL=$base ADMIN=$admin VIEWER=$viewer RID=$rid HOSTS=${hosts# } PW=$pw \
+URL=$base ADMIN=$admin VIEWER=$viewer RID=$rid HOSTS=${hosts# } NDEV=250 PW=$pw \
 	timeout 180 node "$src/tests/dashboard/ui.mjs" 2>"$W/node.err"
 rc=$?
 [ $rc = 0 ] || [ $rc = 1 ] || fail "browser run" "exit $rc: $(head -c 300 "$W/node.err")"

@@ -8,7 +8,7 @@
 #  - a mirror portal M following A with the TUF client: a new publication on
 #    A reaches a device of M;
 #  - the serving process's memory does not hold the online keys; the signer
-#    process's does (the search works).
+#    process's does (the search works), and it runs under its seccomp filter.
 # The device is livefix-test with the stand-in kernel loader and a fake
 # /proc and /sys, as in tests/fleet. Run by tests/portal/run.sh.
 set -u
@@ -225,6 +225,11 @@ for role in snapshot timestamp; do
 	check "the signer process (pid ${signer:-?}) holds the $role key: the search works" "found: $n" \
 		[ -n "$signer" ] && [ "$n" -gt 0 ] 2>/dev/null
 done
+# The signer serves under its seccomp filter (mode 2); A goes on signing below.
+sc=$(sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/${signer:-0}/status" 2>/dev/null)
+nnp=$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "/proc/${signer:-0}/status" 2>/dev/null)
+check "the signer process of a serving portal runs under a seccomp filter (Seccomp: 2)" \
+	"Seccomp '$sc' NoNewPrivs '$nnp'" [ "$sc" = 2 -a "$nnp" = 1 ]
 
 # --- mirror: M follows A -------------------------------------------------
 viewer=$("$portal" token create --data "$W/A" --role viewer 2>/dev/null)

@@ -159,6 +159,32 @@ flow() { # backend [db-url]
 	check "$P unknown token: 401" "$CODE" [ "$CODE" = 401 ]
 	req GET /api/v1/groups "$viewer"
 	check "$P viewer reads groups" "$CODE $BODY" [ "$CODE" = 200 -a "$(js 'd[0]["name"]')" = default ]
+	# Security headers on API answers, a refusal included (docs/PORTAL.md).
+	sec_headers() { # PATH TOKEN: every header present with the value docs/PORTAL.md gives
+		curl -s --max-time 10 --cacert "$data/tls/cert.pem" -o /dev/null -D "$work/headers" \
+			${2:+-H "Authorization: Bearer $2"} "$base$1" || { echo "curl failed"; return 1; }
+		python3 - "$work/headers" <<'PY'
+import sys
+h = {}
+for line in open(sys.argv[1], newline=''):
+    k, sep, v = line.partition(':')
+    if sep:
+        h.setdefault(k.strip().lower(), []).append(v.strip())
+want = {
+    'content-security-policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer',
+    'strict-transport-security': 'max-age=31536000'}
+bad = [f'{k}: {h.get(k)}' for k, v in want.items() if h.get(k) != [v]]
+print('; '.join(bad), end='')
+sys.exit(1 if bad else 0)
+PY
+	}
+	local why rc
+	why=$(sec_headers /api/v1/groups "$viewer"); rc=$?
+	check "$P an API answer has the security headers (CSP, nosniff, DENY, no-referrer, HSTS)" \
+		"$why" [ $rc = 0 ]
+	why=$(sec_headers /api/v1/groups ""); rc=$?
+	check "$P so has a refusal (401)" "$why" [ $rc = 0 ]
 	req POST /api/v1/groups "$viewer" '{"name":"x","feed":"production"}'
 	check "$P viewer cannot write: 403" "$CODE" [ "$CODE" = 403 ]
 	req POST /api/v1/enrolment-keys "$op" '{"group":"default"}'
@@ -185,6 +211,23 @@ flow() { # backend [db-url]
 	local labdev; labdev=$(js 'd["credential"]')
 	req POST /api/v1/enrol "" "{\"enrolment_key\":\"$okey\"}"
 	check "$P single-use key refuses a second device" "$CODE" [ "$CODE" = 401 ]
+	# The device list pages: the third page of 4 of 11 devices, and their count.
+	local total
+	total=$(curl -s --max-time 10 --cacert "$data/tls/cert.pem" -D - -o "$work/body" \
+		-H "Authorization: Bearer $viewer" "$base/api/v1/devices?limit=4&offset=8" |
+		tr -d '\r' | sed -n 's/^x-total-count: //Ip')
+	BODY=$(cat "$work/body")
+	check "$P device list: limit and offset page it, X-Total-Count counts all" "total '$total' $BODY" \
+		[ "$total" = $((ndev + 1)) -a "$(js '[x["hostname"] for x in d]')" = "['dev9', 'dev10', None]" \
+		-a "$(js '[x["user_patches"] for x in d]')" = "[0, 0, 0]" ]
+	total=$(curl -s --max-time 10 --cacert "$data/tls/cert.pem" -D - -o "$work/body" \
+		-H "Authorization: Bearer $viewer" "$base/api/v1/devices?group=lab&limit=5" |
+		tr -d '\r' | sed -n 's/^x-total-count: //Ip')
+	BODY=$(cat "$work/body")
+	check "$P device list of one group: its device, its count" "total '$total' $BODY" \
+		[ "$total" = 1 -a "$(js '[x["group"] for x in d]')" = "['lab']" ]
+	req GET "/api/v1/devices?limit=1001" "$viewer"
+	check "$P device list: a limit over 1000 is refused" "$CODE" [ "$CODE" = 400 ]
 	req POST /api/v1/enrol "" '{"enrolment_key": '
 	check "$P malformed JSON: 400 with a reason" "$CODE $BODY" [ "$CODE" = 400 -a -n "$(js 'd["error"]')" ]
 	head -c 70000 /dev/zero | tr '\0' 'a' >"$work/big"

@@ -6,11 +6,13 @@
 'use strict';
 
 const KEY = 'livefix-token';
+const PAGE = 100; // devices per page: a fleet of 100,000 is never fetched whole
 let role = '';
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === false || v === null || v === undefined) continue;
     if (k === 'class') e.className = v;
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v);
@@ -22,14 +24,20 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
-async function api(method, path) {
+// The answer's body and, for a list, its full length (X-Total-Count, or null).
+async function call(method, path) {
   const token = sessionStorage.getItem(KEY);
   const r = await fetch(path, { method, headers: { Authorization: 'Bearer ' + token } });
   let body = null;
   try { body = await r.json(); } catch (e) { body = null; }
   if (r.status === 401) { logout('the token was refused (401)'); throw new Error('unauthorised'); }
   if (!r.ok) throw new Error((body && body.error) || (method + ' ' + path + ': ' + r.status));
-  return body;
+  const total = r.headers.get('X-Total-Count');
+  return { body, total: total === null ? null : Number(total) };
+}
+
+async function api(method, path) {
+  return (await call(method, path)).body;
 }
 
 function ago(t) {
@@ -88,17 +96,31 @@ async function deviceDetail(id, into) {
         el('td', {}, ago(e.at))))));
 }
 
-async function viewDevices() {
-  const devs = await api('GET', '/api/v1/devices?limit=500');
+// Previous / "1–100 of N" / Next; the page is in the URL (#devices?offset=100),
+// so a reload or the back button keeps it.
+function pager(offset, shown, total) {
+  const more = total === null ? shown === PAGE : offset + shown < total;
+  const go = (to) => () => { location.hash = 'devices?offset=' + to; };
+  return el('p', { class: 'pager' },
+    el('button', { type: 'button', id: 'devices-prev', disabled: offset === 0,
+      onclick: go(Math.max(0, offset - PAGE)) }, 'Previous'),
+    el('span', { id: 'devices-range' }, (shown ? offset + 1 : 0) + '–' + (offset + shown) +
+      (total === null ? '' : ' of ' + total)),
+    el('button', { type: 'button', id: 'devices-next', disabled: !more,
+      onclick: go(offset + PAGE) }, 'Next'));
+}
+
+async function viewDevices(params) {
+  let offset = Math.floor(Number(params.get('offset')) || 0);
+  if (!(offset > 0 && offset <= 1e9)) offset = 0; // a link someone edited
+  let page = await call('GET', '/api/v1/devices?limit=' + PAGE + '&offset=' + offset);
+  if (page.body.length === 0 && offset > 0 && page.total) {
+    // Past the end (devices went away, or an old link): show the last page.
+    offset = Math.floor((page.total - 1) / PAGE) * PAGE;
+    page = await call('GET', '/api/v1/devices?limit=' + PAGE + '&offset=' + offset);
+  }
+  const devs = page.body;
   const detail = el('div', { id: 'device-detail' });
-  // The userspace patch count needs each device's detail: the first 100 only.
-  const userPatches = {};
-  await Promise.all(devs.slice(0, 100).map(async (d) => {
-    try {
-      const full = await api('GET', '/api/v1/devices/' + encodeURIComponent(d.id));
-      userPatches[d.id] = (full.patches || []).filter((p) => p.kind === 'user' && p.state === 'applied').length;
-    } catch (e) { userPatches[d.id] = '?'; }
-  }));
   const rows = devs.map((d) => el('tr', {
     class: 'clickable', 'data-device': d.id,
     onclick: () => deviceDetail(d.id, detail).catch((e) => status(e.message)),
@@ -106,9 +128,10 @@ async function viewDevices() {
   el('td', {}, d.hostname || ''), el('td', {}, d.group),
   el('td', { class: d.revoked ? 'state-halted' : '' }, d.revoked ? 'revoked' : 'active'),
   el('td', {}, d.kernel_release || ''), el('td', {}, d.kernel_level),
-  el('td', {}, d.id in userPatches ? userPatches[d.id] : ''),
+  el('td', { class: 'user-patches' }, d.user_patches),
   el('td', {}, d.agent_version || ''), el('td', {}, ago(d.last_seen))));
-  return [el('h2', {}, 'Devices (' + devs.length + ')'),
+  return [el('h2', {}, 'Devices (' + (page.total === null ? devs.length : page.total) + ')'),
+    pager(offset, devs.length, page.total),
     table(['host', 'group', 'state', 'kernel', 'kernel level', 'userspace patches', 'agent',
       'last check-in'], rows), detail];
 }
@@ -178,13 +201,17 @@ async function viewCves() {
 
 const views = { fleet: viewFleet, devices: viewDevices, patches: viewPatches, rollouts: viewRollouts, cves: viewCves };
 
-async function show(name) {
-  if (!views[name]) name = 'fleet';
+// hash: "name" or "name?key=value&…" (the devices page keeps its offset there).
+async function show(hash) {
+  const q = hash.indexOf('?');
+  let name = q < 0 ? hash : hash.slice(0, q);
+  const params = new URLSearchParams(q < 0 ? '' : hash.slice(q + 1));
+  if (!Object.hasOwn(views, name)) name = 'fleet';
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.view === name);
   const v = document.getElementById('view');
   v.setAttribute('aria-busy', 'true');
   try {
-    v.replaceChildren(...await views[name]());
+    v.replaceChildren(...await views[name](params));
     v.dataset.loaded = name;
   } catch (e) {
     status(e.message);
