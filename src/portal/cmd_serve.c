@@ -95,8 +95,9 @@ void lf_cli_open_signer(const char *data, const struct lf_portal_signer_config *
 	int r = lf_portal_signer_spawn(data, sc, ops);
 
 	if (r < 0) {
-		lf_warn("%s/keys: no usable online keys (%s); snapshot and timestamp are served as "
-			"published ('livefix-portal init' creates the keys)", data, strerror(-r));
+		lf_warn("%s/keys: the online signer did not start (%s); snapshot and timestamp are "
+			"served as published ('livefix-portal init' creates the keys)", data,
+			strerror(-r));
 		*ops = lf_portal_repo_passthrough;
 	}
 }

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,8 +219,12 @@ static _Noreturn void signer_main(int fd, const char *data_dir,
 		r = lf_portal_signer_sandbox(fd);
 		if (r == -EOPNOTSUPP)
 			r = 0;
-		if (r < 0)
+		if (r < 0) {
+			/* The server only learns the errno: say which wall is missing. */
+			dprintf(STDERR_FILENO, "livefix-signer: cannot install its seccomp filter: %s\n",
+				strerror(-r));
 			lf_portal_signer_close(&ops); /* wipes the keys */
+		}
 	}
 	if (answer(fd, r, NULL, 0) < 0 || r < 0)
 		_exit(1);
