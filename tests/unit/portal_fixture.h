@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "repo.h"
 #include "store.h"
 
 struct fixture {
@@ -98,6 +100,46 @@ static inline void fixture_release(struct fixture *f)
 			fprintf(stderr, "# could not remove %s\n", f->dir);
 	}
 	f->dir[0] = '\0';
+}
+
+/* SQLite always, PostgreSQL when the cluster script was given (else *pg_skip). */
+static inline int fixture_both(struct fixture *sq, struct fixture *pg, bool *pg_skip)
+{
+	int r;
+
+	if (fixture_sqlite(sq) < 0)
+		return -1;
+	r = fixture_pg(pg);
+	if (r == -ENOENT)
+		*pg_skip = true;
+	return r < 0 && r != -ENOENT ? -1 : 0;
+}
+
+/*
+ * A group "g" on feed "prod" with n enrolled devices dev000.. and their
+ * credentials in creds; returns the group id, or < 0.
+ */
+static inline int64_t fixture_fleet(struct lf_store *s, int n, char creds[][LF_TOKEN_MAX])
+{
+	int64_t feed_id, group_id, dev;
+	char uid[40], hash[LF_HASH_HEX];
+
+	if (lf_repo_feed_ensure(s, "prod", &feed_id) < 0 ||
+	    lf_store_int(s, "INSERT INTO device_groups (name, feed_id, created)"
+			 " VALUES ('g', $1, 1) RETURNING id", &group_id, "i", feed_id) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		snprintf(uid, sizeof(uid), "dev%03d", i);
+		if (lf_store_int(s, "INSERT INTO devices (uid, group_id, enrolled)"
+				 " VALUES ($1, $2, 1) RETURNING id", &dev, "si", uid, group_id) < 0 ||
+		    lf_auth_token_new("lfd_", creds[i]) < 0)
+			return -1;
+		lf_auth_hash(creds[i], hash);
+		if (lf_store_q(s, "INSERT INTO device_credentials (device_id, token_hash, created)"
+			       " VALUES ($1, $2, 1)", NULL, NULL, "is", dev, hash) != 1)
+			return -1;
+	}
+	return group_id;
 }
 
 #endif

@@ -37,16 +37,7 @@ static struct ctx sqlite_ctx, pg_ctx;
 /* Both databases for the whole program; PostgreSQL is skipped without a cluster script. */
 static int group_setup(void **state)
 {
-	int r;
-
-	if (fixture_sqlite(&sqlite_ctx.fx) < 0)
-		return -1;
-	r = fixture_pg(&pg_ctx.fx);
-	if (r == -ENOENT)
-		pg_ctx.skip = true;
-	else if (r < 0)
-		return -1;
-	return 0;
+	return fixture_both(&sqlite_ctx.fx, &pg_ctx.fx, &pg_ctx.skip);
 }
 
 static int group_teardown(void **state)
@@ -233,25 +224,10 @@ static void test_repo_blobs(void **state)
 /* A group "g" on feed "prod" with n devices; credentials in creds. */
 static int64_t make_fleet(struct lf_store *s, int n, char creds[][LF_TOKEN_MAX])
 {
-	int64_t feed_id, group_id;
+	int64_t g = fixture_fleet(s, n, creds);
 
-	assert_int_equal(lf_repo_feed_ensure(s, "prod", &feed_id), 0);
-	assert_int_equal(lf_store_int(s, "INSERT INTO device_groups (name, feed_id, created)"
-				      " VALUES ('g', $1, 1) RETURNING id", &group_id, "i", feed_id), 0);
-	for (int i = 0; i < n; i++) {
-		char uid[40], hash[LF_HASH_HEX];
-		int64_t dev;
-
-		snprintf(uid, sizeof(uid), "dev%03d", i);
-		assert_int_equal(lf_store_int(s, "INSERT INTO devices (uid, group_id, enrolled)"
-					      " VALUES ($1, $2, 1) RETURNING id", &dev, "si", uid,
-					      group_id), 0);
-		assert_int_equal(lf_auth_token_new("lfd_", creds[i]), 0);
-		lf_auth_hash(creds[i], hash);
-		assert_int_equal(lf_store_q(s, "INSERT INTO device_credentials (device_id, token_hash,"
-					    " created) VALUES ($1, $2, 1)", NULL, NULL, "is", dev, hash), 1);
-	}
-	return group_id;
+	assert_true(g > 0);
+	return g;
 }
 
 /* Publishes bundle facts for a kernel build-id "kb1" at a level. */
