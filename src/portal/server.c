@@ -119,6 +119,16 @@ static bool is_dashboard(const struct lf_req *req)
 }
 
 /*
+ * A device's own endpoints (check-in, events) answer an agent, never a
+ * browser, and an idle check-in should cost a few hundred bytes: their
+ * successful answers carry none of the browser headers (their errors do).
+ */
+static bool for_browsers(const struct lf_req *req, int status)
+{
+	return status >= 400 || !req->route || req->route->auth != LF_AUTH_DEVICE;
+}
+
+/*
  * On every answer, errors and 304s included. The portal speaks only TLS
  * (MHD_USE_TLS below, TLS 1.3), so Strict-Transport-Security is always
  * true of it: a browser that reached it once never tries plain HTTP to it.
@@ -147,7 +157,8 @@ static enum MHD_Result send_json(const struct lf_req *req, int status, json_t *b
 		free(text);
 		return MHD_NO;
 	}
-	add_security_headers(resp, is_dashboard(req));
+	if (for_browsers(req, status))
+		add_security_headers(resp, is_dashboard(req));
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (status < 300 && req->total >= 0) {
@@ -284,7 +295,8 @@ static enum MHD_Result respond(struct lf_portal *p, struct lf_req *req, int stat
 	if (!resp)
 		return MHD_NO;
 	req->resp_data = NULL; /* owned by resp */
-	add_security_headers(resp, is_dashboard(req));
+	if (for_browsers(req, status))
+		add_security_headers(resp, is_dashboard(req));
 	if (req->content_type)
 		MHD_add_response_header(resp, "Content-Type", req->content_type);
 	if (req->etag[0]) {

@@ -294,11 +294,15 @@ PY
 	local sent got
 	inventory "$ts" "$pol" >"$work/idle.json"
 	sent=$(stat -c %s "$work/idle.json")
-	got=$(curl -s --max-time 10 --cacert "$data/tls/cert.pem" -o "$work/body" -w '%{size_download}' \
+	local hdr
+	read -r got hdr < <(curl -s --max-time 10 --cacert "$data/tls/cert.pem" -o "$work/body" \
+		-w '%{size_download} %{size_header}\n' \
 		-H "Authorization: Bearer ${creds[1]}" --data-binary @"$work/idle.json" \
 		"$base/api/v1/devices/self/checkin")
-	echo "$P idle check-in: request body $sent bytes, response body $got bytes: $(cat "$work/body")"
+	echo "$P idle check-in: request body $sent bytes, answer $hdr bytes of headers and $got of body: $(cat "$work/body")"
 	check "$P idle check-in answer is small (< 200 bytes)" "$got bytes" [ "$got" -lt 200 ]
+	check "$P ... and so are its headers (< 200 bytes: no browser headers for an agent)" "$hdr bytes" \
+		[ "${hdr:-999}" -lt 200 ]
 
 	# --- rollout with a failing canary -------------------------------------
 	req POST /api/v1/rollouts "$op" '{"bundle":"kp-1","feed":"production","group":"default","canary_percent":20,"error_threshold":0}'
