@@ -267,7 +267,12 @@ stop_portal
 "$src/tests/daemon/userflow.sh" sqlite
 if pgurl=$("$src/tests/portal/pg_cluster.sh" start "$pgdir" 2>/dev/null); then
 	"$src/tests/daemon/flow.sh" "$pgurl"
-	"$src/tests/daemon/userflow.sh" "$pgurl"
+	# A database of its own: the userspace flow starts from an empty portal.
+	if psql -q "$pgurl" -c 'CREATE DATABASE userflow' >/dev/null 2>&1; then
+		"$src/tests/daemon/userflow.sh" "${pgurl/:\/\/\/postgres\?/:\/\/\/userflow?}"
+	else
+		echo "SKIP: postgresql: user: userspace rollouts (cannot create a second database)"
+	fi
 	"$src/tests/portal/pg_cluster.sh" stop "$pgdir"
 else
 	echo "SKIP: postgresql: the rollout, pin, withdrawal and userspace flows (no cluster: pg_cluster.sh start failed)"
