@@ -271,12 +271,15 @@ static void record_reverts(struct daemon *d, const struct lf_apply_report *rep)
 
 	for (size_t i = 0; i < rep->nrev; i++) {
 		const struct lf_revert *v = &rep->rev[i];
+		struct lf_fleet_event ev = { .type = "reverted", .id = v->id, .level = v->level,
+					     .kind = lf_kind_name(v->kind), .key = "reason",
+					     .text = detail, .processes = -1 };
 
 		if (v->to_id[0])
 			snprintf(detail, sizeof(detail), "withdrawn; back to %s", v->to_id);
 		else
 			snprintf(detail, sizeof(detail), "withdrawn; patch removed");
-		lf_fleet_event_queue_id(d->state, "reverted", v->id, v->level, "reason", detail);
+		lf_fleet_event_add(d->state, &ev);
 		lf_notice("reverted withdrawn %s (level %lld, now %lld)", v->id,
 			  (long long)v->from_level, (long long)v->level);
 	}
