@@ -51,6 +51,9 @@ struct daemon {
 	/* The gate's decisions of this update: the kernel's bundle, then userspace ones. */
 	struct gated gated[LF_FLEET_DEFER_MAX];
 	size_t ngated;
+	/* What the device measured for this update's first decision, kept for the others. */
+	struct lf_sysstate sys;
+	bool probed;
 	bool update;              /* the portal has something new */
 	bool registered;          /* portal.json was read at the last cycle */
 	int64_t next;             /* seconds until the next check-in */
@@ -193,7 +196,6 @@ static int gate(void *ctx, const struct lf_bundle *b, struct lf_why *why)
 	struct daemon *d = ctx;
 	const struct lf_fleet_deferral *old = lf_fleet_deferral_find(&d->fs, b->m.id);
 	struct gated *g = find_gated(d, b->m.id);
-	struct lf_sysstate s;
 	int r;
 
 	if (!g && d->ngated == LF_FLEET_DEFER_MAX)
@@ -202,9 +204,12 @@ static int gate(void *ctx, const struct lf_bundle *b, struct lf_why *why)
 		g = &d->gated[d->ngated++];
 		snprintf(g->id, sizeof(g->id), "%s", b->m.id);
 	}
-	r = lf_policy_probe(&d->policy, "/proc", "/sys/class/power_supply", 200, &s);
+	/* Measured once per update (a CPU sample takes 200 ms, the busy check runs a command). */
+	r = d->probed ? 0 : lf_policy_probe(&d->policy, "/proc", "/sys/class/power_supply", 200,
+					     &d->sys);
+	d->probed = r == 0;
 	if (r == 0)
-		r = lf_policy_decide(&d->policy, &s, time(NULL), old ? (time_t)old->since : 0,
+		r = lf_policy_decide(&d->policy, &d->sys, time(NULL), old ? (time_t)old->since : 0,
 				     critical(&b->m), &g->dec);
 	if (r < 0)
 		return lf_why_set(why, "cannot evaluate the policy: %s", strerror(-r)), r;
@@ -390,6 +395,7 @@ static int update(struct daemon *d)
 	int lock, r;
 
 	d->ngated = 0;
+	d->probed = false;
 	snprintf(repo, sizeof(repo), "%s/repo/%s", d->conf.url, d->fs.feed);
 	lock = r = lf_agent_lock_state(d->state);
 	if (r == -EBUSY)
