@@ -12,6 +12,8 @@
 #            event halts the rollout by itself, the other device is offered nothing
 #   udefer:  d1, outside its maintenance window: a kernel bundle, ua-1 and uc-1 (target-c) are
 #            deferred at once, one event each, not one per check-in; then applied
+#   ukeep:   k1, has target-c on disk but runs no process of it: uc-1 is kept
+#            for the processes that start later, and reported applied
 # Every device runs on this host and sees the same processes: each step
 # starts the processes it patches and stops them after.
 set -u
@@ -147,7 +149,7 @@ mkdev() { # name
 }
 dev() { # name command...
 	local n=$1; shift
-	env LIVEFIX_STATE_DIR="$W/$n/state" LIVEFIX_SYSROOT="$W/$n/sys" LIVEFIX_USER_DIRS="$W/nodisk" \
+	env LIVEFIX_STATE_DIR="$W/$n/state" LIVEFIX_SYSROOT="$W/$n/sys" LIVEFIX_USER_DIRS="${USERDIRS:-$W/nodisk}" \
 		LIVEFIX_RUNTIME_DIR="$W/run" LIVEFIX_TEST_KERNEL_LOADER="$W/loader.sh" timeout 120 "$A" "$@"
 }
 cycle() { local n; for n in "$@"; do dev "$n" daemon --once >"$W/$n.out" 2>&1; done; }
@@ -193,10 +195,10 @@ computes() { # name value: the program's compute(7) gives value (14 original, 21
 patches() { "$L" user list --pid "$1" 2>/dev/null | awk 'NR > 1 { print $2 }' | tr '\n' ' '; }
 kept() { ls "$W/$1/state/user" 2>/dev/null | grep -c '\.lfb$'; } # bundles a device keeps for new processes
 
-for g in ustage ufail udefer; do req POST /api/v1/groups "{\"name\":\"$g\",\"feed\":\"production\"}"; done
-for n in u1 u2 f1 f2 d1; do
+for g in ustage ufail udefer ukeep; do req POST /api/v1/groups "{\"name\":\"$g\",\"feed\":\"production\"}"; done
+for n in u1 u2 f1 f2 d1 k1; do
 	mkdev $n
-	case $n in u*) g=ustage ;; f*) g=ufail ;; *) g=udefer ;; esac
+	case $n in u*) g=ustage ;; f*) g=ufail ;; k*) g=ukeep ;; *) g=udefer ;; esac
 	req POST /api/v1/enrolment-keys "{\"group\":\"$g\"}"
 	dev $n register "$base" --enrol-key "$(js 'd["enrolment_key"]')" --root repo/root.json \
 		--ca "$data/tls/cert.pem" >$n.reg 2>&1
@@ -313,4 +315,17 @@ check "inside the new window: all three applied and reported, nothing deferred a
 	  "$(ev 'sorted((e["type"], e["bundle"]) for e in E[:3])')" = "[('applied', '$kb'), ('applied', 'ua-1'), ('applied', 'uc-1')]" -a \
 	  "$(ev 'len(E)')" = 6 ]
 kill -9 $pa3 $pc1
+for _ in $(seq 100); do grep -q . /proc/$pc1/maps 2>/dev/null || break; sleep 0.05; done
+
+# --- the program is installed but not running: kept for new processes, applied ---
+mkdir -p "$W/disk" && cp target-c "$W/disk/"
+rollout uc-1 ukeep 0 50
+USERDIRS=$W/disk cycle k1
+device k1
+check "a file on disk that no process runs: the bundle is kept, reported applied with 0 processes" \
+	"$(cat k1.out) $BODY" \
+	[ "$(kept k1)" = 1 -a "$(ev '[(e["type"], e["bundle"], e["detail"]["processes"], "kept" in e["detail"]["note"]) for e in E]')" = \
+	  "[('applied', 'uc-1', 0, True)]" ]
+req GET "/api/v1/rollouts/$RID"
+check "that counts for the rollout: complete" "$BODY" [ "$(js 'd["state"], d["applied"]')" = "('complete', 1)" ]
 exit 0
