@@ -51,7 +51,8 @@ static const char usage[] =
 	"Exit codes: 0 applied or nothing to do, 1 other failure, 2 usage, 3 refused\n"
 	"(signature, key, threshold, expiry, rollback, hash, length), 4 not for this\n"
 	"kernel or no process maps the file, 5 timed out or busy, 6 not supported here.\n"
-	"A userspace bundle is applied to every process that maps its file, or none.\n";
+	"A userspace bundle is applied to every process that maps its file, or none;\n"
+	"from a repository each bundle on its own (the exit code is the first failure's).\n";
 
 static void print_report(const struct lf_apply_opts *o, const struct lf_apply_report *rep)
 {

@@ -12,6 +12,7 @@
 #            event halts the rollout by itself, the other device is offered nothing
 #   udefer:  d1, outside its maintenance window: a kernel bundle, ua-1 and uc-1 (target-c) are
 #            deferred at once, one event each, not one per check-in; then applied
+#   umixed:  m1, one update with ub-busy-1 (fails) and uc-1 (applies)
 #   ukeep:   k1, has target-c on disk but runs no process of it: uc-1 is kept
 #            for the processes that start later, and reported applied
 # Every device runs on this host and sees the same processes: each step
@@ -195,10 +196,10 @@ computes() { # name value: the program's compute(7) gives value (14 original, 21
 patches() { "$L" user list --pid "$1" 2>/dev/null | awk 'NR > 1 { print $2 }' | tr '\n' ' '; }
 kept() { ls "$W/$1/state/user" 2>/dev/null | grep -c '\.lfb$'; } # bundles a device keeps for new processes
 
-for g in ustage ufail udefer ukeep; do req POST /api/v1/groups "{\"name\":\"$g\",\"feed\":\"production\"}"; done
-for n in u1 u2 f1 f2 d1 k1; do
+for g in ustage ufail udefer umixed ukeep; do req POST /api/v1/groups "{\"name\":\"$g\",\"feed\":\"production\"}"; done
+for n in u1 u2 f1 f2 d1 m1 k1; do
 	mkdev $n
-	case $n in u*) g=ustage ;; f*) g=ufail ;; k*) g=ukeep ;; *) g=udefer ;; esac
+	case $n in u*) g=ustage ;; f*) g=ufail ;; m*) g=umixed ;; k*) g=ukeep ;; *) g=udefer ;; esac
 	req POST /api/v1/enrolment-keys "{\"group\":\"$g\"}"
 	dev $n register "$base" --enrol-key "$(js 'd["enrolment_key"]')" --root repo/root.json \
 		--ca "$data/tls/cert.pem" >$n.reg 2>&1
@@ -315,7 +316,26 @@ check "inside the new window: all three applied and reported, nothing deferred a
 	  "$(ev 'sorted((e["type"], e["bundle"]) for e in E[:3])')" = "[('applied', '$kb'), ('applied', 'ua-1'), ('applied', 'uc-1')]" -a \
 	  "$(ev 'len(E)')" = 6 ]
 kill -9 $pa3 $pc1
-for _ in $(seq 100); do grep -q . /proc/$pc1/maps 2>/dev/null || break; sleep 0.05; done
+
+# --- one update, two userspace bundles: one fails, the other still applies -------
+start b2 target-b B
+pb2=$TP
+start c2 target-c
+pc2=$TP
+for b in ub-busy-1 uc-1; do rollout $b umixed 0 100; done
+dev m1 daemon --once >m1.out 2>&1
+rc=$?
+device m1
+computes c2 21
+check "a failing bundle does not stop the next: uc-1 applied, ub-busy-1 failed, both reported" \
+	"rc $rc $(cat m1.out) $(patches $pb2) / $(patches $pc2) $(ev '[(e["type"], e["bundle"]) for e in E]')" \
+	[ $? = 0 -a $rc != 0 -a -z "$(patches $pb2)" -a "$(patches $pc2)" = "uc-1 " -a \
+	  "$(ev 'sorted((e["type"], e["bundle"], e["detail"].get("processes")) for e in E)')" = \
+	  "[('applied', 'uc-1', 1), ('failed', 'ub-busy-1', None)]" ]
+kill -9 $pb2 $pc2
+for p in $pc1 $pc2; do
+	for _ in $(seq 100); do grep -q . /proc/$p/maps 2>/dev/null || break; sleep 0.05; done
+done
 
 # --- the program is installed but not running: kept for new processes, applied ---
 mkdir -p "$W/disk" && cp target-c "$W/disk/"
