@@ -59,7 +59,10 @@ struct lf_revert {
 struct lf_apply_user_item {
 	char id[LF_ID_MAX + 1];
 	int64_t level;
-	const char *status; /* applied, kept (no process runs the file), would-apply, deferred, up-to-date */
+	/* applied, kept (no process runs the file), would-apply, deferred, up-to-date, failed */
+	const char *status;
+	int processes;      /* applied: the processes that run the patch now */
+	char error[256];    /* failed: why, one line */
 };
 
 struct lf_apply_report {
@@ -71,6 +74,7 @@ struct lf_apply_report {
 	bool fetched;
 	struct lf_apply_user_item user[LF_APPLY_USER_MAX];
 	size_t nuser;
+	size_t nuser_failed;         /* user[] entries that failed; the update fails with the first */
 	struct lf_revert rev[LF_APPLY_REVERT_MAX]; /* kernel first, then userspace */
 	size_t nrev;
 	const char *rev_failed;      /* id of a withdrawn bundle whose revert failed */
@@ -87,7 +91,9 @@ int lf_agent_apply_repo(const struct lf_apply_opts *o, struct lf_apply_report *r
  * running process, or found on disk below $LIVEFIX_USER_DIRS), after the
  * kernel step of lf_agent_apply_repo: the highest level per file, fetched
  * and verified like the kernel's, applied to every process of the file
- * and kept for new ones (user_repo.c).
+ * and kept for new ones (user_repo.c). Each bundle has its own outcome in
+ * rep->user[]: one that fails does not stop the others; the first failure
+ * is returned, with its reason in why.
  */
 int lf_agent_apply_repo_user(const struct lf_apply_opts *o, struct lf_tuf *t,
 			     const struct lf_fetcher *f, struct lf_apply_report *rep,

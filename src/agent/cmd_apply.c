@@ -51,7 +51,8 @@ static const char usage[] =
 	"Exit codes: 0 applied or nothing to do, 1 other failure, 2 usage, 3 refused\n"
 	"(signature, key, threshold, expiry, rollback, hash, length), 4 not for this\n"
 	"kernel or no process maps the file, 5 timed out or busy, 6 not supported here.\n"
-	"A userspace bundle is applied to every process that maps its file, or none.\n";
+	"A userspace bundle is applied to every process that maps its file, or none;\n"
+	"from a repository each bundle on its own (the exit code is the first failure's).\n";
 
 static void print_report(const struct lf_apply_opts *o, const struct lf_apply_report *rep)
 {
@@ -69,8 +70,9 @@ static void print_report(const struct lf_apply_opts *o, const struct lf_apply_re
 		else
 			printf("%s\n", rep->status);
 		for (size_t i = 0; i < rep->nuser; i++)
-			printf("%s: userspace patch %s level %lld\n", rep->user[i].status, rep->user[i].id,
-			       (long long)rep->user[i].level);
+			printf("%s: userspace patch %s level %lld%s%s\n", rep->user[i].status,
+			       rep->user[i].id, (long long)rep->user[i].level,
+			       rep->user[i].error[0] ? ": " : "", rep->user[i].error);
 		if (o->repo)
 			printf("transferred %llu bytes in %u request(s)\n",
 			       (unsigned long long)rep->bytes, rep->requests);
@@ -110,6 +112,10 @@ static void print_report(const struct lf_apply_opts *o, const struct lf_apply_re
 			lf_json_kv_string(&j, "status", rep->user[i].status);
 			lf_json_kv_string(&j, "id", rep->user[i].id);
 			lf_json_kv_int(&j, "level", rep->user[i].level);
+			if (!strcmp(rep->user[i].status, "applied"))
+				lf_json_kv_int(&j, "processes", rep->user[i].processes);
+			if (rep->user[i].error[0])
+				lf_json_kv_string(&j, "error", rep->user[i].error);
 			lf_json_object_end(&j);
 		}
 		lf_json_array_end(&j);
@@ -178,9 +184,10 @@ static int apply_user(const struct lf_apply_opts *o, const struct lf_bundle *b, 
 		return lf_why_set(why, "cannot save trusted metadata: %s", strerror(-r)), r;
 	r = lf_agent_apply_user(lf_agent_state_dir(o->state_dir), lf_agent_sysroot(o->sysroot), b,
 				rep->sha256, &o->user, &up_to_date, why);
-	if (r == 0)
-		rep->status = up_to_date ? "up-to-date" : "applied";
-	return r;
+	if (r < 0)
+		return r;
+	rep->status = up_to_date ? "up-to-date" : "applied";
+	return 0;
 }
 
 /*
@@ -522,9 +529,16 @@ int cmd_apply(int argc, char **argv)
 		lf_why_set(&why, "cannot lock %s: %s", lf_agent_state_dir(o.state_dir), strerror(-r));
 	if (r >= 0)
 		r = o.repo ? lf_agent_apply_repo(&o, &rep, &why) : apply_file(&o, argv[optind], &rep, &why);
-	if (r < 0) {
+	if (r < 0 && rep.nuser_failed) {
+		/* The other bundles' outcomes stand: say what was done, then what failed. */
+		print_report(&o, &rep);
+		lf_err("apply: %s: %zu userspace bundle(s) failed: %s", o.repo, rep.nuser_failed,
+		       why.msg);
+	} else if (r < 0) {
 		lf_err("apply: %s: refused, nothing applied: %s", o.repo ? o.repo : argv[optind],
 		       why.msg[0] ? why.msg : lf_strerror(r));
+	}
+	if (r < 0) {
 		free(rep.m);
 		return lf_exit_code(r);
 	}

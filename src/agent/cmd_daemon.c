@@ -37,12 +37,23 @@
 #define BACKOFF_CAP 3600
 #define UNREGISTERED_RECHECK 60 /* seconds: exec-time patching runs without a portal */
 
+/* The policy's decision on one bundle during this update. */
+struct gated {
+	char id[LF_ID_MAX + 1];
+	struct lf_decision dec;
+};
+
 struct daemon {
 	const char *state, *sysroot;
 	struct lf_fleet_conf conf;
 	struct lf_fleet_state fs;
 	struct lf_policy policy;
-	struct lf_decision dec;   /* the gate's last decision */
+	/* The gate's decisions of this update: the kernel's bundle, then userspace ones. */
+	struct gated gated[LF_FLEET_DEFER_MAX];
+	size_t ngated;
+	/* What the device measured for this update's first decision, kept for the others. */
+	struct lf_sysstate sys;
+	bool probed;
 	bool update;              /* the portal has something new */
 	bool registered;          /* portal.json was read at the last cycle */
 	int64_t next;             /* seconds until the next check-in */
@@ -166,38 +177,96 @@ static bool critical(const struct lf_manifest *m)
 	return false;
 }
 
-/* The policy decides on the device, from what it measures now. */
+static struct gated *find_gated(struct daemon *d, const char *id)
+{
+	for (size_t i = 0; i < d->ngated; i++)
+		if (!strcmp(d->gated[i].id, id))
+			return &d->gated[i];
+	return NULL;
+}
+
+/*
+ * The policy decides on the device, from what it measures now, for each
+ * bundle on its own: the maximum deferral counts from that bundle's first
+ * deferral, so a kernel bundle deferred for a week and a userspace one
+ * deferred since this morning are not confused.
+ */
 static int gate(void *ctx, const struct lf_bundle *b, struct lf_why *why)
 {
 	struct daemon *d = ctx;
-	struct lf_sysstate s;
-	time_t now = time(NULL);
-	time_t since = !strcmp(d->fs.pending, b->m.id) ? (time_t)d->fs.deferred_since : 0;
-	int r = lf_policy_probe(&d->policy, "/proc", "/sys/class/power_supply", 200, &s);
+	const struct lf_fleet_deferral *old = lf_fleet_deferral_find(&d->fs, b->m.id);
+	struct gated *g = find_gated(d, b->m.id);
+	int r;
 
+	if (!g && d->ngated == LF_FLEET_DEFER_MAX)
+		return lf_why_set(why, "more bundles than the agent can schedule at once"), -E2BIG;
+	if (!g) {
+		g = &d->gated[d->ngated++];
+		snprintf(g->id, sizeof(g->id), "%s", b->m.id);
+	}
+	/* Measured once per update (a CPU sample takes 200 ms, the busy check runs a command). */
+	r = d->probed ? 0 : lf_policy_probe(&d->policy, "/proc", "/sys/class/power_supply", 200,
+					     &d->sys);
+	d->probed = r == 0;
 	if (r == 0)
-		r = lf_policy_decide(&d->policy, &s, now, since, critical(&b->m), &d->dec);
+		r = lf_policy_decide(&d->policy, &d->sys, time(NULL), old ? (time_t)old->since : 0,
+				     critical(&b->m), &g->dec);
 	if (r < 0)
 		return lf_why_set(why, "cannot evaluate the policy: %s", strerror(-r)), r;
-	if (d->dec.overridden)
-		lf_notice("%s: %s", b->m.id, d->dec.reason);
-	return d->dec.kind == LF_DEFER ? 1 : 0;
+	if (g->dec.overridden)
+		lf_notice("%s: %s", b->m.id, g->dec.reason);
+	return g->dec.kind == LF_DEFER ? 1 : 0;
 }
 
-static void record_deferral(struct daemon *d, const struct lf_manifest *m)
+/*
+ * Whether two reasons name the same rule: the figures in them (a load
+ * average, a battery level) move from one check-in to the next, and a
+ * deferral that goes on for the same cause is one event, not one per
+ * check-in.
+ */
+static bool same_reason(const char *a, const char *b)
 {
-	int64_t now = time(NULL);
+	for (;;) {
+		while (*a >= '0' && *a <= '9')
+			a++;
+		while (*b >= '0' && *b <= '9')
+			b++;
+		if (*a != *b)
+			return false;
+		if (!*a)
+			return true;
+		a++;
+		b++;
+	}
+}
 
-	/* One event per deferral, not per check-in: only a new bundle or reason. */
-	if (strcmp(d->fs.pending, m->id) || strcmp(d->fs.reason, d->dec.reason))
-		lf_fleet_event_queue(d->state, "deferred", m, "reason", d->dec.reason);
-	if (strcmp(d->fs.pending, m->id))
-		d->fs.deferred_since = now;
-	snprintf(d->fs.pending, sizeof(d->fs.pending), "%s", m->id);
-	snprintf(d->fs.reason, sizeof(d->fs.reason), "%s", d->dec.reason);
-	if (d->dec.retry_at > now && d->dec.retry_at - now < d->next)
-		d->next = d->dec.retry_at - now;
-	lf_info("%s level %lld deferred: %s", m->id, (long long)m->level, d->dec.reason);
+/*
+ * A bundle deferred by this update goes into next (the deferrals after
+ * it), keeping the time of its first deferral. One event per deferral: for
+ * a bundle not deferred before, or deferred now for another rule.
+ */
+static void record_deferral(struct daemon *d, struct lf_fleet_state *next, const char *id,
+			    int64_t level, const char *kind)
+{
+	const struct lf_fleet_deferral *old = lf_fleet_deferral_find(&d->fs, id);
+	const struct gated *g = find_gated(d, id);
+	const char *reason = g ? g->dec.reason : "deferred by the policy";
+	struct lf_fleet_event ev = { .type = "deferred", .id = id, .level = level, .kind = kind,
+				     .key = "reason", .text = reason, .processes = -1 };
+	int64_t now = time(NULL);
+	struct lf_fleet_deferral *n;
+
+	if (!old || !same_reason(old->reason, reason))
+		lf_fleet_event_add(d->state, &ev);
+	if (g && g->dec.retry_at > now && g->dec.retry_at - now < d->next)
+		d->next = g->dec.retry_at - now;
+	lf_info("%s level %lld deferred: %s", id, (long long)level, reason);
+	if (next->ndeferred == LF_FLEET_DEFER_MAX || lf_fleet_deferral_find(next, id))
+		return;
+	n = &next->deferred[next->ndeferred++];
+	snprintf(n->id, sizeof(n->id), "%s", id);
+	n->since = old ? old->since : now;
+	snprintf(n->reason, sizeof(n->reason), "%s", reason);
 }
 
 /* Patches taken back because their bundles were withdrawn (withdraw.c). */
@@ -207,47 +276,107 @@ static void record_reverts(struct daemon *d, const struct lf_apply_report *rep)
 
 	for (size_t i = 0; i < rep->nrev; i++) {
 		const struct lf_revert *v = &rep->rev[i];
+		struct lf_fleet_event ev = { .type = "reverted", .id = v->id, .level = v->level,
+					     .kind = lf_kind_name(v->kind), .key = "reason",
+					     .text = detail, .processes = -1 };
 
 		if (v->to_id[0])
 			snprintf(detail, sizeof(detail), "withdrawn; back to %s", v->to_id);
 		else
 			snprintf(detail, sizeof(detail), "withdrawn; patch removed");
-		lf_fleet_event_queue_id(d->state, "reverted", v->id, v->level, "reason", detail);
+		lf_fleet_event_add(d->state, &ev);
 		lf_notice("reverted withdrawn %s (level %lld, now %lld)", v->id,
 			  (long long)v->from_level, (long long)v->level);
 	}
 }
 
+/*
+ * One userspace bundle's outcome. Applied, or kept for the processes that
+ * start later when none runs the file now (the device is covered: the
+ * daemon patches them at exec), is "applied" for the portal; up-to-date
+ * says nothing new.
+ */
+static void record_user(struct daemon *d, struct lf_fleet_state *next,
+			const struct lf_apply_user_item *it)
+{
+	struct lf_fleet_event ev = { .id = it->id, .level = it->level, .kind = "user",
+				     .processes = -1 };
+
+	if (!strcmp(it->status, "deferred")) {
+		record_deferral(d, next, it->id, it->level, "user");
+		return;
+	}
+	if (!strcmp(it->status, "applied") || !strcmp(it->status, "kept")) {
+		ev.type = "applied";
+		ev.processes = !strcmp(it->status, "applied") ? it->processes : 0;
+		if (!strcmp(it->status, "kept")) {
+			ev.key = "note";
+			ev.text = "no process runs the file: kept for new processes";
+		}
+		lf_notice("applied %s level %lld (%d process(es))", it->id, (long long)it->level,
+			  (int)ev.processes);
+	} else if (!strcmp(it->status, "failed")) {
+		ev.type = "failed";
+		ev.key = "error";
+		ev.text = it->error;
+		lf_err("update: %s level %lld: %s", it->id, (long long)it->level, it->error);
+	} else {
+		return;
+	}
+	lf_fleet_event_add(d->state, &ev);
+}
+
+/* What fleet.json says of the cycle: the first failure, else the most telling outcome. */
+static void set_last_result(struct daemon *d, int r, const struct lf_apply_report *rep,
+			    const char *msg)
+{
+	const char *res = rep->status;
+
+	for (size_t i = 0; i < rep->nuser; i++)
+		if (!strcmp(rep->user[i].status, "applied") || !strcmp(rep->user[i].status, "kept"))
+			res = strcmp(res, "deferred") ? "applied" : res;
+		else if (!strcmp(rep->user[i].status, "deferred"))
+			res = "deferred";
+	if (r < 0)
+		snprintf(d->fs.last_result, sizeof(d->fs.last_result), "failed: %s", msg);
+	else
+		snprintf(d->fs.last_result, sizeof(d->fs.last_result), "%s", res);
+}
+
+/*
+ * Every outcome of an update becomes an event: the reverts, the kernel
+ * bundle's, then each userspace bundle's. An update that failed before it
+ * reached the bundles (network, metadata, the kernel step) leaves the
+ * deferrals as they were; otherwise they become the ones of this update.
+ */
 static void record(struct daemon *d, int r, const struct lf_apply_report *rep,
 		   const struct lf_why *why)
 {
 	const char *msg = why->msg[0] ? why->msg : lf_strerror(r);
+	struct lf_fleet_state next = { .ndeferred = 0 };
 
 	record_reverts(d, rep);
+	set_last_result(d, r, rep, msg);
 	if (r < 0 && rep->rev_failed) {
 		lf_fleet_event_queue_id(d->state, "failed", rep->rev_failed, 0, "error", msg);
-		snprintf(d->fs.last_result, sizeof(d->fs.last_result), "failed: %s", msg);
 		lf_err("revert: %s", msg);
 		return;
 	}
-
-	if (r < 0) {
+	if (r < 0 && !rep->nuser_failed) {
 		lf_fleet_event_queue(d->state, "failed", rep->m, "error", msg);
-		snprintf(d->fs.last_result, sizeof(d->fs.last_result), "failed: %s", msg);
 		lf_err("update: %s", msg);
 		return;
 	}
-	snprintf(d->fs.last_result, sizeof(d->fs.last_result), "%s", rep->status);
-	if (!strcmp(rep->status, "deferred")) {
-		record_deferral(d, rep->m);
-		return;
-	}
-	if (!strcmp(rep->status, "applied")) {
+	if (!strcmp(rep->status, "deferred") && rep->m) {
+		record_deferral(d, &next, rep->m->id, rep->m->level, lf_kind_name(rep->m->target.kind));
+	} else if (!strcmp(rep->status, "applied") && rep->m) {
 		lf_fleet_event_queue(d->state, "applied", rep->m, NULL, NULL);
 		lf_notice("applied %s level %lld", rep->m->id, (long long)rep->m->level);
 	}
-	d->fs.pending[0] = d->fs.reason[0] = '\0';
-	d->fs.deferred_since = 0;
+	for (size_t i = 0; i < rep->nuser; i++)
+		record_user(d, &next, &rep->user[i]);
+	memcpy(d->fs.deferred, next.deferred, sizeof(d->fs.deferred));
+	d->fs.ndeferred = next.ndeferred;
 }
 
 static int update(struct daemon *d)
@@ -265,6 +394,8 @@ static int update(struct daemon *d)
 	struct lf_why why = { "" };
 	int lock, r;
 
+	d->ngated = 0;
+	d->probed = false;
 	snprintf(repo, sizeof(repo), "%s/repo/%s", d->conf.url, d->fs.feed);
 	lock = r = lf_agent_lock_state(d->state);
 	if (r == -EBUSY)
@@ -314,7 +445,7 @@ static int cycle(struct daemon *d, struct lf_why *why)
 	} else {
 		d->fs.failures = 0;
 		d->fs.last_checkin = now;
-		if (d->update || d->fs.pending[0])
+		if (d->update || d->fs.ndeferred)
 			r = update(d);
 		else if (strcmp(d->fs.last_result, "held"))
 			snprintf(d->fs.last_result, sizeof(d->fs.last_result), "up-to-date");

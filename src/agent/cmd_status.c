@@ -42,7 +42,8 @@ static void gather(const char *state, const char *sysroot, struct status *s)
 		lf_policy_init(&s->policy);
 	s->dec.kind = LF_APPLY;
 	if (lf_policy_probe(&s->policy, "/proc", "/sys/class/power_supply", 100, &sys) == 0)
-		lf_policy_decide(&s->policy, &sys, time(NULL), (time_t)s->fs.deferred_since, false,
+		lf_policy_decide(&s->policy, &sys, time(NULL),
+				 s->fs.ndeferred ? (time_t)s->fs.deferred[0].since : 0, false,
 				 &s->dec);
 }
 
@@ -74,7 +75,18 @@ static void print_json(const struct status *s)
 	lf_json_kv_int(&j, "queued_events", s->queued < 0 ? 0 : s->queued);
 	lf_json_kv_bool(&j, "policy_received", s->have_policy);
 	lf_json_kv_int(&j, "maintenance_windows", s->policy.n_windows);
-	lf_json_kv_string(&j, "pending", s->fs.pending);
+	/* The oldest deferral, and all of them. */
+	lf_json_kv_string(&j, "pending", s->fs.ndeferred ? s->fs.deferred[0].id : "");
+	lf_json_key(&j, "deferred");
+	lf_json_array_begin(&j);
+	for (size_t i = 0; i < s->fs.ndeferred; i++) {
+		lf_json_object_begin(&j);
+		lf_json_kv_string(&j, "id", s->fs.deferred[i].id);
+		lf_json_kv_int(&j, "since", s->fs.deferred[i].since);
+		lf_json_kv_string(&j, "reason", s->fs.deferred[i].reason);
+		lf_json_object_end(&j);
+	}
+	lf_json_array_end(&j);
 	lf_json_kv_string(&j, "decision", s->dec.kind == LF_DEFER ? "defer" : "apply");
 	lf_json_kv_string(&j, "reason", s->dec.kind == LF_DEFER ? s->dec.reason : "");
 	lf_json_object_end(&j);
@@ -101,8 +113,8 @@ static void print_text(const struct status *s)
 	printf("queued events: %d\n", s->queued < 0 ? 0 : s->queued);
 	printf("policy:        %s, %d maintenance window(s)\n",
 	       s->have_policy ? "from the portal" : "none received", s->policy.n_windows);
-	if (s->fs.pending[0])
-		printf("deferred:      %s: %s\n", s->fs.pending, s->fs.reason);
+	for (size_t i = 0; i < s->fs.ndeferred; i++)
+		printf("deferred:      %s: %s\n", s->fs.deferred[i].id, s->fs.deferred[i].reason);
 	printf("decision now:  %s%s%s\n", s->dec.kind == LF_DEFER ? "defer" : "apply",
 	       s->dec.kind == LF_DEFER ? ": " : "", s->dec.kind == LF_DEFER ? s->dec.reason : "");
 }

@@ -14,7 +14,7 @@
 
 #include "fleet.h"
 
-#define CONF_MAX 8192
+#define CONF_MAX (64 << 10) /* fleet.json holds up to LF_FLEET_DEFER_MAX deferrals */
 
 static int path_of(const char *dir, const char *name, char *ret, size_t size)
 {
@@ -121,6 +121,54 @@ static int copy_int(const struct lf_jv *o, const char *key, int64_t *ret)
 	return r == -EBADMSG && !lf_jv_get(o, key) ? 0 : r;
 }
 
+/* One deferral of fleet.json's "deferred" list; a bad one is skipped. */
+static void load_deferral(const struct lf_jv *o, struct lf_fleet_state *ret)
+{
+	struct lf_fleet_deferral *d;
+
+	if (ret->ndeferred == LF_FLEET_DEFER_MAX)
+		return;
+	d = &ret->deferred[ret->ndeferred];
+	memset(d, 0, sizeof(*d));
+	if (o->type != LF_JOBJ ||
+	    copy_str(o, "id", d->id, sizeof(d->id)) < 0 || !d->id[0] ||
+	    copy_int(o, "since", &d->since) < 0 || copy_str(o, "reason", d->reason, sizeof(d->reason)) < 0 ||
+	    lf_fleet_deferral_find(ret, d->id))
+		return;
+	ret->ndeferred++;
+}
+
+/* The deferrals; a fleet.json of an older agent has one, "pending". */
+static int load_deferrals(const struct lf_jv *v, struct lf_fleet_state *ret)
+{
+	const struct lf_jv *arr = lf_jv_get(v, "deferred");
+	struct lf_fleet_deferral *d = &ret->deferred[0];
+	int r;
+
+	if (arr && arr->type == LF_JARR) {
+		for (size_t i = 0; i < arr->len; i++)
+			load_deferral(&arr->u.kids[i], ret);
+		return 0;
+	}
+	r = copy_str(v, "pending", d->id, sizeof(d->id));
+	r = r ?: copy_int(v, "deferred_since", &d->since);
+	r = r ?: copy_str(v, "reason", d->reason, sizeof(d->reason));
+	if (r == 0 && d->id[0])
+		ret->ndeferred = 1;
+	else
+		memset(d, 0, sizeof(*d));
+	return r;
+}
+
+const struct lf_fleet_deferral *lf_fleet_deferral_find(const struct lf_fleet_state *s,
+							const char *id)
+{
+	for (size_t i = 0; id && i < s->ndeferred; i++)
+		if (!strcmp(s->deferred[i].id, id))
+			return &s->deferred[i];
+	return NULL;
+}
+
 int lf_fleet_state_load(const char *state_dir, struct lf_fleet_state *ret)
 {
 	struct lf_jv *v;
@@ -135,11 +183,9 @@ int lf_fleet_state_load(const char *state_dir, struct lf_fleet_state *ret)
 	r = copy_int(v, "last_checkin", &ret->last_checkin);
 	r = r ?: copy_int(v, "next_checkin", &ret->next_checkin);
 	r = r ?: copy_int(v, "failures", &ret->failures);
-	r = r ?: copy_int(v, "deferred_since", &ret->deferred_since);
 	r = r ?: copy_str(v, "feed", ret->feed, sizeof(ret->feed));
 	r = r ?: copy_str(v, "policy_etag", ret->policy_etag, sizeof(ret->policy_etag));
-	r = r ?: copy_str(v, "pending", ret->pending, sizeof(ret->pending));
-	r = r ?: copy_str(v, "reason", ret->reason, sizeof(ret->reason));
+	r = r ?: load_deferrals(v, ret);
 	r = r ?: copy_str(v, "last_result", ret->last_result, sizeof(ret->last_result));
 	lf_jv_free(v);
 	return r;
@@ -157,9 +203,16 @@ int lf_fleet_state_save(const char *state_dir, const struct lf_fleet_state *s)
 	lf_json_kv_int(&j, "failures", s->failures);
 	lf_json_kv_string(&j, "feed", s->feed);
 	lf_json_kv_string(&j, "policy_etag", s->policy_etag);
-	lf_json_kv_string(&j, "pending", s->pending);
-	lf_json_kv_int(&j, "deferred_since", s->deferred_since);
-	lf_json_kv_string(&j, "reason", s->reason);
+	lf_json_key(&j, "deferred");
+	lf_json_array_begin(&j);
+	for (size_t i = 0; i < s->ndeferred && i < LF_FLEET_DEFER_MAX; i++) {
+		lf_json_object_begin(&j);
+		lf_json_kv_string(&j, "id", s->deferred[i].id);
+		lf_json_kv_int(&j, "since", s->deferred[i].since);
+		lf_json_kv_string(&j, "reason", s->deferred[i].reason);
+		lf_json_object_end(&j);
+	}
+	lf_json_array_end(&j);
 	lf_json_kv_string(&j, "last_result", s->last_result);
 	lf_json_object_end(&j);
 	return write_json(state_dir, "fleet.json", &j, 0644);

@@ -27,6 +27,7 @@
 #define LF_FLEET_QUEUE_MAX 64      /* the portal takes 64 events per request */
 #define LF_FLEET_BODY_MAX (64 << 10)
 #define LF_FLEET_ALLOW_MAX 16      /* bundles a check-in answer may name */
+#define LF_FLEET_DEFER_MAX 33      /* deferred at once: the kernel's and 32 userspace bundles */
 
 struct lf_fleet_conf {
 	char url[LF_FLEET_URL_MAX];   /* without a trailing slash */
@@ -35,17 +36,27 @@ struct lf_fleet_conf {
 	char credential[LF_FLEET_CRED_MAX + 1];
 };
 
+/* A bundle the policy holds back: one event when it starts or its reason changes. */
+struct lf_fleet_deferral {
+	char id[LF_ID_MAX + 1];
+	int64_t since;                /* its first deferral (the maximum deferral counts from it) */
+	char reason[256];
+};
+
 struct lf_fleet_state {
 	int64_t last_checkin;         /* last successful check-in, 0 never */
 	int64_t next_checkin;         /* when the next one is due */
 	int64_t failures;             /* consecutive failed check-ins */
 	char feed[LF_ID_MAX + 1];
 	char policy_etag[64];
-	char pending[LF_ID_MAX + 1];  /* a deferred bundle, "" none */
-	int64_t deferred_since;       /* its first deferral */
-	char reason[256];             /* why it is deferred */
 	char last_result[256];        /* outcome of the last cycle */
+	struct lf_fleet_deferral deferred[LF_FLEET_DEFER_MAX]; /* oldest first */
+	size_t ndeferred;
 };
+
+/* The deferral of bundle id, or NULL. */
+const struct lf_fleet_deferral *lf_fleet_deferral_find(const struct lf_fleet_state *s,
+							const char *id);
 
 int lf_fleet_conf_load(const char *state_dir, struct lf_fleet_conf *ret);
 int lf_fleet_conf_save(const char *state_dir, const struct lf_fleet_conf *c);
@@ -68,6 +79,21 @@ int lf_fleet_policy_load(const char *state_dir, struct lf_policy *ret);
 /* The check-in body (api.yaml, Inventory). */
 int lf_fleet_inventory(const char *state_dir, const char *sysroot,
 		       const struct lf_fleet_state *fs, struct lf_buf *out);
+
+/*
+ * An event for the portal (api.yaml, Events). Its detail object gets
+ * {"kind": kind} when kind is set, {"<key>": "<text>"} when both are set,
+ * {"processes": n} when processes >= 0, and always {"at": now}.
+ */
+struct lf_fleet_event {
+	const char *type;             /* applied, failed, deferred, reverted */
+	const char *id;               /* the bundle, NULL: none */
+	int64_t level;                /* for reverted: the level in effect now */
+	const char *kind;             /* kernel, user, NULL: not said */
+	const char *key, *text;
+	int64_t processes;            /* userspace applied: processes running it, -1: not said */
+};
+int lf_fleet_event_add(const char *state_dir, const struct lf_fleet_event *ev);
 
 /* Queues an event; detail_key/detail become {"<key>": "<detail>", "at": now}. */
 int lf_fleet_event_queue(const char *state_dir, const char *type, const struct lf_manifest *m,

@@ -48,22 +48,25 @@ static int queue_load(const char *state_dir, struct lf_jv **ret)
 	return r;
 }
 
-static void event_json(struct lf_buf *out, const char *type, const char *id, int64_t level,
-		       const char *key, const char *detail)
+static void event_json(struct lf_buf *out, const struct lf_fleet_event *e)
 {
 	struct lf_json j;
 
 	lf_json_init(&j, out, false);
 	lf_json_object_begin(&j);
-	lf_json_kv_string(&j, "type", type);
-	if (id) {
-		lf_json_kv_string(&j, "bundle", id);
-		lf_json_kv_int(&j, "level", level);
+	lf_json_kv_string(&j, "type", e->type);
+	if (e->id) {
+		lf_json_kv_string(&j, "bundle", e->id);
+		lf_json_kv_int(&j, "level", e->level);
 	}
 	lf_json_key(&j, "detail");
 	lf_json_object_begin(&j);
-	if (key && detail)
-		lf_json_kv_string(&j, key, detail);
+	if (e->kind)
+		lf_json_kv_string(&j, "kind", e->kind);
+	if (e->key && e->text)
+		lf_json_kv_string(&j, e->key, e->text);
+	if (e->processes >= 0)
+		lf_json_kv_int(&j, "processes", e->processes);
 	lf_json_kv_int(&j, "at", (int64_t)time(NULL));
 	lf_json_object_end(&j);
 	lf_json_object_end(&j);
@@ -73,12 +76,25 @@ static void event_json(struct lf_buf *out, const char *type, const char *id, int
 int lf_fleet_event_queue(const char *state_dir, const char *type, const struct lf_manifest *m,
 			 const char *detail_key, const char *detail)
 {
-	return lf_fleet_event_queue_id(state_dir, type, m ? m->id : NULL, m ? m->level : 0,
-				       detail_key, detail);
+	struct lf_fleet_event e = {
+		.type = type, .id = m ? m->id : NULL, .level = m ? m->level : 0,
+		.kind = m ? lf_kind_name(m->target.kind) : NULL,
+		.key = detail_key, .text = detail, .processes = -1,
+	};
+
+	return lf_fleet_event_add(state_dir, &e);
 }
 
 int lf_fleet_event_queue_id(const char *state_dir, const char *type, const char *id,
 			    int64_t level, const char *detail_key, const char *detail)
+{
+	struct lf_fleet_event e = { .type = type, .id = id, .level = level,
+				    .key = detail_key, .text = detail, .processes = -1 };
+
+	return lf_fleet_event_add(state_dir, &e);
+}
+
+int lf_fleet_event_add(const char *state_dir, const struct lf_fleet_event *e)
 {
 	struct lf_buf out = LF_BUF_INIT(QUEUE_FILE_MAX), ev = LF_BUF_INIT(16 << 10);
 	char path[4096];
@@ -88,7 +104,7 @@ int lf_fleet_event_queue_id(const char *state_dir, const char *type, const char 
 
 	if (r < 0)
 		return r;
-	event_json(&ev, type, id, level, detail_key, detail);
+	event_json(&ev, e);
 	first = q->len >= LF_FLEET_QUEUE_MAX ? q->len - LF_FLEET_QUEUE_MAX + 1 : 0;
 	r = lf_buf_putc(&out, '[');
 	for (size_t i = first; r == 0 && i < q->len; i++) {

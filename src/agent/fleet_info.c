@@ -120,7 +120,7 @@ int lf_fleet_inventory(const char *state_dir, const char *sysroot,
 	inventory_kernel(state_dir, sysroot, &j);
 	lf_json_kv_string(&j, "agent_version", LIVEFIX_VERSION);
 	lf_json_kv_string(&j, "doctor", doctor);
-	lf_json_kv_string(&j, "policy_state", fs->pending[0] ? "deferred" : "idle");
+	lf_json_kv_string(&j, "policy_state", fs->ndeferred ? "deferred" : "idle");
 	lf_json_kv_int(&j, "uptime", strtoll(uptime, NULL, 10));
 	lf_json_kv_string(&j, "timestamp_etag", etag);
 	lf_json_kv_string(&j, "policy_etag", fs->policy_etag);

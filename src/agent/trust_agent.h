@@ -74,9 +74,10 @@ bool lf_applied_is_current(const struct lf_applied *a, const char *sysroot);
 
 /*
  * Applies a verified userspace bundle to every process that maps its target
- * file, all or nothing, and records it. *ret_up_to_date is set when every
- * such process runs it already (nothing done). opts may be NULL; its zero
- * budget_ms and retries mean the applier's defaults.
+ * file, all or nothing, and records it. Returns how many processes run
+ * it now (at least 1). *ret_up_to_date is set when every such process ran
+ * it already (nothing done). opts may be NULL; its zero budget_ms and
+ * retries mean the applier's defaults.
  */
 int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct lf_bundle *b,
 			const char *sha256, const struct lf_user_opts *opts, bool *ret_up_to_date,

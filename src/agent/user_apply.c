@@ -107,7 +107,7 @@ static int apply_all(const struct lf_user_patch *p, const pid_t *pids, int n,
 			if (applied[i])
 				lf_user_revert(lf_user_patch_id(p), pids[i], &o, &res);
 	free(applied);
-	return r;
+	return r < 0 ? r : count;
 }
 
 int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct lf_bundle *b,
@@ -118,7 +118,7 @@ int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct
 	struct lf_user_patch *p = NULL;
 	char msg[LF_USER_MSG_MAX];
 	pid_t *pids = NULL;
-	int n, r, lock = -1;
+	int n, r, lock = -1, nrun = 0;
 
 	*ret_up_to_date = false;
 	/* The patch lives in the processes, not on disk: nothing is written
@@ -149,9 +149,10 @@ int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct
 	}
 	if (applied_everywhere(p, pids, n)) {
 		*ret_up_to_date = true;
+		nrun = n;
 		goto store;
 	}
-	r = apply_all(p, pids, n, opts, why);
+	r = nrun = apply_all(p, pids, n, opts, why);
 	if (r < 0)
 		goto out;
 store:
@@ -174,6 +175,8 @@ store:
 	if (r < 0)
 		lf_why_set(why, "patch applied but not recorded: %s", strerror(-r));
 out:
+	if (r >= 0)
+		r = nrun;
 	if (lock >= 0)
 		close(lock);	/* the repository path applies several bundles in turn */
 	free(pids);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
+#include "livefix/error.h"
 #include "livefix/file.h"
 #include "livefix/identity.h"
 #include "livefix/user.h"
@@ -185,7 +186,11 @@ static int apply_one(const struct lf_apply_opts *o, struct lf_tuf *t, const stru
 		lf_sha256_hex(b->data, b->len, sha);
 		r = lf_agent_apply_user(state, lf_agent_sysroot(o->sysroot), b, sha, &o->user,
 					&up_to_date, why);
-		it->status = up_to_date ? "up-to-date" : "applied";
+		if (r >= 0) {
+			it->status = up_to_date ? "up-to-date" : "applied";
+			it->processes = r;
+			r = 0;
+		}
 	} else if ((r = lf_agent_user_store_save(state, b)) < 0) {
 		lf_why_set(why, "bundle %s: cannot keep it for new processes: %s", b->m.id, strerror(-r));
 	} else {
@@ -205,7 +210,7 @@ int lf_agent_apply_repo_user(const struct lf_apply_opts *o, struct lf_tuf *t,
 {
 	struct wanted w = { .n = 0 };
 	bool mapped[LF_APPLY_USER_MAX];
-	int r = 0;
+	int r = 0, first = 0;
 
 	select_targets(o, t, &w);
 	for (size_t i = 0; i < w.n; i++) {
@@ -214,15 +219,28 @@ int lf_agent_apply_repo_user(const struct lf_apply_opts *o, struct lf_tuf *t,
 	}
 	if (w.left)
 		find_on_disk(&w);
-	for (size_t i = 0; r == 0 && i < w.n; i++) {
+	/* Each bundle on its own: one that fails leaves the others to apply. */
+	for (size_t i = 0; i < w.n; i++) {
 		struct lf_apply_user_item *it = &rep->user[rep->nuser];
+		struct lf_why iwhy = { "" };
+
 		if (!mapped[i] && !w.on_disk[i])
 			continue;	/* a file this device does not have */
+		memset(it, 0, sizeof(*it));
 		snprintf(it->id, sizeof(it->id), "%s", w.tg[i]->id);
 		it->level = w.tg[i]->level;
 		it->status = "refused";
 		rep->nuser++;
-		r = apply_one(o, t, f, w.tg[i], mapped[i], it, why);
+		r = apply_one(o, t, f, w.tg[i], mapped[i], it, &iwhy);
+		if (r == 0)
+			continue;
+		it->status = "failed";
+		snprintf(it->error, sizeof(it->error), "%s", iwhy.msg[0] ? iwhy.msg : lf_strerror(r));
+		it->error[strcspn(it->error, "\n")] = '\0';
+		if (!rep->nuser_failed++) {
+			first = r;
+			snprintf(why->msg, sizeof(why->msg), "%s", it->error);
+		}
 	}
-	return r;
+	return first;
 }
