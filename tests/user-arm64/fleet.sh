@@ -56,7 +56,7 @@ af_setup() {
 # libcurl.so.4 with every library in its NEEDED closure, found in the
 # sysroot or the cross toolchain's libc (already in the image: skipped).
 af_initramfs() { # root
-	local root=$1 lib=$1/lib/aarch64-linux-gnu todo so f n=0
+	local root=$1 lib=$1/lib/aarch64-linux-gnu todo so f n=0 copied=0
 	mkdir -p "$root/lf/fleet" "$root/lf/net" || return 1
 	cp "$AF/cfg/"* "$root/lf/fleet/" && cp "$ARM64_NETMODS/"*.ko "$root/lf/net/" || return 1
 	install -m 644 "$A/vm-fleet.sh" "$root/lf/fleet.sh" || return 1
@@ -68,13 +68,14 @@ af_initramfs() { # root
 		todo=$*
 		n=$((n + 1))
 		[ -e "$lib/$so" ] || [ -e "$root/lib/$so" ] && continue
-		f=$(find "$ARM64_SYSROOT/lib" "$ARM64_SYSROOT/usr/lib" $XLIB -name "$so" 2>/dev/null | head -n1)
+		f=$(find "$ARM64_SYSROOT/lib" "$ARM64_SYSROOT/usr/lib" "$XLIB" -name "$so" 2>/dev/null | head -n1)
 		[ -n "$f" ] || { echo "$so (for libcurl): not in $ARM64_SYSROOT or $XLIB"; return 1; }
 		cp -L "$f" "$lib/" || return 1
+		copied=$((copied + 1))
 		todo="$todo $(aarch64-linux-gnu-readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
 	done
 	[ -z "$todo" ] || { echo "libcurl's NEEDED closure did not end"; return 1; }
-	echo "fleet: libcurl and $(($(ls "$lib" | wc -l))) libraries in the image" >&2
+	echo "fleet: libcurl.so.4 and what it needs: $copied libraries copied" >&2
 }
 
 # While the VM runs: wait for it to say it is patched, check the portal's

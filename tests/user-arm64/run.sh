@@ -37,7 +37,7 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $1 ($2)"; }
 
-for tool in $XCC $XLD qemu-system-aarch64 cpio openssl curl python3; do
+for tool in $XCC $XLD qemu-system-aarch64 cpio; do
 	if ! command -v $tool >/dev/null; then
 		echo "SKIP: user-arm64 ($tool missing: scripts/deps.sh installs it)"
 		exit 0
@@ -155,6 +155,8 @@ export LIVEFIX_BUILD=$build LIVEFIX_SRC=$src
 . "$A/fleet.sh"
 if [ ! -x "$FV_PORTAL" ]; then
 	echo "SKIP: fleet (livefix-portal not built)"
+elif ! command -v openssl >/dev/null || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
+	echo "SKIP: fleet (openssl, curl or python3 missing: scripts/deps.sh installs them)"
 elif fleet=1 && af_setup >"$W/fleet-setup.log" 2>&1; then
 	echo "PASS: fleet/portal-up-user-bundle-rolled-out"
 else
