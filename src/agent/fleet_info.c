@@ -16,6 +16,7 @@
 #include "agent.h"
 #include "fleet.h"
 #include "trust_agent.h"
+#include "user_store.h"
 
 int lf_fleet_policy_load(const char *state_dir, struct lf_policy *ret)
 {
@@ -95,6 +96,50 @@ static void inventory_kernel(const char *state_dir, const char *sysroot, struct 
 	lf_json_object_end(j);
 }
 
+/* At most this many userspace entries (docs/api.yaml's maxItems). */
+#define INVENTORY_USER_MAX 256
+
+struct inv_user {
+	struct lf_json *j;
+	int n;
+};
+
+static int inventory_user_one(const struct lf_user_kept *k, void *ud)
+{
+	struct inv_user *u = ud;
+	const char *name = strrchr(k->path, '/');
+	char build_id[256];
+	size_t len;
+
+	name = name ? name + 1 : k->path;
+	len = strlen(name);	/* <build-id>.lfb: lf_agent_user_store_each() checked the suffix */
+	if (u->n >= INVENTORY_USER_MAX)
+		return 1;
+	snprintf(build_id, sizeof(build_id), "%.*s", (int)(len - 4), name);
+	lf_json_object_begin(u->j);
+	lf_json_kv_string(u->j, "build_id", build_id);
+	lf_json_kv_string(u->j, "bundle", k->bundle_id);
+	lf_json_kv_int(u->j, "level", k->level);
+	lf_json_object_end(u->j);
+	u->n++;
+	return 0;
+}
+
+/*
+ * The userspace bundles applied on this device: those kept for new
+ * processes (<state>/user/<build-id>.lfb), one per target file at its
+ * highest level; a revert everywhere or a withdrawal removes them.
+ */
+static void inventory_user(const char *state_dir, struct lf_json *j)
+{
+	struct inv_user u = { .j = j };
+
+	lf_json_key(j, "userspace");
+	lf_json_array_begin(j);
+	(void)lf_agent_user_store_each(state_dir, inventory_user_one, &u);
+	lf_json_array_end(j);
+}
+
 int lf_fleet_inventory(const char *state_dir, const char *sysroot,
 		       const struct lf_fleet_state *fs, struct lf_buf *out)
 {
@@ -118,6 +163,7 @@ int lf_fleet_inventory(const char *state_dir, const char *sysroot,
 		lf_json_kv_string(&j, "arch", id.arch);
 	lf_json_kv_string(&j, "distro", distro);
 	inventory_kernel(state_dir, sysroot, &j);
+	inventory_user(state_dir, &j);
 	lf_json_kv_string(&j, "agent_version", LIVEFIX_VERSION);
 	lf_json_kv_string(&j, "doctor", doctor);
 	lf_json_kv_string(&j, "policy_state", fs->ndeferred ? "deferred" : "idle");

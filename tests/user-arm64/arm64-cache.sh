@@ -4,7 +4,9 @@
 # linux-image-6.1.0-NN-arm64 and busybox-static:arm64, and the sysroot the
 # full agent is cross-built against (the arm64 -dev and runtime packages of
 # libelf, zlib and libsodium, and libcurl's headers: http.c loads libcurl
-# at run time), unpacked under $LIVEFIX_CACHE/arm64/. Nothing is installed and the host's package set and
+# at run time), with libcurl itself and the libraries it links for the
+# fleet case, and the kernel's virtio network modules (the VM's NIC),
+# unpacked under $LIVEFIX_CACHE/arm64/. Nothing is installed and the host's package set and
 # lists are untouched: a private APT configuration (architecture arm64, its
 # own lists, cache and an empty dpkg status) over the host's sources.
 #
@@ -16,6 +18,7 @@
 #   ARM64_VMLINUZ  the bootable image (gzip-compressed Image)
 #   ARM64_BUSYBOX  a static aarch64 busybox
 #   ARM64_SYSROOT  the unpacked libraries, for aarch64-linux-gnu.ini
+#   ARM64_NETMODS  virtio_mmio.ko, virtio_net.ko and what it needs
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -69,6 +72,17 @@ fetch_deb() { # dir package version
 # the cross toolchain's libc6-dev-arm64-cross provides it. Of libcurl only
 # the headers: the agent loads libcurl with dlopen (src/common/http.c).
 sysroot_pkgs=(libelf-dev libelf1 zlib1g-dev zlib1g libsodium-dev libsodium23 libcurl4-openssl-dev)
+# libcurl.so.4 for the VM and the libraries its NEEDED entries pull in, as
+# apt-cache depends --recurse lists them (less libc6 and libgcc-s1, which
+# the cross toolchain provides, and libsasl2's plugins, which nothing
+# links); run.sh copies only the NEEDED closure into the initramfs.
+sysroot_pkgs+=(libcurl4 libbrotli1 libcom-err2 libffi8 libgmp10 libgnutls30 libgssapi-krb5-2
+	libhogweed6 libidn2-0 libk5crypto3 libkeyutils1 libkrb5-3 libkrb5support0 libldap-2.5-0
+	libnettle8 libnghttp2-14 libp11-kit0 libpsl5 librtmp1 libsasl2-2 libssh2-1 libssl3
+	libtasn1-6 libunistring2 libzstd1)
+# The VM's NIC is a virtio-net-device on the virt machine's MMIO transport;
+# these drivers are modules in Debian's arm64 kernel.
+net_mods=(failover net_failover virtio_net virtio_mmio)
 
 sysroot() { # -> the unpacked sysroot
 	local dir=$cache/sysroot pkg want=""
@@ -98,7 +112,7 @@ sysroot() { # -> the unpacked sysroot
 }
 
 main() {
-	local abi rel ver dir root bb sys
+	local abi rel ver dir root bb sys mod f
 	# Lists older than a day are refreshed: the newest ABI moves.
 	if [ ! -f "$apt/updated" ] || [ -n "$(find "$apt/updated" -mmin +1440)" ]; then
 		update_lists || true
@@ -114,14 +128,21 @@ main() {
 	ver=$(candidate "linux-image-$rel")
 	dir=$cache/$rel
 	root=$dir/root
-	if [ ! -f "$dir/complete" ] || [ "$(cat "$dir/complete")" != "$ver" ]; then
+	if [ ! -f "$dir/complete" ] || [ "$(cat "$dir/complete")" != "$ver" ] ||
+	   [ ! -f "$dir/net/virtio_net.ko" ]; then
 		mkdir -p "$dir/debs"
 		rm -rf "$root"
 		mkdir -p "$root"
 		dpkg-deb -x "$(fetch_deb "$dir/debs" "linux-image-$rel" "$ver")" "$root"
 		dpkg-deb -x "$(fetch_deb "$dir/debs" busybox-static "$(candidate busybox-static)")" "$root"
 		[ -f "$root/boot/vmlinuz-$rel" ] || die "$root/boot/vmlinuz-$rel missing"
-		rm -rf "$root/lib/modules" "$root/usr/lib/modules"	# an initramfs needs none
+		rm -rf "$dir/net" && mkdir -p "$dir/net"
+		for mod in "${net_mods[@]}"; do
+			f=$(find "$root/lib/modules" "$root/usr/lib/modules" -name "$mod.ko" 2>/dev/null | head -n1 || true)
+			[ -n "$f" ] || die "$mod.ko not in linux-image-$rel"
+			cp "$f" "$dir/net/"
+		done
+		rm -rf "$root/lib/modules" "$root/usr/lib/modules"	# the rest: an initramfs needs none
 		echo "$ver" >"$dir/complete"
 	fi
 	bb=$root/bin/busybox
@@ -132,6 +153,7 @@ main() {
 		ARM64_VMLINUZ=$root/boot/vmlinuz-$rel
 		ARM64_BUSYBOX=$bb
 		ARM64_SYSROOT=$sys
+		ARM64_NETMODS=$dir/net
 	EOF
 	mv "$cache/arm64.env.tmp" "$cache/arm64.env"
 	cat "$cache/arm64.env"

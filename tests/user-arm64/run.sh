@@ -9,9 +9,13 @@
 #   3. cross-build tests/user's programs and patch objects (mkpatch.sh with
 #      CC/LD of the cross toolchain), and on the host a root of trust and
 #      signed userspace bundles (livefix-build keygen, repo init, bundle);
-#   4. boot the kernel with a busybox initramfs holding the agent, its
-#      libraries and the dynamic loader, that runs vm-cases.sh;
-#   5. print the cases' PASS/FAIL lines and the pause figures measured there.
+#   4. start a livefix-portal on the host with a userspace bundle for the
+#      VM's test program rolled out (fleet.sh; the VM runs vm-fleet.sh);
+#   5. boot the kernel with a busybox initramfs holding the agent, its
+#      libraries (libcurl's too) and the dynamic loader, with user
+#      networking, that runs vm-cases.sh; meanwhile the host withdraws the
+#      bundle once the portal shows the device patched;
+#   6. print the cases' PASS/FAIL lines and the pause figures measured there.
 set -u
 src=${LIVEFIX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${LIVEFIX_BUILD:-$src/build/main}
@@ -24,7 +28,12 @@ XLD=aarch64-linux-gnu-ld
 XLIB=/usr/aarch64-linux-gnu/lib
 LB=$build/src/builder/livefix-build
 W=$(mktemp -d /tmp/livefix-user-arm64.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+fleet=
+cleanup() {
+	[ -n "$fleet" ] && fv_portal_stop
+	rm -rf "$W"
+}
+trap cleanup EXIT
 
 fail() { echo "FAIL: $1 ($2)"; }
 
@@ -140,7 +149,24 @@ if ! (build_all) >"$W/build.log" 2>&1; then
 fi
 echo "PASS: cross-build-targets-and-patches"
 
-# ---- 4. the VM ----
+# ---- 4. the portal on the host, the bundle rolled out ----
+export LIVEFIX_BUILD=$build LIVEFIX_SRC=$src
+# shellcheck source=tests/user-arm64/fleet.sh
+. "$A/fleet.sh"
+if [ ! -x "$FV_PORTAL" ]; then
+	echo "SKIP: fleet (livefix-portal not built)"
+elif ! command -v openssl >/dev/null || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
+	echo "SKIP: fleet (openssl, curl or python3 missing: scripts/deps.sh installs them)"
+elif fleet=1 && af_setup >"$W/fleet-setup.log" 2>&1; then
+	echo "PASS: fleet/portal-up-user-bundle-rolled-out"
+else
+	tail -n 20 "$W/fleet-setup.log" "$AF/portal.log" 2>/dev/null
+	echo "FAIL: fleet/portal-up-user-bundle-rolled-out (see above)"
+	fv_portal_stop
+	fleet=
+fi
+
+# ---- 5. the VM ----
 # The agent as a device runs it: stripped, its libraries beside libc where
 # the dynamic loader looks, its state directory, the kernel's config in
 # /boot for livefix doctor.
@@ -164,6 +190,7 @@ initramfs() {
 		[ -n "$f" ] || { echo "$so: not in $ARM64_SYSROOT"; return 1; }
 		cp -L "$f" "$lib/"
 	done
+	if [ -n "$fleet" ]; then af_initramfs "$root" || return 1; fi
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$W/initrd"
 }
 if ! initramfs >"$W/initramfs.log" 2>&1; then
@@ -173,21 +200,27 @@ if ! initramfs >"$W/initramfs.log" 2>&1; then
 fi
 
 # The payload takes about a minute under TCG; 2 vCPUs so that threads
-# really run in parallel with the agent.
+# really run in parallel with the agent. QEMU's user network: the guest is
+# 10.0.2.15, the host's loopback (the portal) is 10.0.2.2.
 boot() {
 	timeout -k 5 600 qemu-system-aarch64 -M virt -cpu cortex-a57 -accel tcg -smp 2 -m 512 \
 		-nographic -no-reboot -monitor none -serial "file:$W/console.log" \
+		-netdev user,id=n0 -device virtio-net-device,netdev=n0 \
 		-kernel "$ARM64_VMLINUZ" -initrd "$W/initrd" \
 		-append "console=ttyAMA0 quiet loglevel=1 panic=-1" </dev/null
 }
 t0=$(date +%s)
-boot
+boot &
+qpid=$!
+[ -n "$fleet" ] && af_watch $qpid "$W/console.log"
+wait $qpid
 rc=$?
 t1=$(date +%s)
 echo "user-arm64: $ARM64_RELEASE booted, cases ran in $((t1 - t0)) s (qemu exit $rc)" >&2
 
-# ---- 5. results ----
+# ---- 6. results ----
 sed -n 's/\r$//; s/^LF-RESULT: //p' "$W/console.log"
+[ -n "$fleet" ] && af_after "$W/console.log"
 sed -n 's/\r$//; s/^LF-PAUSE: /user-arm64: pause, /p' "$W/console.log" >&2
 keep=$cache/arm64/last-console.log	# every agent command and its output
 cp "$W/console.log" "$keep" 2>/dev/null

@@ -73,6 +73,9 @@ roundtrip() { # name pid out patch id regex
 	pass "$name"
 }
 
+# ---- the fleet loop with a portal on the host, when run.sh set one up ----
+[ -f /lf/fleet.sh ] && . /lf/fleet.sh
+
 # ---- the encoders, checked against the assembler (arch-test.c) ----
 $T/arch-test | sed 's/^/LF-RESULT: /'
 
