@@ -47,9 +47,20 @@ struct pending {
 	size_t maps_len;
 };
 
+/*
+ * A process a patch could not be applied to. Most refusals pass (a thread
+ * in code without unwind information, in the patched function, or the
+ * pause over budget at that moment): retried after RETRY_FIRST_NS,
+ * doubling, RETRY_MAX times in all; then left alone until the store changes.
+ */
+#define RETRY_FIRST_NS (100ull * 1000000)
+#define RETRY_MAX 6
+
 struct failed {
 	pid_t pid;
 	char id[LF_ID_MAX + 1];
+	unsigned tries;
+	uint64_t retry_at;	/* UINT64_MAX: given up */
 };
 
 struct lf_user_watch {
@@ -158,12 +169,37 @@ static void reload(struct lf_user_watch *w)
 	lf_notice("%zu userspace patch(es) kept for new processes", w->n);
 }
 
-static bool has_failed(const struct lf_user_watch *w, pid_t pid, const char *id)
+static struct failed *find_failed(struct lf_user_watch *w, pid_t pid, const char *id)
 {
 	for (size_t i = 0; i < w->nfailed; i++)
 		if (w->failed[i].pid == pid && !strcmp(w->failed[i].id, id))
-			return true;
-	return false;
+			return &w->failed[i];
+	return NULL;
+}
+
+/* Counts a failure and says when to try again (the scan after retry_at). */
+static void note_failure(struct lf_user_watch *w, pid_t pid, const char *id, const char *msg)
+{
+	struct failed *f = find_failed(w, pid, id);
+
+	if (!f && w->nfailed < FAILED_MAX) {
+		f = &w->failed[w->nfailed++];
+		*f = (struct failed){ .pid = pid };
+		snprintf(f->id, sizeof(f->id), "%s", id);
+	}
+	if (!f)
+		return;
+	if (++f->tries >= RETRY_MAX) {
+		f->retry_at = UINT64_MAX;
+		lf_warn("pid %d: %s not applied: %s (%u attempts; not tried again)", (int)pid, id, msg,
+			f->tries);
+		return;
+	}
+	f->retry_at = now_ns() + (RETRY_FIRST_NS << (f->tries - 1));
+	if (f->retry_at < w->next_scan)
+		w->next_scan = f->retry_at;
+	lf_info("pid %d: %s not applied yet: %s (attempt %u, again in %llu ms)", (int)pid, id, msg,
+		f->tries, (unsigned long long)((RETRY_FIRST_NS << (f->tries - 1)) / 1000000));
 }
 
 /* Applies stored patch s to pid; t_exec > 0 for a process seen at its exec. */
@@ -186,11 +222,7 @@ static void apply_one(struct lf_user_watch *w, const struct lf_user_stored *s, p
 	if (r == -EEXIST || r == -EALREADY || r == -EMEDIUMTYPE || r == -ESRCH)
 		return;	/* has it (or a higher level), or is gone */
 	if (r < 0) {
-		lf_warn("pid %d: %s not applied: %s", (int)pid, s->id, res.msg[0] ? res.msg : lf_strerror(r));
-		if (w->nfailed < FAILED_MAX) {
-			w->failed[w->nfailed].pid = pid;
-			snprintf(w->failed[w->nfailed++].id, sizeof(w->failed[0].id), "%s", s->id);
-		}
+		note_failure(w, pid, s->id, res.msg[0] ? res.msg : lf_strerror(r));
 		return;
 	}
 	if (t_exec)
@@ -258,10 +290,11 @@ static void scan(struct lf_user_watch *w)
 		int n = lf_user_find_targets(w->v[i].p, pids, PIDS_MAX);
 		for (int k = 0; k < n; k++) {
 			struct has_id h = { lf_user_patch_id(w->v[i].p), false };
-			if (has_failed(w, pids[k], w->v[i].id) || is_pending(w, pids[k]) ||
-			    (w->nl >= 0 && age_ms(pids[k]) < EXEC_SERVED_MS) ||
+			const struct failed *f = find_failed(w, pids[k], w->v[i].id);
+			if ((f && now_ns() < f->retry_at) || is_pending(w, pids[k]) ||
+			    (!f && w->nl >= 0 && age_ms(pids[k]) < EXEC_SERVED_MS) ||
 			    lf_user_process_ready(pids[k]) == 0)
-				continue;	/* its exec event serves it, or it is still loading */
+				continue;	/* retry not due, its exec event serves it, or loading */
 			lf_user_for_each_applied(pids[k], find_applied, &h);
 			if (!h.found)
 				apply_one(w, &w->v[i], pids[k], 0, 0);
@@ -365,9 +398,9 @@ void lf_user_watch_wait(struct lf_user_watch *w, int64_t seconds, volatile sig_a
 		if (w->nl >= 0)
 			take_events(w);	/* before a scan: new processes are served as such */
 		if (w->n && (w->rescan || now >= w->next_scan)) {
-			scan(w);
-			w->rescan = false;
 			w->next_scan = now_ns() + w->scan_ns;
+			scan(w);	/* a failure in it may bring next_scan closer */
+			w->rescan = false;
 		}
 		/* 1 ms while a process is loading, else until the next scan, store check or end. */
 		uint64_t next = w->npend ? now + 1000000 : now + 1000000000;

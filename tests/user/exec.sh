@@ -10,6 +10,8 @@ XORIG='^p=100,200,300 l=11,22,33 s=5 '
 
 exec_bundles() {
 	"$LB" keygen --role targets -o "$W/xk.key" &&
+	"$LB" bundle --kind user --payload atstart.o --target-elf target-pie --level 1 \
+		--key "$W/xk.key" -o "$W/xstart.lfb" &&
 	"$LB" bundle --kind user --payload tls-gd.o --target-elf tls-target --level 1 \
 		--key "$W/xk.key" -o "$W/xexe.lfb" &&
 	"$LB" bundle --kind user --payload tlsl-gd.o --target-elf libtlsl.so --level 1 \
@@ -107,6 +109,25 @@ else
 		grep -q 'exec events unavailable' "$W/xd3.log" && grep -q "pid $xp: applied [^ ]* level 1 (patch tls-gd) (found by scan" "$W/xd3.log" &&
 			pass exec/without-proc-connector || fail exec/without-proc-connector "$(cat "$W/xd3.log" | tr '\n' ' ')"
 		kill -9 $xp
+	fi
+	daemon_stop
+	# A process that is inside the patched function when it starts: refused
+	# at exec, retried by the daemon, patched once the function is left.
+	if "${XA[@]}" "$W/xstart.lfb" >"$W/xst.log" 2>&1 && daemon_start xd4.log LIVEFIX_DEBUG=1 &&
+	   start out-xw ./target-pie "$W/out-xw" 0 W; then
+		xw=$tp
+		active() { "$L" user list --pid $xw | awk '$2 == "atstart-1" && $4 == "applied"' | grep -q .; }
+		for _ in $(seq 150); do active && break; sleep 0.05; done
+		if active && running $xw out-xw &&
+		   grep -q "pid $xw: [^ ]* not applied yet: .*busy_at_start.*attempt 1" "$W/xd4.log" &&
+		   grep -q "pid $xw: applied [^ ]* level 1 (patch atstart-1) (found by scan" "$W/xd4.log"; then
+			pass exec/busy-at-exec-retried
+		else
+			fail exec/busy-at-exec-retried "$(cat "$W/xst.log" "$W/xd4.log" | tr '\n' ' ')"
+		fi
+		kill -9 $xw
+	else
+		fail exec/busy-at-exec-retried "$(cat "$W/xst.log" "$W/xd4.log" 2>/dev/null | tr '\n' ' ')"
 	fi
 	daemon_stop
 	# The first process kept both patches through all of this.

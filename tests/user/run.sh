@@ -58,6 +58,7 @@ build_all() {
 	$mk forever.o target-pie forever-1 1 $P/busy.c "func busy_forever busy_forever_v2"
 	$mk often.o target-pie often-1 1 $P/busy.c "func busy_often busy_often_v2"
 	$mk insignal.o target-pie insignal-1 1 $P/busy.c "func in_signal in_signal_v2"
+	$mk atstart.o target-pie atstart-1 1 $P/busy.c "func busy_at_start busy_at_start_v2"
 	$mk other.o target-other other-1 1 $P/simple.c "func compute compute_v2"
 	$mk ctor.o target-pie ctor-1 1 $P/ctor.c "func compute compute_v2"
 	$mk static.o target-static static-1 1 $P/static.c "func compute compute_v2"

@@ -5,11 +5,12 @@
  *
  *   c=<compute(7)> m=<message()> l=<libfn(7)> o=<offset(7)> w=<workers> e=<errors> n=<line>
  *
- * usage: target OUTFILE NTHREADS [B][O][S][C][V][F][Z]
+ * usage: target OUTFILE NTHREADS [B][O][W][S][C][V][F][Z]
  *   NTHREADS workers call compute(7) in a loop; w= is "ok" when all of
  *   them saw the same value as the main thread in their last call, or the
  *   values they saw; e= counts nanosleep calls that failed; B adds a thread that sits forever inside
  *   busy_forever(); O a thread that is inside busy_often() half the time;
+ *   W a thread inside busy_at_start() for the first two seconds, then gone;
  *   S a thread that sits in a signal handler entered inside in_signal();
  *   C a thread that creates and joins short-lived threads all the time;
  *   V a thread that is almost always inside vfork(), which no tracer can stop;
@@ -65,6 +66,19 @@ __attribute__((noipa)) int busy_often(int x)
 	return x + zero;
 }
 
+/* Sits for the first two seconds of the process, then returns for good. */
+__attribute__((noipa)) int busy_at_start(int x)
+{
+	struct timespec now, start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		usleep(10000);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < 2);
+	return x + zero;
+}
+
 /* Interrupted by a signal whose handler never returns: a signal frame on the stack. */
 __attribute__((noipa)) int in_signal(int x)
 {
@@ -113,6 +127,12 @@ static void *worker(void *arg)
 static void *forever(void *arg)
 {
 	busy_forever();
+	return arg;
+}
+
+static void *at_start(void *arg)
+{
+	busy_at_start(1);
 	return arg;
 }
 
@@ -235,7 +255,7 @@ int main(int argc, char **argv)
 	pthread_t t;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O][S][C][V][F][Z]\n");
+		fprintf(stderr, "usage: target OUTFILE NTHREADS [B][O][W][S][C][V][F][Z]\n");
 		return 2;
 	}
 	out = fopen(argv[1], "w");
@@ -252,6 +272,8 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, forever, NULL);
 	if (strchr(flags, 'O'))
 		pthread_create(&t, NULL, often, NULL);
+	if (strchr(flags, 'W'))
+		pthread_create(&t, NULL, at_start, NULL);
 	if (strchr(flags, 'S'))
 		pthread_create(&t, NULL, signalled, NULL);
 	if (strchr(flags, 'C'))
