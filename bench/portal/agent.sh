@@ -6,7 +6,7 @@
 #  - livefix daemon enrolled with a portal on loopback (check-in interval
 #    10 s), measured 3 s after its fourth check-in; beside it, at the same
 #    time, a second device's daemon with LIVEFIX_NO_TRIM=1 (no idle trim);
-#  - sleep, the floor of any program dynamically linked with the same libc;
+#  - sleep, a program that only waits, linked with the same libc (no trim);
 #  - swupdate waiting for an update over its IPC socket (its daemon mode;
 #    a throwaway certificate, as Debian's build insists on signed images);
 #  - rauc service on a private D-Bus system bus with a noop bootloader.
@@ -63,7 +63,7 @@ print_agent() {
 	printf '| livefix %s daemon, LIVEFIX_NO_TRIM=1 | %s KB | %s KB | %s KB | %s KB | %s KB | no trim; peak %s KB; %d idle check-ins |\n' \
 		"$rev" $((agent_size / 1024)) "$rss_notrim" "$anon_notrim" "$pdirty_notrim" "$pss_notrim" "$hwm_notrim" \
 		$((${seen[notrim]} - 1))
-	printf '| sleep (coreutils) | %s KB | %s KB | %s KB | %s KB | %s KB | the floor: libc and ld.so, waiting |\n' \
+	printf '| sleep (coreutils) | %s KB | %s KB | %s KB | %s KB | %s KB | reference: a program that only waits, same libc, no trim |\n' \
 		$(($(stripped "$(command -v sleep)") / 1024)) "$rss_sleep" "$anon_sleep" "$pdirty_sleep" "$pss_sleep"
 }
 
@@ -136,7 +136,7 @@ for _ in $(seq 400); do # at most 80 s
 done
 [ -n "${done_[trim]}" ] && [ -n "${done_[notrim]}" ] ||
 	{ echo "bench: agent: the daemons did not check in 4 times: $(tail -2 daemon-trim.log daemon-notrim.log)"; exit 0; }
-# A process that only waits, with the same libc: the floor of any dynamically linked daemon.
+# A process that only waits, with the same libc and loader, untrimmed: a reference.
 sleep 20 &
 sp=$!
 pids+=($sp)
