@@ -91,11 +91,9 @@ static uint64_t parse_hex(const char *p, const char **ret_end)
 	return v;
 }
 
-/*
- * One line of /proc/self/maps, "start-end perms offset dev inode path":
- * true for a readable, not writable, private mapping of a file.
- */
-static bool parse_line(const char *line, uintptr_t page, struct range *ret)
+/* A line is "start-end perms offset dev inode path". */
+bool lf_agent_trim_candidate(const char *line, uintptr_t page, uintptr_t *ret_start,
+			     uintptr_t *ret_end)
 {
 	const char *perms, *p, *end;
 	uint64_t start, stop;
@@ -104,10 +102,11 @@ static bool parse_line(const char *line, uintptr_t page, struct range *ret)
 	if (!end || *end != '-')
 		return false;
 	stop = parse_hex(end + 1, &end);
-	if (!end || *end != ' ' || start >= stop || (start | stop) % page || stop > UINTPTR_MAX)
+	if (!end || *end != ' ' || start >= stop || !page || (start | stop) % page ||
+	    stop > UINTPTR_MAX)
 		return false;
 	perms = end + 1;
-	if (strlen(perms) < 5 || perms[0] != 'r' || perms[1] != '-' || perms[3] != 'p')
+	if (perms[0] != 'r' || perms[1] != '-' || !perms[2] || perms[3] != 'p' || perms[4] != ' ')
 		return false;
 	p = skip_field(skip_field(skip_field(perms)));	/* perms, offset, dev */
 	if (*p < '0' || *p > '9' || (p[0] == '0' && (p[1] == ' ' || !p[1])))
@@ -115,8 +114,8 @@ static bool parse_line(const char *line, uintptr_t page, struct range *ret)
 	p = skip_field(p);
 	if (*p != '/')
 		return false;	/* [vdso], [heap], anonymous */
-	ret->start = (uintptr_t)start;
-	ret->end = (uintptr_t)stop;
+	*ret_start = (uintptr_t)start;
+	*ret_end = (uintptr_t)stop;
 	return true;
 }
 
@@ -145,7 +144,7 @@ static int read_ranges(struct range *v, size_t max, uintptr_t page, size_t *ret_
 		buf[have] = '\0';
 		while (n < max && (nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
 			*nl = '\0';
-			if (!skipping && parse_line(line, page, &v[n]))
+			if (!skipping && lf_agent_trim_candidate(line, page, &v[n].start, &v[n].end))
 				n++;
 			skipping = false;
 			line = nl + 1;

@@ -2,7 +2,9 @@
 #ifndef LIVEFIX_AGENT_TRIM_H
 #define LIVEFIX_AGENT_TRIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * The idle daemon's resident memory (docs/PORTAL.md, "The agent's
@@ -19,6 +21,14 @@ struct lf_trim_stats {
 	size_t dropped;		/* of those, unmapped */
 	size_t kept;		/* pages written by this process (resident or swapped): kept */
 };
+
+/*
+ * Whether one line of /proc/self/maps (without its newline) is a mapping a
+ * trim looks at: readable, not writable, private, of a file (an inode and
+ * an absolute path), page-aligned. Its range in *ret_start and *ret_end.
+ */
+bool lf_agent_trim_candidate(const char *line, uintptr_t page, uintptr_t *ret_start,
+			     uintptr_t *ret_end);
 
 /*
  * Trims this process. Reads /proc/self/maps (up to 1 MiB, 256 mappings) and

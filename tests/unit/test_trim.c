@@ -167,9 +167,42 @@ static void test_not_while_an_applier_holds_the_lock(void **state)
 	touch_all(f);
 }
 
+static void test_candidates(void **state)
+{
+	static const struct {
+		const char *line;
+		bool ok;
+	} lines[] = {
+		{ "7f8ff8460000-7f8ff85d6000 r-xp 00026000 fe:00 1315074 "
+		  "/usr/lib/x86_64-linux-gnu/libc.so.6", true },
+		{ "55d0a4c1d000-55d0a4c2b000 r--p 00000000 fe:00 2883604 /usr/bin/live fix", true },
+		{ "7f8ff861b000-7f8ff861d000 rw-p 001d3000 fe:00 1315074 /usr/lib/libc.so.6", false },
+		{ "7f8ff8460000-7f8ff85d6000 r-xs 00026000 fe:00 1315074 /dev/shm/x", false },
+		{ "7f8ff8460000-7f8ff85d6000 ---p 00000000 fe:00 1315074 /usr/lib/libc.so.6", false },
+		{ "7ffe42e10000-7ffe42e31000 r-xp 00000000 00:00 0 [vdso]", false },
+		{ "7ffe42e10000-7ffe42e31000 r--p 00000000 00:00 0", false },
+		{ "7ffe42e10000-7ffe42e31000 r--p 00000000 00:05 4242 [anon:x]", false },
+		{ "7ffe42e10800-7ffe42e31000 r--p 00000000 fe:00 1 /lib/x.so", false },	/* unaligned */
+		{ "7ffe42e31000-7ffe42e10000 r--p 00000000 fe:00 1 /lib/x.so", false },	/* reversed */
+		{ "7ffe42e10000 r--p 00000000 fe:00 1 /lib/x.so", false },
+		{ "10000000000001000-10000000000002000 r--p 0 fe:00 1 /lib/x.so", false },	/* 17 digits */
+		{ "7ffe42e10000-7ffe42e31000 r-", false },
+		{ "", false },
+	};
+	uintptr_t start = 0, end = 0;
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		if (lf_agent_trim_candidate(lines[i].line, 4096, &start, &end) != lines[i].ok)
+			fail_msg("line %zu: %s", i, lines[i].line);
+	}
+	assert_true(lf_agent_trim_candidate(lines[0].line, 4096, &start, &end));
+	assert_true(start == (uintptr_t)0x7f8ff8460000ull && end == (uintptr_t)0x7f8ff85d6000ull);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_candidates),
 		cmocka_unit_test_setup_teardown(test_clean_pages_dropped_written_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_trims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_trim_env, setup, teardown),
