@@ -28,6 +28,7 @@
 #include "agent.h"
 #include "apply.h"
 #include "fleet.h"
+#include "trim.h"
 #include "trust_agent.h"
 #include "user_exec.h"
 
@@ -566,6 +567,8 @@ static int run(const struct run_opts *o)
 			break; /* not registered: nothing to loop for */
 		if (r == -ENOENT && !d.registered)
 			d.next = UNREGISTERED_RECHECK;
+		if (!o->once)
+			lf_agent_trim_idle(); /* what start-up mapped, before waiting */
 		if (uw)
 			lf_user_watch_wait(uw, d.next, &stop); /* new processes, between check-ins */
 		else if (!o->once)

@@ -85,6 +85,8 @@ int lf_agent_apply_user(const char *state_dir, const char *sysroot, const struct
 
 /* One applier of userspace patches at a time (<runtime>/user.lock). */
 int lf_agent_lock_user(void);
+/* The same, waiting at most wait_ms (0: only if free now): -ETIMEDOUT if held. */
+int lf_agent_lock_user_wait(unsigned wait_ms);
 
 /* A targets role made of the public keys in paths, threshold 1 (--key). */
 int lf_agent_trust_keys(const char *const *paths, size_t n, struct lf_root *ret,

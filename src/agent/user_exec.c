@@ -28,6 +28,7 @@
 #include "livefix/log.h"
 #include "livefix/user.h"
 
+#include "trim.h"
 #include "trust_agent.h"
 #include "user_exec.h"
 #include "user_store.h"
@@ -71,6 +72,7 @@ struct lf_user_watch {
 	int64_t stamp;		/* of the store when loaded */
 	unsigned budget_ms;	/* 0: the applier's default */
 	bool rescan;
+	bool trim;		/* a store load or an apply mapped more: trim when idle */
 	uint64_t scan_ns, next_scan;
 	struct pending pend[PENDING_MAX];
 	size_t npend;
@@ -164,6 +166,7 @@ static void reload(struct lf_user_watch *w)
 			bad, w->state);
 	w->stamp = stamp;
 	w->nfailed = 0;
+	w->trim = true;
 	scan(w);	/* also catches processes started while the bundle was applied */
 	w->next_scan = now_ns() + w->scan_ns;
 	lf_notice("%zu userspace patch(es) kept for new processes", w->n);
@@ -219,6 +222,7 @@ static void apply_one(struct lf_user_watch *w, const struct lf_user_stored *s, p
 	}
 	r = lf_user_apply(s->p, pid, &o, &res);
 	close(lock);
+	w->trim = true;
 	if (r == -EEXIST || r == -EALREADY || r == -EMEDIUMTYPE || r == -ESRCH)
 		return;	/* has it (or a higher level), or is gone */
 	if (r < 0) {
@@ -413,5 +417,9 @@ void lf_user_watch_wait(struct lf_user_watch *w, int64_t seconds, volatile sig_a
 		if (poll(&pfd, w->nl >= 0 ? 1 : 0, ms) > 0)
 			take_events(w);
 		serve_pending(w);
+		if (w->trim && !w->npend) {
+			lf_agent_trim_idle();
+			w->trim = false;
+		}
 	}
 }

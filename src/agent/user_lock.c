@@ -3,7 +3,8 @@
  * One userspace applier at a time on a device (docs/USERSPACE.md): an
  * exclusive flock on $LIVEFIX_RUNTIME_DIR/user.lock, waited for up to 60 s.
  * Shared by livefix user (cmd_user.c), livefix apply (user_apply.c), the
- * daemon's exec-time patching (user_exec.c) and withdrawals (withdraw.c).
+ * daemon's exec-time patching (user_exec.c) and withdrawals (withdraw.c);
+ * the daemon trims its memory only while it holds it (trim.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,11 @@
 
 int lf_agent_lock_user(void)
 {
+	return lf_agent_lock_user_wait(LOCK_WAIT_MS);
+}
+
+int lf_agent_lock_user_wait(unsigned wait_ms)
+{
 	const char *dir = getenv("LIVEFIX_RUNTIME_DIR");
 	char path[512];
 	int fd, r;
@@ -34,7 +40,7 @@ int lf_agent_lock_user(void)
 	if (fd < 0)
 		return -errno;
 	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
-		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+		if (errno != EWOULDBLOCK || waited >= wait_ms) {
 			r = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 			close(fd);
 			return r;

@@ -47,7 +47,7 @@ req() { # METHOD PATH [BODY]: sets CODE and BODY, as the admin
 js() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$BODY" "$1" 2>/dev/null; }
 start_portal() {
 	timeout -s KILL 600 "$portal" serve --data "$data" --listen "127.0.0.1:$port" \
-		--checkin-interval 600 >>"$data/serve.log" 2>&1 &
+		--checkin-interval "${interval:-600}" >>"$data/serve.log" 2>&1 &
 	local tpid=$!
 	disown "$tpid"
 	pids+=("$tpid")
@@ -260,6 +260,70 @@ check "daemon: SIGTERM stops it cleanly (exit 0) while it waits for the next che
 check "daemon: honours the portal's next check-in (600 s +- 10%)" "$(status dev1 'd["next_checkin"] - d["last_checkin"]')" \
 	python3 -c "import sys; sys.exit(not 540 <= $(status dev1 'd["next_checkin"] - d["last_checkin"]') <= 660)"
 stop_portal
+
+# --- the idle daemon trims its memory, and still checks in and applies -------
+# dev5 is in a group of its own that no rollout offers anything yet: each
+# check-in (every 10 s) is idle. The daemon waits untrimmed
+# (LIVEFIX_NO_TRIM=1), then trimmed; VmRSS is read while it waits, 2 s after
+# its second check-in. Then a rollout to its group starts and the trimmed
+# daemon applies at its next check-in.
+idle_daemon() { # log, LIVEFIX_NO_TRIM value: starts dev5's daemon; sets itpid, ipid
+	env LIVEFIX_STATE_DIR="$W/dev5/state" LIVEFIX_SYSROOT="$W/dev5/sys" LIVEFIX_RUNTIME_DIR="$W/run" \
+		LIVEFIX_TEST_KERNEL_LOADER="$W/loader.sh" LIVEFIX_DEBUG=1 LIVEFIX_NO_TRIM="$2" \
+		timeout 60 "$A" daemon >"$1" 2>&1 &
+	itpid=$!
+	pids+=("$itpid")
+	for _ in $(seq 50); do ipid=$(pgrep -P "$itpid" -x livefix-test) && break; sleep 0.1; done
+}
+idle_rss() { # log, LIVEFIX_NO_TRIM value: VmRSS in KB of the waiting daemon, which is then stopped
+	local n=0 prev=x l rss
+	idle_daemon "$@"
+	for _ in $(seq 150); do # at most 30 s
+		l=$(status dev5 'd["last_checkin"]' 2>/dev/null)
+		[ -n "$l" ] && [ "$l" != 0 ] && [ "$l" != "$prev" ] && { n=$((n + 1)); prev=$l; }
+		[ $n -ge 2 ] && break
+		sleep 0.2
+	done
+	sleep 2
+	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$ipid/status" 2>/dev/null)
+	[ $n -ge 2 ] && echo "${rss:-0}" || echo 0
+	kill -TERM "$itpid"
+	wait "$itpid" 2>/dev/null
+}
+interval=10
+if start_portal; then
+	mkdev dev5
+	req POST /api/v1/groups '{"name":"idle","feed":"production"}'
+	req POST /api/v1/enrolment-keys '{"group":"idle"}'
+	dev dev5 register "$base" --enrol-key "$(js 'd["enrolment_key"]')" --root repo/root.json --ca "$ca" >dev5.reg 2>&1
+	untrimmed=$(idle_rss idle-notrim.log 1)
+	trimmed=$(idle_rss idle-trim.log "")
+	echo "idle daemon VmRSS: $trimmed KB trimmed, $untrimmed KB with LIVEFIX_NO_TRIM=1"
+	trim_ok() {
+		[ "$trimmed" -gt 0 -a "$untrimmed" -gt 0 -a $((trimmed * 4)) -lt $((untrimmed * 3)) ] &&
+			[ "$(loads dev5)" = 0 ] && grep -q 'trim: .* unmapped' idle-trim.log && ! grep -q 'trim: ' idle-notrim.log
+	}
+	check "the waiting daemon trims what it does not use: VmRSS under 3/4 of the untrimmed one" \
+		"$trimmed KB vs $untrimmed KB; loads $(loads dev5); $(grep -c 'trim: ' idle-trim.log) trims logged" trim_ok
+	before=$(status dev5 'd["last_checkin"]')
+	idle_daemon idle-apply.log ""
+	for _ in $(seq 75); do [ "$(status dev5 'd["last_checkin"]')" != "$before" ] && break; sleep 0.2; done
+	sleep 1 # the check-in is done and the daemon trimmed: the rollout is for the next one
+	req POST /api/v1/rollouts "{\"bundle\":\"$bid\",\"feed\":\"production\",\"group\":\"idle\",\"canary_percent\":0,\"error_threshold\":100}"
+	for _ in $(seq 150); do [ "$(loads dev5)" = 1 ] && break; sleep 0.2; done # at most 30 s
+	kill -TERM "$itpid"
+	wait "$itpid"
+	rc=$?
+	applied_ok() {
+		[ $rc = 0 -a "$(loads dev5)" = 1 -a "$(status dev5 'd["applied"]["level"]')" = 1 ] &&
+			grep -q 'trim: .* unmapped' idle-apply.log
+	}
+	check "after trims, the daemon still checks in and applies what a new rollout offers" \
+		"rc $rc loads $(loads dev5): $(grep -v 'trim: ' idle-apply.log | tail -3)" applied_ok
+	stop_portal
+else
+	fail "portal restarts with a 10 s check-in interval" "$(tail -3 "$data/serve.log")"
+fi
 
 # --- rollout stages, pins, withdrawal, catching up, userspace bundles and their
 # events: SQLite, then PostgreSQL ---
