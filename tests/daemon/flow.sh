@@ -33,24 +33,12 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W" || exit 1
-
-pass() { echo "PASS: $P: $1"; }
-fail() { echo "FAIL: $P: $1 (${2:-})"; }
-check() { local name=$1 why=$2; shift 2; if "$@"; then pass "$name"; else fail "$name" "$why"; fi; }
-q() { "$@" >/dev/null 2>&1; }
+. "$src/tests/daemon/lib.sh"
 
 data=$W/portal
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=https://127.0.0.1:$port
 admin=$("$portal" init --data "$data" "${dbopt[@]}" 2>/dev/null)
-req() { # METHOD PATH [BODY|@FILE [TYPE]]: sets CODE and BODY, as the admin
-	local args=(-s --max-time 10 --cacert "$data/tls/cert.pem" -X "$1" -o "$W/body" -w '%{http_code}'
-		-H "Authorization: Bearer $admin")
-	[ -n "${3-}" ] && args+=(-H "Content-Type: ${4:-application/json}" --data-binary "$3")
-	CODE=$(curl "${args[@]}" "$base$2")
-	BODY=$(cat "$W/body" 2>/dev/null)
-}
-js() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$BODY" "$1" 2>/dev/null; }
 timeout -s KILL 600 "$portal" serve --data "$data" --listen "127.0.0.1:$port" \
 	--checkin-interval 600 >"$data/serve.log" 2>&1 &
 spid=$!
@@ -104,28 +92,13 @@ rm -rf "${klp:?}"/*
 mkdir -p "$klp/$(tr '\0' '\n' <"$1" | sed -n 's/^name=//p' | head -n1)"
 SH
 chmod +x loader.sh
-mkdev() { # name
-	local d=$W/$1/sys
-	mkdir -p "$d/proc/sys/kernel/random" "$d/sys/kernel/livepatch" "$d/etc"
-	echo x86_64 >"$d/proc/sys/kernel/arch"
-	echo $REL >"$d/proc/sys/kernel/osrelease"
-	echo "$1" >"$d/proc/sys/kernel/hostname"
-	echo "Linux version $REL (debian-kernel@lists.debian.org) #1 SMP" >"$d/proc/version"
-	cat /proc/sys/kernel/random/uuid >"$d/proc/sys/kernel/random/boot_id"
-	echo "12345.67 20000.00" >"$d/proc/uptime"
-	printf 'PRETTY_NAME="Debian GNU/Linux 12"\nID=debian\n' >"$d/etc/os-release"
-	python3 -c "import struct,sys; b=bytes.fromhex('$BID'); sys.stdout.buffer.write(struct.pack('<III',4,len(b),3)+b'GNU\0'+b)" >"$d/sys/kernel/notes"
-}
 dev() { # name command...
 	local n=$1; shift
 	env LIVEFIX_STATE_DIR="$W/$n/state" LIVEFIX_SYSROOT="$W/$n/sys" \
 		LIVEFIX_TEST_KERNEL_LOADER="$W/loader.sh" timeout 60 "$A" "$@"
 }
-cycle() { local n; for n in "$@"; do dev "$n" daemon --once >"$W/$n.out" 2>&1; done; }
 log() { cat "$W/$1/loaded.log" 2>/dev/null; }
 loads() { log "$1" | grep -c '^load'; }
-status() { dev "$1" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2" 2>/dev/null; }
-uid() { sed -n 's/.* as device \(.*\)$/\1/p' "$W/$1.reg"; }
 device() { req GET "/api/v1/devices/$(uid "$1")"; }
 rollout() { # bundle group canary%: sets RID
 	req POST /api/v1/rollouts "{\"bundle\":\"$1\",\"feed\":\"production\",\"group\":\"$2\",\"canary_percent\":$3,\"error_threshold\":50}"
@@ -137,7 +110,7 @@ q "$LB" repo add repo --key targets.key l1.lfb
 publish || fail "publish level 1" "$(tail -3 "$data/serve.log")"
 for g in stage pinned; do req POST /api/v1/groups "{\"name\":\"$g\",\"feed\":\"production\"}"; done
 for n in s1 s2 s3 s4 p1 o1; do
-	mkdev $n
+	mkdev $n "$BID"
 	g=stage; [ $n = p1 ] && g=pinned; [ $n = o1 ] && g=default
 	req POST /api/v1/enrolment-keys "{\"group\":\"$g\"}"
 	dev $n register "$base" --enrol-key "$(js 'd["enrolment_key"]')" --root repo/root.json \

@@ -23,10 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W" || exit 1
-
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1 (${2:-})"; }
-check() { local name=$1 why=$2; shift 2; if "$@"; then pass "$name"; else fail "$name" "$why"; fi; }
+. "$src/tests/daemon/lib.sh"
 
 for b in "$portal" "$A" "$LB"; do
 	[ -x "$b" ] || { echo "FAIL: daemon (not built: $b)"; exit 1; }
@@ -37,14 +34,6 @@ data=$W/portal
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=https://127.0.0.1:$port
 admin=$("$portal" init --data "$data" 2>/dev/null)
-req() { # METHOD PATH [BODY]: sets CODE and BODY, as the admin
-	local args=(-s --max-time 10 --cacert "$data/tls/cert.pem" -X "$1" -o "$W/body" -w '%{http_code}'
-		-H "Authorization: Bearer $admin")
-	[ -n "${3-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
-	CODE=$(curl "${args[@]}" "$base$2")
-	BODY=$(cat "$W/body" 2>/dev/null)
-}
-js() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$BODY" "$1" 2>/dev/null; }
 start_portal() {
 	timeout -s KILL 600 "$portal" serve --data "$data" --listen "127.0.0.1:$port" \
 		--checkin-interval "${interval:-600}" >>"$data/serve.log" 2>&1 &
@@ -77,7 +66,6 @@ fi
 # --- a repository signed on the "build host" --------------------------------
 BID=3fa9c2d1e0b1a2b3c4d5e6f708192a3b4c5d6e7f
 REL=6.1.0-56-amd64
-q() { "$@" >/dev/null 2>&1; }
 # Offline keys on the build host; snapshot and timestamp are the portal's.
 for r in root targets; do q "$LB" keygen --role $r -o $r.key; done
 head -c 3000 /dev/urandom >livepatch.ko
@@ -116,27 +104,14 @@ echo "load $(sha256sum <"$1" | cut -c1-64)" >>"$LIVEFIX_STATE_DIR/../loaded.log"
 exit 0
 SH
 chmod +x loader.sh
-mkdev() { # name
-	local d=$W/$1/sys
-	mkdir -p "$d/proc/sys/kernel/random" "$d/sys/kernel" "$d/etc"
-	echo x86_64 >"$d/proc/sys/kernel/arch"
-	echo $REL >"$d/proc/sys/kernel/osrelease"
-	echo "$1" >"$d/proc/sys/kernel/hostname"
-	echo "Linux version $REL (debian-kernel@lists.debian.org) #1 SMP" >"$d/proc/version"
-	cat /proc/sys/kernel/random/uuid >"$d/proc/sys/kernel/random/boot_id"
-	echo "12345.67 20000.00" >"$d/proc/uptime"
-	printf 'PRETTY_NAME="Debian GNU/Linux 12 (%s)"\nID=debian\n' "$1" >"$d/etc/os-release"
-	python3 -c "import struct,sys; b=bytes.fromhex('$BID'); sys.stdout.buffer.write(struct.pack('<III',4,len(b),3)+b'GNU\0'+b)" >"$d/sys/kernel/notes"
-}
 dev() { # name command...: runs the agent as device name
 	local n=$1; shift
 	env LIVEFIX_STATE_DIR="$W/$n/state" LIVEFIX_SYSROOT="$W/$n/sys" \
 		LIVEFIX_TEST_KERNEL_LOADER="$W/loader.sh" timeout 60 "$A" "$@"
 }
 loads() { [ -f "$W/$1/loaded.log" ] && wc -l <"$W/$1/loaded.log" || echo 0; }
-status() { dev "$1" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"; }
 device() { req GET "/api/v1/devices/$1"; }
-for n in dev1 dev2 dev3 dev4; do mkdev $n; done
+for n in dev1 dev2 dev3 dev4; do mkdev $n "$BID" no-klp; done
 ca=$data/tls/cert.pem
 
 # --- enrolment --------------------------------------------------------------
@@ -149,7 +124,6 @@ check "a refused enrolment changes nothing on the device" "$(ls -A "$W/dev1/stat
 	[ ! -e "$W/dev1/state" ]
 for n in dev1 dev3 dev4; do dev $n register "$base" --enrol-key "$key" --root repo/root.json --ca "$ca" >$n.reg 2>&1; done
 dev dev2 register "$base" --enrol-key "$wkey" --root repo/root.json --ca "$ca" >dev2.reg 2>&1
-uid() { sed -n 's/.* as device \(.*\)$/\1/p' "$W/$1.reg"; }
 check "register: enrolled, credential 0600, root pinned" "$(cat dev1.reg)" \
 	[ -n "$(uid dev1)" -a "$(stat -c %a dev1/state/credential 2>/dev/null)" = 600 -a -f dev1/state/trust/root.json ]
 
@@ -292,7 +266,7 @@ idle_rss() { # log, LIVEFIX_NO_TRIM value: VmRSS in KB of the waiting daemon, wh
 }
 interval=10
 if start_portal; then
-	mkdev dev5
+	mkdev dev5 "$BID" no-klp
 	req POST /api/v1/groups '{"name":"idle","feed":"production"}'
 	req POST /api/v1/enrolment-keys '{"group":"idle"}'
 	dev dev5 register "$base" --enrol-key "$(js 'd["enrolment_key"]')" --root repo/root.json --ca "$ca" >dev5.reg 2>&1

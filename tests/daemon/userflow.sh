@@ -29,14 +29,11 @@ db=${1:-sqlite}
 P=sqlite
 dbopt=()
 [ "$db" != sqlite ] && { P=postgresql; dbopt=(--db "$db"); }
-
-pass() { echo "PASS: $P: user: $1"; }
-fail() { echo "FAIL: $P: user: $1 (${2:-})"; }
-check() { local name=$1 why=$2; shift 2; if "$@"; then pass "$name"; else fail "$name" "$why"; fi; }
-q() { "$@" >/dev/null 2>&1; }
+P="$P: user"
+. "$src/tests/daemon/lib.sh"
 
 if [ "$(uname -m)" != x86_64 ]; then
-	echo "SKIP: $P: user: userspace rollouts (the test programs' patches are x86_64 only)"
+	echo "SKIP: $P: userspace rollouts (the test programs' patches are x86_64 only)"
 	exit 0
 fi
 
@@ -81,14 +78,6 @@ data=$W/portal
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=https://127.0.0.1:$port
 admin=$("$portal" init --data "$data" "${dbopt[@]}" 2>/dev/null)
-req() { # METHOD PATH [BODY]: sets CODE and BODY, as the admin
-	local args=(-s --max-time 10 --cacert "$data/tls/cert.pem" -X "$1" -o "$W/body" -w '%{http_code}'
-		-H "Authorization: Bearer $admin")
-	[ -n "${3-}" ] && args+=(-H "Content-Type: application/json" --data-binary "$3")
-	CODE=$(curl "${args[@]}" "$base$2")
-	BODY=$(cat "$W/body" 2>/dev/null)
-}
-js() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$BODY" "$1" 2>/dev/null; }
 timeout -s KILL 900 "$portal" serve --data "$data" --listen "127.0.0.1:$port" \
 	--checkin-interval 600 >"$data/serve.log" 2>&1 &
 spid=$!
@@ -136,26 +125,11 @@ mkdir -p "$klp/lp_ufake"
 SH
 chmod +x loader.sh
 mkdir -p "$W/nodisk" "$W/run"
-mkdev() { # name
-	local d=$W/$1/sys
-	mkdir -p "$d/proc/sys/kernel/random" "$d/sys/kernel/livepatch" "$d/etc"
-	echo x86_64 >"$d/proc/sys/kernel/arch"
-	echo $REL >"$d/proc/sys/kernel/osrelease"
-	echo "$1" >"$d/proc/sys/kernel/hostname"
-	echo "Linux version $REL (debian-kernel@lists.debian.org) #1 SMP" >"$d/proc/version"
-	cat /proc/sys/kernel/random/uuid >"$d/proc/sys/kernel/random/boot_id"
-	echo "12345.67 20000.00" >"$d/proc/uptime"
-	printf 'PRETTY_NAME="Debian GNU/Linux 12"\nID=debian\n' >"$d/etc/os-release"
-	python3 -c "import struct,sys; b=bytes.fromhex('$KBID'); sys.stdout.buffer.write(struct.pack('<III',4,len(b),3)+b'GNU\0'+b)" >"$d/sys/kernel/notes"
-}
 dev() { # name command...
 	local n=$1; shift
 	env LIVEFIX_STATE_DIR="$W/$n/state" LIVEFIX_SYSROOT="$W/$n/sys" LIVEFIX_USER_DIRS="${USERDIRS:-$W/nodisk}" \
 		LIVEFIX_RUNTIME_DIR="$W/run" LIVEFIX_TEST_KERNEL_LOADER="$W/loader.sh" timeout 120 "$A" "$@"
 }
-cycle() { local n; for n in "$@"; do dev "$n" daemon --once >"$W/$n.out" 2>&1; done; }
-status() { dev "$1" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2" 2>/dev/null; }
-uid() { sed -n 's/.* as device \(.*\)$/\1/p' "$W/$1.reg"; }
 device() { req GET "/api/v1/devices/$(uid "$1")"; }
 ev() { # python expression over E, the device's recent events (newest first), details parsed
 	python3 -c 'import json,sys
@@ -198,7 +172,7 @@ kept() { ls "$W/$1/state/user" 2>/dev/null | grep -c '\.lfb$'; } # bundles a dev
 
 for g in ustage ufail udefer umixed ukeep; do req POST /api/v1/groups "{\"name\":\"$g\",\"feed\":\"production\"}"; done
 for n in u1 u2 f1 f2 d1 m1 k1; do
-	mkdev $n
+	mkdev $n "$KBID"
 	case $n in u*) g=ustage ;; f*) g=ufail ;; m*) g=umixed ;; k*) g=ukeep ;; *) g=udefer ;; esac
 	req POST /api/v1/enrolment-keys "{\"group\":\"$g\"}"
 	dev $n register "$base" --enrol-key "$(js 'd["enrolment_key"]')" --root repo/root.json \
