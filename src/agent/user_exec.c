@@ -34,6 +34,11 @@
 #include "user_store.h"
 
 #define PENDING_MAX 256
+/*
+ * Past this age a process counts as loaded whatever lf_user_process_ready()
+ * says: glibc never sets its single-threaded flag back after the threads a
+ * program started have exited, which looks the same as a loader at work.
+ */
 #define READY_WAIT_NS (5ull * 1000000000)
 #define STABLE_NS (20ull * 1000000)	/* maps unchanged this long: loaded */
 #define FAILED_MAX 256
@@ -295,9 +300,10 @@ static void scan(struct lf_user_watch *w)
 		for (int k = 0; k < n; k++) {
 			struct has_id h = { lf_user_patch_id(w->v[i].p), false };
 			const struct failed *f = find_failed(w, pids[k], w->v[i].id);
+			uint64_t age = age_ms(pids[k]);
 			if ((f && now_ns() < f->retry_at) || is_pending(w, pids[k]) ||
-			    (!f && w->nl >= 0 && age_ms(pids[k]) < EXEC_SERVED_MS) ||
-			    lf_user_process_ready(pids[k]) == 0)
+			    (!f && w->nl >= 0 && age < EXEC_SERVED_MS) ||
+			    (age < READY_WAIT_NS / 1000000 && lf_user_process_ready(pids[k]) == 0))
 				continue;	/* retry not due, its exec event serves it, or loading */
 			lf_user_for_each_applied(pids[k], find_applied, &h);
 			if (!h.found)

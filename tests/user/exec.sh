@@ -112,12 +112,14 @@ else
 	fi
 	daemon_stop
 	# A process that is inside the patched function when it starts: refused
-	# at exec, retried by the daemon, patched once the function is left.
+	# at exec, retried by the daemon, patched once the function is left (its
+	# thread then exits: glibc's single-threaded flag stays 0, so the process
+	# counts as loaded by its age, 5 s).
 	if "${XA[@]}" "$W/xstart.lfb" >"$W/xst.log" 2>&1 && daemon_start xd4.log LIVEFIX_DEBUG=1 &&
 	   start out-xw ./target-pie "$W/out-xw" 0 W; then
 		xw=$tp
 		active() { "$L" user list --pid $xw | awk '$2 == "atstart-1" && $4 == "applied"' | grep -q .; }
-		for _ in $(seq 150); do active && break; sleep 0.05; done
+		for _ in $(seq 300); do active && break; sleep 0.05; done # at most 15 s
 		if active && running $xw out-xw &&
 		   grep -q "pid $xw: [^ ]* not applied yet: .*busy_at_start.*attempt 1" "$W/xd4.log" &&
 		   grep -q "pid $xw: applied [^ ]* level 1 (patch atstart-1) (found by scan" "$W/xd4.log"; then
