@@ -141,12 +141,16 @@ try {
   });
   await check('the patches page lists the bundle and its CVEs', async () => {
     await page.click('nav a[data-view=patches]');
-    await page.waitForSelector('#view table');
+    // The devices page's table is still there until the patches page renders.
+    await page.waitForFunction(() => document.querySelector('#view')?.textContent.includes('kp-1'),
+      null, { timeout: 10000 }).catch(() => {});
     const text = await page.textContent('#view');
     expect(text.includes('kp-1') && text.includes('CVE-2024-1086'), text.slice(0, 300));
   });
   await check('the CVE page shows exposed devices', async () => {
     await page.click('nav a[data-view=cves]');
+    await page.waitForFunction(() => document.querySelector('#view')?.textContent.includes('CVE-2024-1086') &&
+      !document.querySelector('#view')?.textContent.includes('kp-1'), null, { timeout: 10000 });
     await page.waitForSelector('#view table tbody tr');
     await page.click('#view table tbody tr');
     await page.waitForSelector('#cve-detail td.exposed');
