@@ -35,16 +35,7 @@ trap cleanup EXIT
 cd "$W" || exit 1
 . "$src/tests/daemon/lib.sh"
 
-data=$W/portal
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base=https://127.0.0.1:$port
-admin=$("$portal" init --data "$data" "${dbopt[@]}" 2>/dev/null)
-timeout -s KILL 600 "$portal" serve --data "$data" --listen "127.0.0.1:$port" \
-	--checkin-interval 600 >"$data/serve.log" 2>&1 &
-spid=$!
-for _ in $(seq 50); do ppid_=$(pgrep -P "$spid" -x livefix-portal) && break; sleep 0.1; done
-for _ in $(seq 100); do req GET /healthz && [ "$CODE" = 200 ] && break; sleep 0.1; done
-[ "$CODE" = 200 ] || { fail "portal starts" "$(tail -3 "$data/serve.log")"; exit 0; }
+start_flow_portal 600
 
 # --- the build host: keys, two cumulative levels of a (stand-in) livepatch ---
 BID=5b1ec2d1e0b1a2b3c4d5e6f708192a3b4c5d6e7f

@@ -39,3 +39,19 @@ cycle() { local n; for n in "$@"; do dev "$n" daemon --once >"$W/$n.out" 2>&1; d
 # status NAME EXPR: a Python expression over `livefix status --json`, bound to d.
 status() { dev "$1" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2" 2>/dev/null; }
 uid() { sed -n 's/.* as device \(.*\)$/\1/p' "$W/$1.reg"; }
+
+# A portal for the flow scripts, on SQLite or (dbopt) PostgreSQL, on a free
+# port, killed after kill_after seconds; sets data, port, base, admin, spid
+# (the timer) and ppid_ (the portal). Exits the script when it does not answer.
+start_flow_portal() { # kill-after-seconds
+	data=$W/portal
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	base=https://127.0.0.1:$port
+	admin=$("$portal" init --data "$data" "${dbopt[@]}" 2>/dev/null)
+	timeout -s KILL "$1" "$portal" serve --data "$data" --listen "127.0.0.1:$port" \
+		--checkin-interval 600 >"$data/serve.log" 2>&1 &
+	spid=$!
+	for _ in $(seq 50); do ppid_=$(pgrep -P "$spid" -x livefix-portal) && break; sleep 0.1; done
+	for _ in $(seq 100); do req GET /healthz && [ "$CODE" = 200 ] && break; sleep 0.1; done
+	[ "$CODE" = 200 ] || { fail "portal starts" "$(tail -3 "$data/serve.log")"; exit 0; }
+}
